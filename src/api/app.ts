@@ -1,0 +1,101 @@
+/**
+ * Builds the Fastify application of the v1 API: request ids, JSON parsing
+ * with clear errors, identity, one error shape, routes.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger as PinoLogger } from 'pino';
+import { sql } from 'kysely';
+import type { Authenticator } from '../auth/context.js';
+import { BadRequest } from '../domain/errors.js';
+import type { PolicyEnforcer } from '../policy/enforcer.js';
+import type { Services } from '../services/context.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+import { Authorizer } from './request.js';
+import { registerRoutes, type HealthReport } from './routes/index.js';
+
+export interface AppOptions {
+  svc: Services;
+  authenticator: Authenticator;
+  policy: PolicyEnforcer;
+  logger: PinoLogger;
+  /** `[api] public_url`: base for `next` links and the version document behind a proxy. */
+  publicUrl?: string | null;
+  /** Extra health probes (e.g. the message broker). */
+  brokerHealth?: () => Promise<{ ok: boolean; error?: string }>;
+}
+
+export const BODY_LIMIT = 1024 * 1024;
+
+/** Paths served without identity (as the Python service's auth middleware skips them). */
+const PUBLIC_PATHS = new Set(['/', '/healthcheck', '/healthcheck/']);
+
+/** First value of each query parameter (some clients repeat them, api.md §9). */
+function parseQuery(s: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of new URLSearchParams(s)) if (!(k in out)) out[k] = v;
+  return out;
+}
+
+export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
+  const { svc, authenticator } = opts;
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    bodyLimit: BODY_LIMIT,
+    genReqId: () => `req-${randomUUID()}`,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, querystringParser: parseQuery, maxParamLength: 500 },
+    trustProxy: true,
+  });
+
+  app.decorateRequest('warreContext', null);
+
+  // Any body is read as JSON text; an empty one is "no body". Malformed → 400.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(new BadRequest(`Malformed JSON body: ${(err as Error).message}`), undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    void reply.header('X-Openstack-Request-Id', req.id);
+    const path = req.url.split('?')[0] ?? '';
+    if (PUBLIC_PATHS.has(path)) return;
+    req.warreContext = await authenticator.authenticate(req.headers, req.id);
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info(
+      { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, project: req.warreContext?.projectId },
+      'request',
+    );
+  });
+
+  app.setErrorHandler(function (err, req, reply) {
+    if ((err as { status?: number }).status === 401) {
+      const header = authenticator.wwwAuthenticate();
+      if (header) void reply.header('WWW-Authenticate', header);
+    }
+    errorHandler.call(this, err as Error, req, reply);
+  });
+  app.setNotFoundHandler(notFoundHandler);
+
+  const health = async (): Promise<HealthReport> => {
+    const report: HealthReport = { database: { ok: true, dialect: svc.db.dialect } };
+    try {
+      await sql`select 1`.execute(svc.db.kysely);
+    } catch (err) {
+      report.database = { ok: false, dialect: svc.db.dialect, error: (err as Error).message };
+    }
+    report.broker = opts.brokerHealth ? await opts.brokerHealth() : null;
+    return report;
+  };
+
+  await registerRoutes(app, { svc, authz: new Authorizer(opts.policy), publicUrl: opts.publicUrl ?? null, health });
+  return app;
+}

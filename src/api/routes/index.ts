@@ -1,0 +1,31 @@
+/** Registers every route; the folder mirrors the URL tree. */
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../../services/context.js';
+import type { Authorizer } from '../request.js';
+import rootRoutes from './root.js';
+import flavorRoutes from './v1/flavors.js';
+import flavorProjectRoutes from './v1/flavorprojects.js';
+import limitsRoutes from './v1/limits.js';
+import maintenanceWindowRoutes from './v1/maintenancewindows.js';
+import reservationRoutes from './v1/reservations.js';
+
+export interface HealthReport {
+  database: { ok: boolean; dialect: string; error?: string };
+  broker?: { ok: boolean; error?: string } | null;
+}
+
+export interface RouteDeps {
+  svc: Services;
+  authz: Authorizer;
+  publicUrl: string | null;
+  health: () => Promise<HealthReport>;
+}
+
+export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+  await rootRoutes(app, deps);
+  await flavorRoutes(app, deps);
+  await flavorProjectRoutes(app, deps);
+  await maintenanceWindowRoutes(app, deps);
+  await reservationRoutes(app, deps);
+  await limitsRoutes(app, deps);
+}

@@ -1,0 +1,89 @@
+/** /v1/reservations/ (api.md §3 Reservation). */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import * as reservations from '../../../db/repositories/reservations.js';
+import { BadRequest, NotFound } from '../../../domain/errors.js';
+import { truncateToMinute } from '../../../domain/time.js';
+import { createReservation, deleteReservation, extendReservation, type CreateReservationInput } from '../../../services/reservations.js';
+import { ctx, pageRequest, pageResponse, query, queryBool, queryString, requireBody } from '../../request.js';
+import { isUuid, validateBody, type Schema } from '../../validate.js';
+import { reservationView } from '../../views.js';
+import type { RouteDeps } from '../index.js';
+
+const CREATE_FIELDS: Schema = {
+  flavor_id: { type: { kind: 'string', max: 64 }, required: true },
+  start: { type: { kind: 'datetime' }, required: true },
+  end: { type: { kind: 'datetime' }, required: true },
+  instance_count: { type: { kind: 'int', min: 1, max: 10_000 } },
+};
+
+const UPDATE_FIELDS: Schema = {
+  end: { type: { kind: 'datetime' }, required: true },
+};
+
+export default async function reservationRoutes(app: FastifyInstance, { svc, authz, publicUrl }: RouteDeps): Promise<void> {
+  const k = () => svc.db.kysely;
+
+  async function load(req: FastifyRequest, id: string) {
+    const r = isUuid(id) ? await reservations.getReservation(k(), id) : null;
+    if (!r) throw new NotFound(`Reservation ${id} doesn't exist`);
+    return r;
+  }
+
+  app.get('/v1/reservations', async (req) => {
+    authz.collection(req, 'warre:reservation:list');
+    const q = query(req);
+    const page = pageRequest(q);
+    const allProjects = queryBool(q, 'all_projects') === true;
+    const projectFilter = queryString(q, 'project_id');
+    const flavorId = queryString(q, 'flavor_id');
+    let projectId: string | null = ctx(req).projectId!;
+    if ((allProjects || projectFilter) && authz.allowed(req, 'warre:reservation:list:all')) projectId = projectFilter;
+    const { rows, total } = await reservations.listReservations(k(), { projectId, flavorId }, page);
+    return pageResponse(req, publicUrl, page, total, rows.map(reservationView));
+  });
+
+  app.post('/v1/reservations', async (req) => {
+    const body = requireBody(req);
+    const parsed = validateBody<CreateReservationInput>(CREATE_FIELDS, body);
+    const input = parsed.ok
+      ? {
+          ok: true as const,
+          value: {
+            flavor_id: parsed.value.flavor_id,
+            start: truncateToMinute(parsed.value.start),
+            end: truncateToMinute(parsed.value.end),
+            instance_count: parsed.value.instance_count ?? 1,
+          },
+        }
+      : parsed;
+    if (input.ok && !isUuid(input.value.flavor_id)) input.value.flavor_id = '';
+    const bypass = authz.allowed(req, 'warre:reservation:create:bypass_maintenance');
+    const r = await createReservation(svc, ctx(req), input, bypass);
+    return reservationView(r);
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/reservations/:id', async (req) => {
+    const r = await load(req, req.params.id);
+    authz.item(req, 'warre:reservation:get', `Reservation ${req.params.id} doesn't exist`, { project_id: r.project_id });
+    return reservationView(r);
+  });
+
+  app.patch<{ Params: { id: string } }>('/v1/reservations/:id', async (req) => {
+    const id = req.params.id;
+    const r = await load(req, id);
+    const body = requireBody(req);
+    const parsed = validateBody<{ end: number }>(UPDATE_FIELDS, body);
+    if (!parsed.ok) throw new BadRequest(parsed.errors);
+    authz.item(req, 'warre:reservation:update', `Reservation ${id} doesn't exist`, { project_id: r.project_id });
+    const updated = await extendReservation(svc, ctx(req), r, truncateToMinute(parsed.value.end));
+    return reservationView(updated);
+  });
+
+  app.delete<{ Params: { id: string } }>('/v1/reservations/:id', async (req, reply) => {
+    const id = req.params.id;
+    const r = await load(req, id);
+    authz.item(req, 'warre:reservation:delete', `Reservation ${id} doesn't exist`, { project_id: r.project_id });
+    await deleteReservation(svc, r);
+    return reply.status(204).send();
+  });
+}

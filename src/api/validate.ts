@@ -1,0 +1,113 @@
+/**
+ * Request-body validation with the historical field messages (marshmallow's
+ * wording, api.md §7), which JSON-Schema validators cannot produce: each
+ * field gets a list of messages, unknown fields get `Unknown field.`.
+ */
+import { parseApiDateTime } from '../domain/time.js';
+
+export type FieldType =
+  | { kind: 'string'; max: number; nullable?: boolean }
+  | { kind: 'int'; min?: number; max?: number }
+  | { kind: 'bool'; nullable?: boolean }
+  | { kind: 'datetime'; nullable?: boolean }
+  | { kind: 'object'; nullable?: boolean }
+  | { kind: 'id-list' };
+
+export interface FieldSpec {
+  type: FieldType;
+  required?: boolean;
+}
+
+export type Schema = Record<string, FieldSpec>;
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; errors: Record<string, string[]> };
+
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+/** Is this a JSON object (not an array, not null)? */
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function checkField(t: FieldType, v: unknown): { value?: unknown; error?: string } {
+  if (v === null) {
+    if ('nullable' in t && t.nullable) return { value: null };
+    return { error: 'Field may not be null.' };
+  }
+  switch (t.kind) {
+    case 'string':
+      if (typeof v !== 'string') return { error: 'Not a valid string.' };
+      if (v.length > t.max) return { error: `Longer than maximum length ${t.max}.` };
+      return { value: v };
+    case 'int': {
+      let n: number;
+      if (typeof v === 'number') n = v;
+      else if (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v)) n = Number(v);
+      else return { error: 'Not a valid integer.' };
+      if (!Number.isInteger(n)) return { error: 'Not a valid integer.' };
+      const min = t.min ?? INT32_MIN;
+      const max = t.max ?? INT32_MAX;
+      if (n < min || n > max) return { error: `Must be greater than or equal to ${min} and less than or equal to ${max}.` };
+      return { value: n };
+    }
+    case 'bool':
+      if (typeof v === 'boolean') return { value: v };
+      if (v === 1 || v === 0) return { value: v === 1 };
+      if (typeof v === 'string') {
+        const s = v.toLowerCase();
+        if (['true', '1', 'yes', 'on', 't', 'y'].includes(s)) return { value: true };
+        if (['false', '0', 'no', 'off', 'f', 'n'].includes(s)) return { value: false };
+      }
+      return { error: 'Not a valid boolean.' };
+    case 'datetime': {
+      if (typeof v !== 'string') return { error: 'Not a valid datetime.' };
+      const ms = parseApiDateTime(v);
+      if (ms === null) return { error: 'Not a valid datetime.' };
+      return { value: ms };
+    }
+    case 'object': {
+      if (!isObject(v)) return { error: 'Not a valid mapping type.' };
+      if (JSON.stringify(v).length > 65_535) return { error: 'Longer than maximum length 65535.' };
+      return { value: v };
+    }
+    case 'id-list': {
+      if (!Array.isArray(v)) return { error: 'Not a valid list.' };
+      if (v.length > 1000) return { error: 'Longer than maximum length 1000.' };
+      if (!v.every((x) => typeof x === 'string' && x.length <= 64)) return { error: 'Not a valid list of ids.' };
+      return { value: [...new Set(v as string[])] };
+    }
+  }
+}
+
+/**
+ * Validate a JSON body against a schema. `partial` (PATCH) makes every field
+ * optional. Unknown fields are errors.
+ */
+export function validateBody<T>(schema: Schema, body: Record<string, unknown>, partial = false): Parsed<T> {
+  const errors: Record<string, string[]> = {};
+  const value: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(body)) {
+    const spec = schema[name];
+    if (!spec) {
+      errors[name] = ['Unknown field.'];
+      continue;
+    }
+    const r = checkField(spec.type, v);
+    if (r.error) errors[name] = [r.error];
+    else value[name] = r.value;
+  }
+  if (!partial) {
+    for (const [name, spec] of Object.entries(schema)) {
+      if (spec.required && !(name in body)) errors[name] = ['Missing data for required field.'];
+    }
+  }
+  return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, value: value as T };
+}
+
+const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+/** Ids in Warre's tables are UUIDs (with dashes, or 32 hex like Keystone's). */
+export function isUuid(s: string): boolean {
+  return UUID_RE.test(s);
+}

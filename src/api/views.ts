@@ -1,0 +1,51 @@
+/** Domain records → the JSON the v1 API answers (field names and formats of api.md §3). */
+import { formatApi, formatApiOrNull } from '../domain/time.js';
+import type { Flavor, FlavorProject, MaintenanceWindow } from '../domain/types.js';
+import type { ReservationWithFlavor } from '../db/repositories/reservations.js';
+
+export function flavorView(f: Flavor) {
+  return {
+    id: f.id,
+    name: f.name,
+    description: f.description,
+    vcpu: f.vcpu,
+    memory_mb: f.memory_mb,
+    disk_gb: f.disk_gb,
+    ephemeral_gb: f.ephemeral_gb,
+    active: f.active,
+    properties: f.properties,
+    max_length_hours: f.max_length_hours,
+    slots: f.slots,
+    is_public: f.is_public,
+    extra_specs: f.extra_specs ?? {},
+    start: formatApiOrNull(f.start),
+    end: formatApiOrNull(f.end),
+    category: f.category,
+    availability_zone: f.availability_zone,
+  };
+}
+
+export function reservationView(r: ReservationWithFlavor) {
+  return {
+    id: r.id,
+    created_at: formatApi(r.created_at),
+    user_id: r.user_id,
+    project_id: r.project_id,
+    flavor: flavorView(r.flavor),
+    lease_id: r.lease_id,
+    compute_flavor: r.compute_flavor,
+    status: r.status,
+    status_reason: r.status_reason,
+    start: formatApi(r.start),
+    end: formatApi(r.end),
+    instance_count: r.instance_count,
+  };
+}
+
+export function flavorProjectView(fp: FlavorProject) {
+  return { id: fp.id, project_id: fp.project_id, flavor: fp.flavor_id };
+}
+
+export function maintenanceWindowView(w: MaintenanceWindow) {
+  return { id: w.id, start: formatApi(w.start), end: formatApi(w.end), note: w.note, flavors: w.flavors };
+}

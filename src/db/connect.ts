@@ -1,0 +1,98 @@
+/**
+ * The one way to open a database: a Kysely instance for SQLite
+ * (better-sqlite3), MySQL/MariaDB (mysql2) or PostgreSQL (pg), plus the
+ * dialect's value codec. Datetimes come back as strings on every dialect.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect } from 'kysely';
+import { createPool } from 'mysql2';
+import pg from 'pg';
+import type { DatabaseTarget } from '../config/database-url.js';
+import type { Database } from './schema.js';
+import { codecFor, type Codec, type DialectName } from './codec.js';
+
+export interface Db {
+  kysely: Kysely<Database>;
+  dialect: DialectName;
+  codec: Codec;
+  /** Human-readable location (file path or masked URL) for start-up messages. */
+  location: string;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  poolSize?: number;
+  connectTimeoutMs?: number;
+}
+
+// PostgreSQL `timestamp without time zone` (1114): keep the naive UTC string.
+pg.types.setTypeParser(1114, (v: string) => v);
+// bigint counts (COUNT(*), SUM) as numbers: our counts are far below 2^53.
+pg.types.setTypeParser(20, (v: string) => Number(v));
+pg.types.setTypeParser(1700, (v: string) => Number(v));
+
+export function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Db {
+  const poolSize = opts.poolSize ?? 10;
+  const connectTimeout = opts.connectTimeoutMs ?? 10_000;
+  let kysely: Kysely<Database>;
+  let location: string;
+  switch (target.dialect) {
+    case 'sqlite': {
+      if (target.filename !== ':memory:') fs.mkdirSync(path.dirname(target.filename), { recursive: true });
+      const database = new SqliteDatabase(target.filename);
+      database.pragma('journal_mode = WAL');
+      database.pragma('busy_timeout = 10000');
+      database.pragma('synchronous = NORMAL');
+      database.pragma('foreign_keys = ON');
+      kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+      location = target.filename;
+      break;
+    }
+    case 'mysql': {
+      const pool = createPool({
+        host: target.socketPath ? undefined : target.host,
+        port: target.port,
+        socketPath: target.socketPath,
+        user: target.user,
+        password: target.password,
+        database: target.database,
+        charset: 'utf8mb4',
+        dateStrings: true,
+        timezone: 'Z',
+        connectionLimit: poolSize,
+        connectTimeout,
+        supportBigNumbers: true,
+        decimalNumbers: true,
+      });
+      kysely = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+      location = `mysql://${target.user}@${target.socketPath ?? `${target.host}:${target.port}`}/${target.database}`;
+      break;
+    }
+    case 'postgres': {
+      const pool = new pg.Pool({
+        host: target.host,
+        port: target.port,
+        user: target.user,
+        password: target.password || undefined,
+        database: target.database,
+        max: poolSize,
+        connectionTimeoutMillis: connectTimeout,
+      });
+      // An idle client losing its connection must not crash the process.
+      pool.on('error', () => {});
+      kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+      location = `postgresql://${target.user}@${target.host}:${target.port}/${target.database}`;
+      break;
+    }
+  }
+  const dialect: DialectName = target.dialect;
+  return {
+    kysely,
+    dialect,
+    codec: codecFor(dialect),
+    location,
+    close: () => kysely.destroy(),
+  };
+}

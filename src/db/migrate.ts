@@ -1,0 +1,94 @@
+/**
+ * `warre-manage db upgrade` / `db version`.
+ *
+ * Warre keeps its own history in `warre_migration`; Alembic's
+ * `alembic_version` belongs to the Python service and is only read (or, on an
+ * empty database, created at the revision our tables match, so the Python
+ * service can still open it).
+ */
+import { sql, type Kysely } from 'kysely';
+import type { Db } from './connect.js';
+import type { Database } from './schema.js';
+import { MIGRATIONS, PYTHON_HEAD_REVISION } from './migrations/index.js';
+
+export class MigrationError extends Error {}
+
+async function tableExists(db: Db, name: string): Promise<boolean> {
+  const k = db.kysely as unknown as Kysely<Record<string, Record<string, unknown>>>;
+  switch (db.dialect) {
+    case 'sqlite': {
+      const r = await sql<{ n: number }>`select count(*) as n from sqlite_master where type = 'table' and name = ${name}`.execute(k);
+      return Number(r.rows[0]?.n) > 0;
+    }
+    case 'mysql': {
+      const r = await sql<{ n: number }>`select count(*) as n from information_schema.tables where table_schema = database() and table_name = ${name}`.execute(k);
+      return Number(r.rows[0]?.n) > 0;
+    }
+    case 'postgres': {
+      const r = await sql<{ n: number }>`select count(*) as n from information_schema.tables where table_schema = current_schema() and table_name = ${name}`.execute(k);
+      return Number(r.rows[0]?.n) > 0;
+    }
+  }
+}
+
+export interface DbVersion {
+  alembic: string | null;
+  applied: string[];
+  pending: string[];
+}
+
+export async function dbVersion(db: Db): Promise<DbVersion> {
+  const alembic = (await tableExists(db, 'alembic_version'))
+    ? ((await db.kysely.selectFrom('alembic_version').select('version_num').executeTakeFirst())?.version_num ?? null)
+    : null;
+  const applied = (await tableExists(db, 'warre_migration'))
+    ? (await db.kysely.selectFrom('warre_migration').select('name').orderBy('name').execute()).map((r) => r.name)
+    : [];
+  const pending = MIGRATIONS.map((m) => m.name).filter((n) => !applied.includes(n));
+  return { alembic, applied, pending };
+}
+
+/**
+ * Bring the database to the newest schema. Adopts a Python Warre database at
+ * Alembic revision {@link PYTHON_HEAD_REVISION} without touching its data;
+ * refuses an older revision with a message saying what to do.
+ */
+export async function upgrade(db: Db, log: (msg: string) => void = () => {}): Promise<string[]> {
+  const hasFlavor = await tableExists(db, 'flavor');
+  const hasAlembic = await tableExists(db, 'alembic_version');
+  if (hasAlembic) {
+    const rev = (await db.kysely.selectFrom('alembic_version').select('version_num').executeTakeFirst())?.version_num ?? null;
+    if (rev !== null && rev !== PYTHON_HEAD_REVISION) {
+      throw new MigrationError(
+        `This database is at Python Warre Alembic revision ${rev}; Warre adopts databases at revision ${PYTHON_HEAD_REVISION}. ` +
+          `Run the Python service's "warre-manage db upgrade" first, then run this command again.`,
+      );
+    }
+  } else if (hasFlavor) {
+    throw new MigrationError(
+      'This database has a "flavor" table but no alembic_version table: it was not made by Warre. Refusing to change it.',
+    );
+  }
+  if (!(await tableExists(db, 'warre_migration'))) {
+    await db.kysely.schema
+      .createTable('warre_migration')
+      .addColumn('name', 'varchar(128)', (c) => c.primaryKey())
+      .addColumn('applied_at', db.dialect === 'postgres' ? 'timestamp' : db.dialect === 'mysql' ? 'datetime' : sql`DATETIME`, (c) => c.notNull())
+      .execute();
+  }
+  const done = new Set((await db.kysely.selectFrom('warre_migration').select('name').execute()).map((r) => r.name));
+  const ran: string[] = [];
+  for (const m of MIGRATIONS) {
+    if (done.has(m.name)) continue;
+    log(`applying ${m.name}: ${m.description}`);
+    await m.up(db, { adopting: hasFlavor });
+    await db.kysely
+      .insertInto('warre_migration')
+      .values({ name: m.name, applied_at: db.codec.dt(Date.now()) })
+      .execute();
+    ran.push(m.name);
+  }
+  return ran;
+}
+
+export type { Database };

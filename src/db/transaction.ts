@@ -1,0 +1,69 @@
+/**
+ * Serialised read-check-write transactions (api.md §4 "No overbooking").
+ *
+ * - MySQL/MariaDB and PostgreSQL: a READ COMMITTED transaction in which the
+ *   caller takes row locks (`SELECT … FOR UPDATE`) on the project's lock row
+ *   (quota) and the flavor row (capacity), always in that order, so every
+ *   check sees the commits of whoever held the lock before.
+ * - SQLite: `BEGIN IMMEDIATE` takes the database write lock up front, which
+ *   serialises writers across processes; within a process Kysely's single
+ *   connection already serialises.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Db } from './connect.js';
+import type { Database } from './schema.js';
+
+export type Tx = Kysely<Database>;
+
+export async function writeTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  if (db.dialect === 'sqlite') {
+    return db.kysely.connection().execute(async (conn) => {
+      await sql`begin immediate`.execute(conn);
+      try {
+        const result = await fn(conn);
+        await sql`commit`.execute(conn);
+        return result;
+      } catch (err) {
+        await sql`rollback`.execute(conn).catch(() => {});
+        throw err;
+      }
+    });
+  }
+  let attempt = 0;
+  for (;;) {
+    try {
+      return await db.kysely
+        .transaction()
+        .setIsolationLevel('read committed')
+        .execute((trx: Transaction<Database>) => fn(trx));
+    } catch (err) {
+      // A deadlock victim is safe to run again: nothing it did was committed.
+      if (attempt++ < 5 && isDeadlock(err)) continue;
+      throw err;
+    }
+  }
+}
+
+function isDeadlock(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number };
+  return e?.code === 'ER_LOCK_DEADLOCK' || e?.errno === 1213 || e?.code === '40P01' || e?.code === '40001';
+}
+
+/** Make sure the project's lock row exists (outside any transaction; idempotent). */
+export async function ensureProjectLockRow(db: Db, projectId: string): Promise<void> {
+  const q = db.kysely.insertInto('warre_project_lock').values({ project_id: projectId });
+  if (db.dialect === 'mysql') await q.ignore().execute();
+  else await q.onConflict((oc) => oc.column('project_id').doNothing()).execute();
+}
+
+/** Lock the project's row for the rest of the transaction (quota serialisation). */
+export async function lockProject(db: Db, tx: Tx, projectId: string): Promise<void> {
+  if (db.dialect === 'sqlite') return;
+  await tx.selectFrom('warre_project_lock').select('project_id').where('project_id', '=', projectId).forUpdate().execute();
+}
+
+/** Lock the flavor's row for the rest of the transaction (capacity serialisation). */
+export async function lockFlavor(db: Db, tx: Tx, flavorId: string): Promise<void> {
+  if (db.dialect === 'sqlite') return;
+  await tx.selectFrom('flavor').select('id').where('id', '=', flavorId).forUpdate().execute();
+}

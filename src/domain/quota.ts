@@ -1,0 +1,30 @@
+/**
+ * Quota rule (api.md §6, oslo.limit flat enforcement): a request is refused
+ * when usage + delta > limit, checking resources in sorted name order.
+ */
+import { totalHours } from './time.js';
+import type { ProjectLimits, QuotaResource } from '../quota/limits.js';
+import { formatOverLimit } from '../quota/messages.js';
+
+export type Usage = Record<QuotaResource, number>;
+
+/** Usage of a project from its effective reservations. */
+export function usageOf(reservations: readonly { start: number; end: number; instance_count: number }[]): Usage {
+  let hours = 0;
+  for (const r of reservations) hours += r.instance_count * totalHours(r.start, r.end);
+  return { reservation: reservations.length, hours };
+}
+
+/** The over-limit message for the deltas asked, or null when they fit. */
+export function quotaRefusal(
+  projectId: string,
+  limits: ProjectLimits,
+  usage: Usage,
+  deltas: Partial<Record<QuotaResource, number>>,
+): string | null {
+  const overs = (Object.keys(deltas) as QuotaResource[])
+    .sort()
+    .map((resource) => ({ resource, limit: limits[resource], usage: Math.trunc(usage[resource]), delta: Math.trunc(deltas[resource] ?? 0) }))
+    .filter((o) => o.usage + o.delta > o.limit);
+  return overs.length > 0 ? formatOverLimit(projectId, overs) : null;
+}

@@ -1,0 +1,55 @@
+/** Domain records. Times are epoch milliseconds UTC; see src/domain/time.ts. */
+
+export const RESERVATION_STATUSES = ['PENDING_CREATE', 'ALLOCATED', 'ACTIVE', 'COMPLETE', 'ERROR'] as const;
+export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
+/** Reservations that hold capacity and count against quotas. */
+export const EFFECTIVE_STATUSES: readonly ReservationStatus[] = ['PENDING_CREATE', 'ALLOCATED', 'ACTIVE'];
+
+export interface Flavor {
+  id: string;
+  name: string;
+  description: string | null;
+  vcpu: number;
+  memory_mb: number;
+  disk_gb: number;
+  ephemeral_gb: number;
+  active: boolean;
+  properties: string | null;
+  max_length_hours: number;
+  slots: number;
+  is_public: boolean;
+  extra_specs: Record<string, unknown> | null;
+  start: number | null;
+  end: number | null;
+  category: string | null;
+  availability_zone: string | null;
+}
+
+export interface FlavorProject {
+  id: string;
+  project_id: string;
+  flavor_id: string;
+}
+
+export interface Reservation {
+  id: string;
+  created_at: number;
+  user_id: string;
+  project_id: string;
+  flavor_id: string;
+  lease_id: string | null;
+  compute_flavor: string | null;
+  status: ReservationStatus;
+  status_reason: string | null;
+  start: number;
+  end: number;
+  instance_count: number;
+}
+
+export interface MaintenanceWindow {
+  id: string;
+  start: number;
+  end: number;
+  note: string | null;
+  flavors: { id: string; name: string }[];
+}

@@ -1,0 +1,327 @@
+/**
+ * A Keystone session: password authentication as keystoneauth sends it
+ * (interop.md §2.1), catalog lookup (§2.2) and authenticated identity calls.
+ *
+ * Written on Node's fetch: there is no maintained Keystone client for Node
+ * worth a dependency, and Warre needs only these few calls.
+ */
+import type { ServiceSession } from '../session.js';
+import { EndpointNotFoundError, joinUrl } from '../session.js';
+import type { KeystoneAuthOptions, KeystoneLogger } from './options.js';
+import { opt, SILENT_KEYSTONE_LOGGER } from './options.js';
+
+/** Keystone could not be reached: connection failure, timeout, or a 5xx answer. */
+export class KeystoneUnavailableError extends Error {
+  constructor(
+    message: string,
+    /** What went wrong: `connect` failures are retried where configured. */
+    readonly kind: 'connect' | 'timeout' | 'status',
+  ) {
+    super(message);
+    this.name = 'KeystoneUnavailableError';
+  }
+}
+
+/** Keystone refused the credentials or the call (401/403; 400/404 on login). */
+export class KeystoneAuthError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KeystoneAuthError';
+  }
+}
+
+interface NamedRef {
+  id: string;
+  name: string;
+  domain?: { id: string; name: string };
+}
+
+export interface CatalogEndpoint {
+  id: string;
+  interface: string;
+  region_id: string | null;
+  region?: string | null;
+  url: string;
+}
+
+export interface CatalogEntry {
+  id: string;
+  type: string;
+  name?: string;
+  endpoints: CatalogEndpoint[];
+}
+
+/** The `token` object of a Keystone v3 token response. */
+export interface TokenBody {
+  methods: string[];
+  user: NamedRef & { domain: { id: string; name: string } };
+  project?: NamedRef & { domain: { id: string; name: string } };
+  domain?: { id: string; name: string };
+  system?: Record<string, boolean>;
+  roles?: { id: string; name: string }[];
+  catalog?: CatalogEntry[];
+  expires_at: string;
+  issued_at?: string;
+  audit_ids?: string[];
+  is_admin_project?: boolean;
+  is_domain?: boolean;
+}
+
+export interface KeystoneResponse {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON, or the raw text when not JSON, or null when empty. */
+  body: any;
+}
+
+export interface RequestOptions {
+  headers?: Record<string, string>;
+  /** An object is sent as JSON; a string as is; absent → no body and no Content-Type. */
+  body?: unknown;
+}
+
+interface TokenState {
+  token: string;
+  body: TokenBody;
+  expiresAt: number;
+  /** Renew once `now` passes this. */
+  renewAt: number;
+}
+
+const DEFAULT_TIMEOUT_S = 30;
+
+/** The v3 base of an auth_url: `http://k:5000` and `http://k:5000/v3/` both give `http://k:5000/v3`. */
+export function identityBase(authUrl: string): string {
+  const base = authUrl.replace(/\/+$/, '');
+  return /\/v3$/.test(base) ? base : `${base}/v3`;
+}
+
+/** The `auth` object keystoneauth's v3 password plugin sends (interop.md §2.1). */
+export function passwordAuthBody(o: KeystoneAuthOptions): { auth: Record<string, unknown> } {
+  const userId = opt(o.user_id);
+  const username = opt(o.username);
+  if (!userId && !username) throw new Error('Keystone password auth needs username or user_id');
+  const user: Record<string, unknown> = { password: o.password ?? '' };
+  if (userId) {
+    user.id = userId; // ids only: keystoneauth drops the user domain (captured)
+  } else {
+    user.name = username;
+    const domain = domainRef(opt(o.user_domain_id) ?? opt(o.default_domain_id), opt(o.user_domain_name) ?? opt(o.default_domain_name));
+    if (domain) user.domain = domain;
+  }
+  const auth: Record<string, unknown> = { identity: { methods: ['password'], password: { user } } };
+  const scopes: Record<string, unknown>[] = [];
+  const projectId = opt(o.project_id);
+  const projectName = opt(o.project_name);
+  if (projectId) scopes.push({ project: { id: projectId } });
+  else if (projectName) {
+    const project: Record<string, unknown> = { name: projectName };
+    const domain = domainRef(opt(o.project_domain_id) ?? opt(o.default_domain_id), opt(o.project_domain_name) ?? opt(o.default_domain_name));
+    if (domain) project.domain = domain;
+    scopes.push({ project });
+  }
+  const domainScope = domainRef(opt(o.domain_id), opt(o.domain_name));
+  if (domainScope) scopes.push({ domain: domainScope });
+  const system = opt(o.system_scope);
+  if (system) scopes.push({ system: { [system]: true } });
+  if (scopes.length > 1) {
+    throw new Error('Authentication cannot be scoped to multiple targets: set only one of project, domain or system_scope');
+  }
+  if (scopes[0]) auth.scope = scopes[0];
+  return { auth };
+}
+
+function domainRef(id: string | null, name: string | null): { id: string } | { name: string } | null {
+  if (id) return { id };
+  if (name) return { name };
+  return null;
+}
+
+/** `publicURL` → `public`, as keystoneauth normalises interfaces. */
+function normaliseInterface(iface: string): string {
+  return iface.endsWith('URL') ? iface.slice(0, -3) : iface;
+}
+
+/**
+ * One HTTP exchange with Keystone. Sends `Connection: close`: uwsgi-served
+ * Keystone drops idle keep-alive sockets, which made reused connections fail
+ * intermittently (interop.md §7; reproduced here with Node's fetch).
+ */
+export async function keystoneFetch(
+  method: string,
+  url: string,
+  opts: RequestOptions & { timeoutMs: number },
+): Promise<KeystoneResponse> {
+  const headers: Record<string, string> = { Accept: 'application/json', Connection: 'close', ...opts.headers };
+  let body: string | undefined;
+  if (typeof opts.body === 'string') body = opts.body;
+  else if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['Content-Type'] ??= 'application/json';
+  }
+  const where = `${method} ${url.replace(/\?.*$/, '')}`;
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(opts.timeoutMs) });
+    text = await res.text();
+  } catch (err) {
+    const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+    const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
+    throw new KeystoneUnavailableError(
+      timedOut ? `Keystone did not answer ${where} within ${opts.timeoutMs / 1000} s` : `Unable to reach Keystone (${where}): ${cause}`,
+      timedOut ? 'timeout' : 'connect',
+    );
+  }
+  let parsed: unknown = null;
+  if (text) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = text;
+    }
+  }
+  if (res.status >= 500) {
+    throw new KeystoneUnavailableError(`Keystone answered ${res.status} to ${where}: ${errorMessage(parsed)}`, 'status');
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
+
+/** Keystone's `{"error": {"message": …}}`, or the raw body. */
+export function errorMessage(body: unknown): string {
+  const message = (body as { error?: { message?: unknown } } | null)?.error?.message;
+  if (typeof message === 'string') return message;
+  return typeof body === 'string' ? body.slice(0, 200) : JSON.stringify(body ?? '').slice(0, 200);
+}
+
+export interface KeystoneSessionConfig {
+  /** Retries after a connection failure (keystoneauth `connect_retries`; default 0). */
+  connectRetries?: number;
+  logger?: KeystoneLogger;
+}
+
+/** A password-authenticated Keystone identity (service user, bot, limits reader). */
+export class KeystoneSession implements ServiceSession {
+  readonly identityUrl: string;
+  private readonly timeoutMs: number;
+  private readonly connectRetries: number;
+  private readonly logger: KeystoneLogger;
+  private state: TokenState | null = null;
+  private inflight: Promise<TokenState> | null = null;
+
+  constructor(
+    readonly options: KeystoneAuthOptions,
+    config: KeystoneSessionConfig = {},
+  ) {
+    if (!opt(options.auth_url)) throw new Error('Keystone auth_url is not set');
+    passwordAuthBody(options); // fail early on incomplete options
+    this.identityUrl = identityBase(options.auth_url);
+    this.timeoutMs = (options.timeout ?? DEFAULT_TIMEOUT_S) * 1000;
+    this.connectRetries = config.connectRetries ?? 0;
+    this.logger = config.logger ?? SILENT_KEYSTONE_LOGGER;
+  }
+
+  /** A valid token, authenticating (once, shared by concurrent callers) when needed. */
+  async getToken(): Promise<string> {
+    return (await this.current()).token;
+  }
+
+  /** The token body (user, project, roles, catalog, expires_at). */
+  async getAccess(): Promise<TokenBody> {
+    return (await this.current()).body;
+  }
+
+  async getUserId(): Promise<string> {
+    return (await this.current()).body.user.id;
+  }
+
+  async getProjectId(): Promise<string | null> {
+    return (await this.current()).body.project?.id ?? null;
+  }
+
+  invalidate(): void {
+    this.state = null;
+  }
+
+  async getEndpoint(serviceType: string, opts: { interface?: string | null; region?: string | null } = {}): Promise<string> {
+    const iface = normaliseInterface(opts.interface ?? opt(this.options.interface) ?? 'public');
+    const region = opts.region ?? opt(this.options.region_name);
+    const { catalog } = await this.getAccess();
+    for (const entry of catalog ?? []) {
+      if (entry.type !== serviceType) continue;
+      const endpoint = entry.endpoints.find(
+        (e) => e.interface === iface && (!region || e.region_id === region || e.region === region),
+      );
+      if (endpoint) return endpoint.url;
+    }
+    throw new EndpointNotFoundError(serviceType, iface, region);
+  }
+
+  /** Absolute URL for a path relative to the identity v3 base (`projects/x` → `<auth_url v3>/projects/x`). */
+  url(path: string): string {
+    return /^https?:\/\//.test(path) ? path : joinUrl(this.identityUrl, path);
+  }
+
+  /**
+   * An authenticated identity call (`X-Auth-Token` added). A 401 triggers one
+   * re-authentication and retry; a second 401, or a 403, throws
+   * {@link KeystoneAuthError}. Other statuses below 500 are returned.
+   */
+  async request(method: string, path: string, opts: RequestOptions = {}): Promise<KeystoneResponse> {
+    let res = await this.send(method, path, opts, await this.getToken());
+    if (res.status === 401) {
+      this.invalidate();
+      res = await this.send(method, path, opts, await this.getToken());
+    }
+    if (res.status === 401 || res.status === 403) {
+      throw new KeystoneAuthError(res.status, `Keystone refused ${method} ${path}: ${errorMessage(res.body)}`);
+    }
+    return res;
+  }
+
+  private send(method: string, path: string, opts: RequestOptions, token: string): Promise<KeystoneResponse> {
+    return this.fetchWithRetries(method, this.url(path), { ...opts, headers: { 'X-Auth-Token': token, ...opts.headers } });
+  }
+
+  private async fetchWithRetries(method: string, url: string, opts: RequestOptions): Promise<KeystoneResponse> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await keystoneFetch(method, url, { ...opts, timeoutMs: this.timeoutMs });
+      } catch (err) {
+        if (!(err instanceof KeystoneUnavailableError) || err.kind !== 'connect' || attempt >= this.connectRetries) throw err;
+        const delay = Math.min(500 * 2 ** attempt, 10_000); // keystoneauth's connect-retry backoff
+        this.logger.warn({ attempt: attempt + 1, delayMs: delay, error: err.message }, 'Keystone connection failed; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  private current(): Promise<TokenState> {
+    const state = this.state;
+    if (state && Date.now() < state.renewAt) return Promise.resolve(state);
+    this.inflight ??= this.authenticate().finally(() => {
+      this.inflight = null;
+    });
+    return this.inflight;
+  }
+
+  private async authenticate(): Promise<TokenState> {
+    const res = await this.fetchWithRetries('POST', this.url('auth/tokens'), { body: passwordAuthBody(this.options) });
+    const who = opt(this.options.user_id) ?? opt(this.options.username);
+    if (res.status !== 201) {
+      throw new KeystoneAuthError(res.status, `Keystone refused to authenticate ${who}: ${res.status} ${errorMessage(res.body)}`);
+    }
+    const token = res.headers.get('x-subject-token');
+    const body = (res.body as { token?: TokenBody } | null)?.token;
+    if (!token || !body?.expires_at) throw new KeystoneUnavailableError('Keystone answered a token request without X-Subject-Token', 'status');
+    const expiresAt = Date.parse(body.expires_at);
+    const issuedAt = body.issued_at ? Date.parse(body.issued_at) : Date.now();
+    // Renew when less than 60 s, or 10% of a short lifetime, remain.
+    const margin = Math.min(60_000, Math.max(0, expiresAt - issuedAt) / 10);
+    this.state = { token, body, expiresAt, renewAt: expiresAt - margin };
+    return this.state;
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * Limits from the configuration file (`[quota] default_reservation`,
+ * `default_hours`, `project_limit = <project>:<resource>=<n>,…`): the
+ * all-in-one mode, where there is no Keystone.
+ */
+import { quotaFor, type QuotaSettings } from '../config/quota.js';
+import type { LimitsProvider, ProjectLimits } from './limits.js';
+
+export class ConfigLimitsProvider implements LimitsProvider {
+  constructor(private readonly settings: QuotaSettings) {}
+
+  async getLimits(projectId: string): Promise<ProjectLimits> {
+    return quotaFor(this.settings, projectId);
+  }
+}

@@ -1,0 +1,26 @@
+/** What the service layer needs from the outside world, wired once at start-up. */
+import type { Db } from '../db/connect.js';
+import type { LimitsProvider } from '../quota/limits.js';
+import type { LeaseBackend } from '../drivers/lease-backend.js';
+import type { ServiceSession } from '../drivers/session.js';
+
+export interface Logger {
+  debug(obj: unknown, msg?: string): void;
+  info(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+}
+
+export interface Services {
+  db: Db;
+  limits: LimitsProvider;
+  /** Lease back-end used by the API for extend and delete (null: none configured). */
+  leases: LeaseBackend | null;
+  /** `[service_auth]` session for Blazar update/delete (null in all-in-one mode). */
+  serviceSession: ServiceSession | null;
+  /** Tell the worker a new reservation is waiting (best effort; correctness never depends on it). */
+  nudgeWorker(reservationId: string): void;
+  /** Milliseconds since the epoch; replaceable in tests. */
+  now(): number;
+  log: Logger;
+}

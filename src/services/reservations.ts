@@ -1,0 +1,153 @@
+/**
+ * Reservation use cases: create, extend, delete. Each loads what the rules
+ * need inside one serialised transaction (src/db/transaction.ts), asks the
+ * pure rules (src/domain/), and writes only when they allow it.
+ */
+import { randomUUID } from 'node:crypto';
+import type { RequestContext } from '../auth/context.js';
+import { writeTransaction, ensureProjectLockRow, lockProject, lockFlavor } from '../db/transaction.js';
+import * as flavors from '../db/repositories/flavors.js';
+import * as reservations from '../db/repositories/reservations.js';
+import * as windows from '../db/repositories/maintenance-windows.js';
+import { createRefusal, extendRefusal, extensionHours } from '../domain/reservation-rules.js';
+import { quotaRefusal, usageOf } from '../domain/quota.js';
+import { totalHours, truncateToMinute } from '../domain/time.js';
+import { InvalidReservation, NotFound, OverQuota, ValidationFailed, BadRequest, WarreError } from '../domain/errors.js';
+import type { Reservation } from '../domain/types.js';
+import type { ReservationWithFlavor } from '../db/repositories/reservations.js';
+import type { Services } from './context.js';
+
+export interface CreateReservationInput {
+  flavor_id: string;
+  start: number;
+  end: number;
+  instance_count: number;
+}
+
+/**
+ * Create a reservation in PENDING_CREATE (api.md §3 order of checks):
+ * reservation quota → schema errors → unknown flavor → hours quota → rules.
+ * `parsed` carries the already-validated body or its field errors, so the
+ * schema answer comes after the reservation quota, as historically.
+ */
+export async function createReservation(
+  svc: Services,
+  ctx: RequestContext,
+  parsed: { ok: true; value: CreateReservationInput } | { ok: false; errors: Record<string, string[]> },
+  bypassMaintenance: boolean,
+): Promise<ReservationWithFlavor> {
+  const projectId = ctx.projectId!;
+  const limits = await svc.limits.getLimits(projectId);
+  const { db } = svc;
+  await ensureProjectLockRow(db, projectId);
+  const created = await writeTransaction(db, async (tx) => {
+    await lockProject(db, tx, projectId);
+    const usage = usageOf(await reservations.effectiveReservationsOfProject(tx, projectId));
+    const overCount = quotaRefusal(projectId, limits, usage, { reservation: 1 });
+    if (overCount) throw new OverQuota(overCount);
+    if (!parsed.ok) throw new ValidationFailed(parsed.errors);
+    const input = parsed.value;
+    const flavor = await flavors.getFlavor(tx, input.flavor_id);
+    if (!flavor) throw new NotFound('Flavor does not exist');
+    const hours = totalHours(input.start, input.end);
+    const overHours = quotaRefusal(projectId, limits, usage, { hours: Math.max(0, hours) * input.instance_count });
+    if (overHours) throw new OverQuota(overHours);
+
+    await lockFlavor(db, tx, flavor.id);
+    const now = truncateToMinute(svc.now());
+    const granted = flavor.is_public ? true : await flavors.isGranted(tx, flavor.id, projectId);
+    const valid = input.end > input.start;
+    const [occupied, maintenance] = valid
+      ? await Promise.all([
+          reservations.reservationOccupancy(tx, db.codec, flavor.id, input.start, input.end),
+          windows.maintenanceOccupancy(tx, db.codec, flavor.id, flavor.slots, input.start, input.end),
+        ])
+      : [[], []];
+    const refusal = createRefusal({
+      flavor,
+      granted,
+      start: input.start,
+      end: input.end,
+      instanceCount: input.instance_count,
+      now,
+      bypassMaintenance,
+      maintenance,
+      reservations: occupied,
+    });
+    if (refusal) throw new InvalidReservation(refusal);
+    const r: Reservation = {
+      id: randomUUID(),
+      created_at: Math.floor(svc.now() / 1000) * 1000,
+      user_id: ctx.userId ?? '',
+      project_id: projectId,
+      flavor_id: flavor.id,
+      lease_id: null,
+      compute_flavor: null,
+      status: 'PENDING_CREATE',
+      status_reason: null,
+      start: input.start,
+      end: input.end,
+      instance_count: input.instance_count,
+    };
+    await reservations.insertReservation(tx, db.codec, r);
+    return { ...r, flavor };
+  });
+  svc.log.info({ reservation: created.id, project: projectId, flavor: created.flavor_id }, 'reservation created');
+  svc.nudgeWorker(created.id);
+  return created;
+}
+
+/**
+ * Extend an ACTIVE reservation's end (api.md §3 PATCH): quota hours, then the
+ * extension rules, then the lease update, all under the project and flavor
+ * locks so that two extensions cannot overbook. The row is only changed when
+ * the lease back-end accepted the new end.
+ */
+export async function extendReservation(svc: Services, ctx: RequestContext, current: ReservationWithFlavor, newEnd: number): Promise<ReservationWithFlavor> {
+  if (newEnd <= current.end) throw new BadRequest('New end date must be greater then existing');
+  const projectId = current.project_id;
+  const limits = await svc.limits.getLimits(projectId);
+  const { db } = svc;
+  await ensureProjectLockRow(db, projectId);
+  return writeTransaction(db, async (tx) => {
+    await lockProject(db, tx, projectId);
+    await lockFlavor(db, tx, current.flavor_id);
+    const r = await reservations.getReservation(tx, current.id);
+    if (!r) throw new NotFound(`Reservation ${current.id} doesn't exist`);
+    if (newEnd <= r.end) throw new BadRequest('New end date must be greater then existing');
+    const usage = usageOf(await reservations.effectiveReservationsOfProject(tx, projectId));
+    const over = quotaRefusal(projectId, limits, usage, { hours: extensionHours(r, newEnd) });
+    if (over) throw new OverQuota(over);
+    const [occupied, maintenance] = await Promise.all([
+      reservations.reservationOccupancy(tx, db.codec, r.flavor_id, r.end, newEnd, r.id),
+      windows.maintenanceOccupancy(tx, db.codec, r.flavor_id, r.flavor.slots, r.end, newEnd),
+    ]);
+    const refusal = extendRefusal({ reservation: r, flavor: r.flavor, newEnd, now: svc.now(), occupants: [...occupied, ...maintenance] });
+    if (refusal) throw new InvalidReservation(`Failed to extend reservation: ${refusal}`);
+    if (!svc.leases) throw new InvalidReservation('Failed to extend reservation: Failed to extend lease');
+    try {
+      await svc.leases.updateLeaseEnd(svc.serviceSession, r.lease_id!, new Date(newEnd));
+    } catch (err) {
+      svc.log.error({ err, lease: r.lease_id }, 'failed to extend lease');
+      throw new InvalidReservation('Failed to extend reservation: Failed to extend lease');
+    }
+    await reservations.updateReservationEnd(tx, db.codec, r.id, newEnd);
+    svc.log.info({ reservation: r.id, end: new Date(newEnd).toISOString() }, 'reservation extended');
+    return { ...r, end: newEnd };
+  });
+}
+
+/** Delete a reservation: its lease first (404 = gone), then the row. */
+export async function deleteReservation(svc: Services, r: ReservationWithFlavor): Promise<void> {
+  if (r.lease_id) {
+    if (!svc.leases) throw new WarreError(500, 'Failed to delete reservation, please try again later');
+    try {
+      await svc.leases.deleteLease(svc.serviceSession, r.lease_id);
+    } catch (err) {
+      svc.log.error({ err, lease: r.lease_id, reservation: r.id }, 'failed to delete lease');
+      throw new WarreError(500, 'Failed to delete reservation, please try again later');
+    }
+  }
+  await writeTransaction(svc.db, (tx) => reservations.deleteReservation(tx, r.id));
+  svc.log.info({ reservation: r.id }, 'reservation deleted');
+}

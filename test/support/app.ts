@@ -1,0 +1,69 @@
+/** Builds the real API app on a test database (noauth, config quotas) for `inject` tests. */
+import pino from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/api/app.js';
+import { NoAuthAuthenticator } from '../../src/auth/noauth.js';
+import { PolicyEnforcer } from '../../src/policy/enforcer.js';
+import { ConfigLimitsProvider } from '../../src/quota/config-limits.js';
+import type { LeaseBackend } from '../../src/drivers/lease-backend.js';
+import type { Services } from '../../src/services/context.js';
+import type { Db } from '../../src/db/connect.js';
+import { migratedDatabase, type Dialect } from './db.js';
+
+export interface TestApp {
+  app: FastifyInstance;
+  db: Db;
+  svc: Services;
+  nudged: string[];
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  quota?: { default_reservation: number; default_hours: number };
+  projectLimits?: Map<string, Partial<{ reservation: number; hours: number }>>;
+  leases?: LeaseBackend | null;
+  now?: () => number;
+  poolSize?: number;
+  policyFile?: string | null;
+}
+
+export async function buildTestApp(dialect: Dialect, opts: TestAppOptions = {}): Promise<TestApp> {
+  const { db, close } = await migratedDatabase(dialect, opts.poolSize);
+  const logger = pino({ level: process.env.WARRE_TEST_LOG ?? 'silent' });
+  const nudged: string[] = [];
+  const svc: Services = {
+    db,
+    limits: new ConfigLimitsProvider({
+      quota: opts.quota ?? { default_reservation: 1000, default_hours: 10_000_000 },
+      projectLimits: opts.projectLimits ?? new Map(),
+    }),
+    leases: opts.leases ?? null,
+    serviceSession: null,
+    nudgeWorker: (id) => nudged.push(id),
+    now: opts.now ?? (() => Date.now()),
+    log: logger,
+  };
+  const app = await buildApp({
+    svc,
+    authenticator: new NoAuthAuthenticator(),
+    policy: new PolicyEnforcer({ policyFile: opts.policyFile ?? null }),
+    logger,
+  });
+  await app.ready();
+  return {
+    app,
+    db,
+    svc,
+    nudged,
+    close: async () => {
+      await app.close();
+      await close();
+    },
+  };
+}
+
+export const ADMIN = { 'x-user-id': 'admin-user', 'x-project-id': 'admin-project', 'x-roles': 'admin' };
+export const MEMBER = { 'x-user-id': 'user-a', 'x-project-id': 'project-a', 'x-roles': 'member' };
+export const OTHER = { 'x-user-id': 'user-b', 'x-project-id': 'project-b', 'x-roles': 'member' };
+export const READER = { 'x-user-id': 'reader', 'x-project-id': 'project-r', 'x-roles': 'read_only' };
+export const WRITER = { 'x-user-id': 'writer', 'x-project-id': 'project-w', 'x-roles': 'cloud_admin' };
