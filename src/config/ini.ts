@@ -46,7 +46,7 @@ export function parseIni(text: string, file = '<string>'): IniData {
     pending = null;
   };
 
-  const lines = text.split(/\r?\n/);
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   lines.forEach((raw, index) => {
     const lineNo = index + 1;
     const line = raw.trimEnd();

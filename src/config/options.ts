@@ -15,7 +15,7 @@ export type OptionType = 'string' | 'int' | 'float' | 'bool' | 'list' | 'multi' 
 export interface DefaultContext {
   /** True when no configuration file is used (the built-in all-in-one defaults). */
   readonly allInOne: boolean;
-  /** The working directory relative paths resolve against when there is no file. */
+  /** The process's working directory. */
   readonly cwd: string;
 }
 
@@ -180,7 +180,7 @@ export function bool(a: Common & { default: boolean }): OptionSpec<boolean> {
       if (FALSE_VALUES.includes(value)) return false;
       throw new InvalidValue(
         `${JSON.stringify(last(raw))} is not a boolean`,
-        [...TRUE_VALUES, ...FALSE_VALUES].join(', ') + ' (any case)',
+        'true, false, yes, no, on, off, 1, 0 (any case)',
       );
     },
   };
@@ -333,7 +333,7 @@ export const OPTIONS = {
       sampleDefault: 'sqlite:///.warre/warre.db',
     }),
     connection_recycle_time: int({
-      help: 'Seconds after which an idle pooled connection is closed and replaced.',
+      help: 'Seconds after which a pooled connection is replaced by a new one.',
       default: 600,
       min: 1,
     }),

@@ -70,7 +70,9 @@ function packedTimeline(occupants: readonly Occupant[], S: number, E: number): T
     if (!isKept(o, S, E)) continue;
     kept++;
     if (o.count > maxCount) maxCount = o.count;
-    if (!(Number.isInteger(o.start) && Number.isInteger(o.end) && Number.isInteger(o.count))) integral = false;
+    if (!(Number.isInteger(o.start) && Number.isInteger(o.end) && Number.isInteger(o.count))) {
+      integral = false;
+    }
   }
   if (kept === 0) return { times: new Float64Array(0), delta: new Float64Array(0), length: 0 };
   let M = 1;

@@ -63,6 +63,12 @@ export class FakeBlazar extends FakeOpenStackService {
     return `${this.rootUrl}/v1`;
   }
 
+  /** Clears recorded requests and knobs (failures, hang, capacity); leases stay. */
+  override reset(): void {
+    super.reset();
+    this.capacity = null;
+  }
+
   protected errorBody(status: number, message: string): unknown {
     return { error_code: status, error_message: message, error_name: status };
   }

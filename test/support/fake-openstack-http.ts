@@ -73,12 +73,13 @@ export abstract class FakeOpenStackService {
     this.failWindow = { until: Date.now() + ms, status, message };
   }
 
-  /** Clears recorded requests and injected failures. */
+  /** Clears recorded requests and the knobs (failures, hang, token check). */
   reset(): void {
     this.requests.length = 0;
     this.failQueue = [];
     this.failWindow = null;
     this.hang = false;
+    this.acceptToken = (t) => t.length > 0;
   }
 
   /** The recorded requests with this method. */

@@ -27,6 +27,12 @@ export class FakeTaynac extends FakeOpenStackService {
     return `${this.rootUrl}/`;
   }
 
+  override reset(): void {
+    super.reset();
+    this.messages.length = 0;
+    this.forbidden = false;
+  }
+
   protected errorBody(_status: number, message: string): unknown {
     return { message };
   }

@@ -17,6 +17,8 @@ export interface SunkMessage {
 
 export class SmtpSink {
   readonly messages: SunkMessage[] = [];
+  /** Messages offered (DATA commands), accepted or not. */
+  offered = 0;
   /** Reply to the next `n` DATA commands with this code (e.g. 451 temporary, 550 permanent). */
   private rejects: number[] = [];
   private server: SMTPServer | null = null;
@@ -38,6 +40,7 @@ export class SmtpSink {
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
+          this.offered += 1;
           const code = this.rejects.shift();
           if (code !== undefined) {
             const err = new Error(code >= 500 ? 'Mailbox unavailable' : 'Try again later') as Error & { responseCode: number };

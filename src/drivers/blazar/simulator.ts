@@ -7,7 +7,8 @@
  * end, before_end at end − `beforeEndMinutes` but never before the start (Blazar
  * moves it to the start rather than dropping it; 0 minutes = no before_end event).
  * Moving the end moves before_end by the same delta and re-arms it, as Blazar does.
- * Unlike Blazar, a start already in the past is accepted: its events fire at once.
+ * Unlike Blazar, a start already in the past is accepted: its events fire at once
+ * (after `settleMs`).
  *
  * One timer serves all leases: it is set for the earliest due event (re-armed in
  * steps when that is beyond setTimeout's ~24.8-day limit). Events are delivered one
@@ -18,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { Logger } from 'pino';
 
-import { LeaseError, type Lease, type LeaseBackend, type LeaseRequest } from '../lease-backend.js';
+import { LeaseError, leaseName, type Lease, type LeaseBackend, type LeaseRequest } from '../lease-backend.js';
 import type { ServiceSession } from '../session.js';
 
 export type LeaseEventType = 'start_lease' | 'before_end_lease' | 'end_lease';
@@ -39,6 +40,12 @@ export interface LeaseSimulatorOptions {
   clock?: () => number;
   /** First retry delay after a handler failure (default 5 s, doubling up to 5 min). */
   retryDelayMs?: number;
+  /**
+   * No event of a new lease is delivered sooner than this after its creation (default
+   * 10 s, Blazar's event-loop period), so the worker has stored the lease id before
+   * a start that is already due arrives.
+   */
+  settleMs?: number;
   logger: Logger;
 }
 
@@ -66,7 +73,7 @@ interface SimEvent {
   time: number;
   fired: boolean;
   messageId: string;
-  /** Not before this time (after a handler failure). */
+  /** Not before this time: settling after creation, or back-off after a handler failure. */
   retryAt: number;
   failures: number;
 }
@@ -86,8 +93,11 @@ export class LeaseSimulator implements LeaseBackend {
   private readonly beforeEndMs: number;
   private readonly now: () => number;
   private readonly retryDelayMs: number;
+  private readonly settleMs: number;
   private readonly log: Logger;
   private timer: NodeJS.Timeout | null = null;
+  /** When the armed timer is due (ms), for a cheap check on create. */
+  private timerDue = Infinity;
   private delivering = false;
   private stopped = false;
 
@@ -95,6 +105,7 @@ export class LeaseSimulator implements LeaseBackend {
     this.beforeEndMs = (opts.beforeEndMinutes ?? 60) * 60_000;
     this.now = opts.clock ?? (() => Date.now());
     this.retryDelayMs = opts.retryDelayMs ?? 5_000;
+    this.settleMs = opts.settleMs ?? 10_000;
     this.log = opts.logger;
   }
 
@@ -102,15 +113,18 @@ export class LeaseSimulator implements LeaseBackend {
     const start = truncateToMinute(req.start);
     const end = truncateToMinute(req.end);
     if (end <= start) throw badRequest('End date must be later than start date.');
-    const name = `Reservation ${req.reservationId}`;
+    const name = leaseName(req.reservationId);
     if ([...this.leases.values()].some((l) => l.name === name)) {
       throw new LeaseError(`ERROR: The lease with name: ${name} already exists`, { status: 409, transient: false });
     }
     const lease: SimLease = { id: randomUUID(), name, computeFlavor: randomUUID(), start, end, events: [] };
     lease.events = this.makeEvents(start, end);
+    const settled = this.now() + this.settleMs;
+    for (const e of lease.events) e.retryAt = settled;
     this.leases.set(lease.id, lease);
     this.log.info({ lease_id: lease.id, name }, 'Simulated lease created');
-    this.arm();
+    // The armed timer already serves anything due no earlier than it (saves a scan per create).
+    if (!this.timer || Math.max(start, settled) < this.timerDue) this.arm();
     return this.toLease(lease);
   }
 
@@ -175,6 +189,7 @@ export class LeaseSimulator implements LeaseBackend {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.timerDue = Infinity;
   }
 
   private makeEvents(start: number, end: number): SimEvent[] {
@@ -208,11 +223,14 @@ export class LeaseSimulator implements LeaseBackend {
     if (this.stopped || this.delivering) return; // deliver() re-arms when it finishes
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.timerDue = Infinity;
     const next = this.earliest();
     if (!next) return;
     const delay = Math.min(Math.max(0, next.due - this.now()), MAX_TIMER_MS);
+    this.timerDue = this.now() + delay;
     this.timer = setTimeout(() => {
       this.timer = null;
+      this.timerDue = Infinity;
       void this.deliver();
     }, delay);
     this.timer.unref();

@@ -1,0 +1,83 @@
+/**
+ * `warre-api`: the REST API, `[api] workers` processes sharing the port
+ * (node:cluster; the primary only supervises and restarts workers).
+ */
+import cluster from 'node:cluster';
+import os from 'node:os';
+import type { WarreConfig } from '../config/load.js';
+import { buildApp } from '../api/app.js';
+import type { Services } from '../services/context.js';
+import { createAuthenticator, createLimits, createLogger, createPolicy, createServiceSession, ensureSchema, openConfiguredDatabase } from './runtime.js';
+import { createLeaseBackend } from './leases.js';
+import { createWorkerNudge } from './bus.js';
+import type { Logger } from 'pino';
+
+export interface RunningApi {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** One API process on this configuration. `extra` lets all-in-one share its worker and backend. */
+export async function startApiProcess(
+  config: WarreConfig,
+  log: Logger,
+  extra: Partial<Pick<Services, 'leases' | 'nudgeWorker'>> & { autoUpgrade?: boolean; port?: number } = {},
+): Promise<RunningApi> {
+  const db = openConfiguredDatabase(config);
+  await ensureSchema(db, config, log, extra.autoUpgrade ?? false);
+  const serviceSession = createServiceSession(config, log);
+  const busNudge = extra.nudgeWorker ? null : createWorkerNudge(config, log);
+  const svc: Services = {
+    db,
+    limits: createLimits(config, log),
+    leases: extra.leases !== undefined ? extra.leases : createLeaseBackend(config, log, null),
+    serviceSession,
+    nudgeWorker: extra.nudgeWorker ?? busNudge?.nudge ?? (() => {}),
+    now: () => Date.now(),
+    log,
+  };
+  const authenticator = createAuthenticator(config, log);
+  const app = await buildApp({ svc, authenticator, policy: createPolicy(config, log), logger: log, publicUrl: config.api.public_url });
+  const port = extra.port ?? config.api.port;
+  const address = await app.listen({ host: config.api.host, port });
+  return {
+    url: address,
+    close: async () => {
+      await app.close();
+      await authenticator.close?.();
+      await busNudge?.close();
+      await db.close();
+    },
+  };
+}
+
+export async function runApi(config: WarreConfig): Promise<void> {
+  const log = createLogger(config, 'warre-api');
+  const workers = config.api.workers > 0 ? config.api.workers : os.availableParallelism();
+  if (workers > 1 && cluster.isPrimary) {
+    log.info({ workers, host: config.api.host, port: config.api.port }, 'starting API workers');
+    for (let i = 0; i < workers; i++) cluster.fork();
+    let stopping = false;
+    cluster.on('exit', (worker, code, signal) => {
+      if (stopping) return;
+      log.error({ pid: worker.process.pid, code, signal }, 'API worker died; starting another');
+      setTimeout(() => cluster.fork(), 1000);
+    });
+    const stop = () => {
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+      setTimeout(() => process.exit(0), 5000).unref();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    return;
+  }
+  const api = await startApiProcess(config, log);
+  log.info({ url: api.url, pid: process.pid }, 'warre-api listening');
+  const stop = async () => {
+    await api.close().catch(() => {});
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}

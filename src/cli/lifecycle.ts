@@ -1,0 +1,98 @@
+/**
+ * Builds the lifecycle parts from configuration: messenger (user messages +
+ * bus notifications), bot sessions, the lease worker, periodic tasks.
+ */
+import type { Logger } from 'pino';
+import type { WarreConfig } from '../config/load.js';
+import type { Db } from '../db/connect.js';
+import type { LeaseBackend } from '../drivers/lease-backend.js';
+import type { ServiceSession } from '../drivers/session.js';
+import type { KeystoneSession } from '../drivers/keystone/session.js';
+import { botSession, getUser, grantProjectRole } from '../drivers/keystone/identity.js';
+import { listServers } from '../drivers/nova.js';
+import type { Notifier } from '../drivers/bus/notifier.js';
+import { createUserNotifier } from '../notification/user/notifier.js';
+import { WarreMessenger } from '../notification/warre-messenger.js';
+import { LeaseWorker } from '../worker/lease-worker.js';
+import { PeriodicTasks } from '../worker/periodic.js';
+
+export function createMessenger(config: WarreConfig, log: Logger, session: KeystoneSession | null, notifier: Notifier | null): WarreMessenger {
+  const users = createUserNotifier(config.warre.user_notifier, {
+    logger: log,
+    templateDir: config.warre.template_dir ?? undefined,
+    session,
+    smtp: {
+      host: config.smtp.host,
+      port: config.smtp.port,
+      secure: config.smtp.tls,
+      starttls: config.smtp.starttls,
+      user: config.smtp.username,
+      password: config.smtp.password,
+      from: config.smtp.from_address,
+    },
+  });
+  const lookup = session ? (userId: string) => getUser(session, userId) : null;
+  return new WarreMessenger(users, notifier, lookup, log);
+}
+
+/**
+ * The bot identity for a project (api.md §5): grant `[warre] bot_role_id` to
+ * the bot user on the project, then log in as the bot scoped to it. Sessions
+ * are kept per project so tokens are reused until they expire.
+ */
+export function botSessions(config: WarreConfig, serviceSession: KeystoneSession | null): (projectId: string) => Promise<ServiceSession | null> {
+  const { bot_user_id, bot_password, bot_role_id, bot_auth_url } = config.warre;
+  if (!serviceSession || !bot_user_id || !bot_password || !bot_role_id) {
+    return async () => {
+      throw new Error('The bot identity is not configured: set [warre] bot_user_id, bot_password, bot_role_id and [service_auth]');
+    };
+  }
+  const authUrl = bot_auth_url ?? (serviceSession.options.auth_url as string);
+  const sessions = new Map<string, ServiceSession>();
+  return async (projectId) => {
+    await grantProjectRole(serviceSession, projectId, bot_user_id, bot_role_id);
+    let s = sessions.get(projectId);
+    if (!s) {
+      s = botSession({ auth_url: authUrl, bot_user_id, bot_password, projectId });
+      sessions.set(projectId, s);
+    }
+    return s;
+  };
+}
+
+export function createWorker(
+  config: WarreConfig,
+  log: Logger,
+  db: Db,
+  leases: LeaseBackend,
+  messenger: WarreMessenger,
+  serviceSession: KeystoneSession | null,
+): LeaseWorker {
+  return new LeaseWorker({
+    db,
+    leases,
+    botSession: leases.name === 'simulator' ? async () => null : botSessions(config, serviceSession),
+    messenger,
+    log,
+    claimTtlMs: config.worker.claim_ttl * 1000,
+    retryTimeoutMs: config.worker.lease_retry_timeout * 1000,
+  });
+}
+
+export function createPeriodic(config: WarreConfig, log: Logger, db: Db, messenger: WarreMessenger, serviceSession: KeystoneSession | null): PeriodicTasks {
+  return new PeriodicTasks({
+    db,
+    messenger,
+    log,
+    intervalMs: config.worker.periodic_task_interval * 1000,
+    inUse: async (projectId, computeFlavor) => {
+      if (!serviceSession) return false;
+      try {
+        return (await listServers(serviceSession, { projectId, flavorId: computeFlavor })).length > 0;
+      } catch (err) {
+        log.warn({ err, project: projectId, flavor: computeFlavor }, 'cannot list servers in Nova; in_use not sent');
+        return false;
+      }
+    },
+  });
+}

@@ -1,0 +1,96 @@
+/**
+ * Turns a loaded configuration into running parts: logger, database,
+ * policy, identity, limits, lease back-end. Every entry point starts here.
+ */
+import pino, { type Logger } from 'pino';
+import path from 'node:path';
+import fs from 'node:fs';
+import type { WarreConfig } from '../config/load.js';
+import { maskUrl } from '../config/database-url.js';
+import { openDatabase, type Db } from '../db/connect.js';
+import { dbVersion, upgrade } from '../db/migrate.js';
+import type { Authenticator } from '../auth/context.js';
+import { NoAuthAuthenticator } from '../auth/noauth.js';
+import { KeystoneAuthenticator } from '../auth/keystone.js';
+import { PolicyEnforcer } from '../policy/enforcer.js';
+import type { LimitsProvider } from '../quota/limits.js';
+import { ConfigLimitsProvider } from '../quota/config-limits.js';
+import { UnifiedLimitsProvider } from '../quota/unified-limits.js';
+import { KeystoneSession } from '../drivers/keystone/session.js';
+import type { KeystoneAuthOptions } from '../drivers/keystone/options.js';
+
+export function createLogger(config: WarreConfig, name: string): Logger {
+  const level = process.env.WARRE_LOG_LEVEL ?? (config.DEFAULT.debug ? 'debug' : 'info');
+  const base = { name };
+  if (config.DEFAULT.log_file) {
+    const file = config.DEFAULT.log_dir ? path.join(config.DEFAULT.log_dir, config.DEFAULT.log_file) : config.DEFAULT.log_file;
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    return pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: file, sync: false, mkdir: true }));
+  }
+  return pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime });
+}
+
+export function openConfiguredDatabase(config: WarreConfig): Db {
+  return openDatabase(config.databaseTarget, {
+    poolSize: config.database.pool_size,
+    connectTimeoutMs: Math.round(config.database.connect_timeout * 1000),
+  });
+}
+
+/** All-in-one mode migrates by itself; production processes require `warre-manage db upgrade`. */
+export async function ensureSchema(db: Db, config: WarreConfig, log: Logger, autoUpgrade: boolean): Promise<void> {
+  if (autoUpgrade) {
+    const ran = await upgrade(db, (m) => log.info(m));
+    if (ran.length > 0) log.info({ migrations: ran }, 'database upgraded');
+    return;
+  }
+  const v = await dbVersion(db);
+  if (v.pending.length > 0) {
+    throw new Error(
+      `The database (${maskUrl(config.database.connection)}) is not up to date: pending migrations ${v.pending.join(', ')}. Run "warre-manage db upgrade" first.`,
+    );
+  }
+}
+
+export function createPolicy(config: WarreConfig, log: Logger): PolicyEnforcer {
+  const resolve = (p: string) => (path.isAbsolute(p) ? p : path.join(config.configDir, p));
+  return new PolicyEnforcer({
+    policyFile: config.oslo_policy.policy_file ? resolve(config.oslo_policy.policy_file) : null,
+    policyDirs: config.oslo_policy.policy_dirs.map(resolve),
+    logger: { warn: (m) => log.warn(m), error: (m) => log.error(m) },
+  });
+}
+
+/** Options of a keystoneauth-style section, as the Keystone drivers take them. */
+export function keystoneAuthOptions(section: Record<string, unknown>, what: string): KeystoneAuthOptions {
+  const authUrl = section.auth_url;
+  if (typeof authUrl !== 'string' || authUrl === '') throw new Error(`[${what}] auth_url must be set`);
+  return section as unknown as KeystoneAuthOptions;
+}
+
+export function createAuthenticator(config: WarreConfig, log: Logger): Authenticator {
+  if (config.DEFAULT.auth_strategy === 'noauth') {
+    log.warn('auth_strategy = noauth: identity is taken from X-User-Id / X-Project-Id / X-Roles headers. Never expose this to users.');
+    return new NoAuthAuthenticator();
+  }
+  const opts = keystoneAuthOptions(config.keystone_authtoken as unknown as Record<string, unknown>, 'keystone_authtoken');
+  return new KeystoneAuthenticator(opts as never, log);
+}
+
+export function createLimits(config: WarreConfig, log: Logger): LimitsProvider {
+  const ol = config.oslo_limit as unknown as Record<string, unknown>;
+  if (config.DEFAULT.auth_strategy === 'keystone' && typeof ol.auth_url === 'string' && ol.auth_url !== '') {
+    return new UnifiedLimitsProvider(ol as never, log);
+  }
+  if (config.DEFAULT.auth_strategy === 'keystone') {
+    log.warn('[oslo_limit] auth_url is not set: quotas come from the [quota] section of the configuration file.');
+  }
+  return new ConfigLimitsProvider({ quota: config.quota, projectLimits: config.projectLimits });
+}
+
+/** `[service_auth]` session, or null when not configured (all-in-one). */
+export function createServiceSession(config: WarreConfig, log: Logger): KeystoneSession | null {
+  const sa = config.service_auth as unknown as Record<string, unknown>;
+  if (typeof sa.auth_url !== 'string' || sa.auth_url === '') return null;
+  return new KeystoneSession(sa as never, { logger: log });
+}

@@ -1,0 +1,49 @@
+/**
+ * Applies lease events (start_lease, before_end_lease, end_lease) to
+ * reservations — the one code path for events from RabbitMQ (production) and
+ * from the lease simulator (all-in-one). The state change commits first;
+ * messages follow, once per reservation and event.
+ */
+import type { Db } from '../db/connect.js';
+import { applyLeaseEvent, leaseCreationInFlight } from '../db/repositories/lifecycle.js';
+import { onLeaseEvent, type LeaseEventType } from '../domain/lifecycle.js';
+import type { Logger } from '../services/context.js';
+import type { Messenger } from './messenger.js';
+
+/**
+ * `applied`: done (or nothing to do); `unknown`: no reservation has this
+ * lease — ignore; `retry`: the lease may belong to a reservation whose lease
+ * creation is still being committed — try again shortly.
+ */
+export type EventOutcome = 'applied' | 'unknown' | 'retry';
+
+export class LeaseEventHandler {
+  constructor(
+    private readonly db: Db,
+    private readonly messenger: Messenger,
+    private readonly log: Logger,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  async handle(eventType: LeaseEventType, leaseId: string, messageId: string | null = null): Promise<EventOutcome> {
+    const applied = await applyLeaseEvent(this.db, leaseId, this.now(), (status) => {
+      const d = onLeaseEvent(status, eventType);
+      const keys: string[] = [];
+      if (d.message) keys.push(d.message);
+      if (d.notification) keys.push(d.notification);
+      return { status: d.status, keys };
+    });
+    if (!applied) {
+      if (await leaseCreationInFlight(this.db, this.now())) return 'retry';
+      this.log.warn({ lease: leaseId, event: eventType, message_id: messageId }, 'lease event for a lease no reservation has; ignored');
+      return 'unknown';
+    }
+    const { reservation: r, changed, newKeys } = applied;
+    this.log.info({ reservation: r.id, lease: leaseId, event: eventType, status: r.status, changed, message_id: messageId }, 'lease event applied');
+    for (const key of newKeys) {
+      if (key.startsWith('warre.reservation.')) await this.messenger.notify(key as 'warre.reservation.start' | 'warre.reservation.end', r);
+      else await this.messenger.userMessage(key as 'start' | 'end' | 'before_end', r);
+    }
+    return 'applied';
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The Messenger of a running Warre: user messages through the configured
+ * user notifier (with the owner's name and e-mail from Keystone when the
+ * driver needs them) and `warre.reservation.*` notifications through the
+ * oslo.messaging-compatible notifier.
+ */
+import { formatReservation } from '../drivers/bus/envelope.js';
+import type { Notifier } from '../drivers/bus/notifier.js';
+import type { NotificationEvent, UserMessageEvent } from '../domain/lifecycle.js';
+import type { ReservationWithFlavor } from '../db/repositories/reservations.js';
+import type { MessageUser, ReservationForMessage } from './user/render.js';
+import type { UserNotifier } from './user/notifier.js';
+import type { Logger } from '../services/context.js';
+import type { Messenger } from './messenger.js';
+
+function forMessage(r: ReservationWithFlavor): ReservationForMessage {
+  const f = r.flavor;
+  return {
+    id: r.id,
+    user_id: r.user_id,
+    project_id: r.project_id,
+    lease_id: r.lease_id,
+    compute_flavor: r.compute_flavor,
+    status: r.status,
+    status_reason: r.status_reason,
+    start: new Date(r.start),
+    end: new Date(r.end),
+    instance_count: r.instance_count,
+    created_at: new Date(r.created_at),
+    flavor: { ...f, start: f.start === null ? null : new Date(f.start), end: f.end === null ? null : new Date(f.end) },
+  };
+}
+
+/** The payload of api.md §5 (`format_reservation`). */
+export function reservationPayload(r: ReservationWithFlavor): Record<string, unknown> {
+  const f = r.flavor;
+  return formatReservation({
+    id: r.id,
+    flavor: {
+      id: f.id, name: f.name, vcpu: f.vcpu, memory_mb: f.memory_mb, disk_gb: f.disk_gb, ephemeral_gb: f.ephemeral_gb,
+      active: f.active, category: f.category, availability_zone: f.availability_zone,
+      start: f.start === null ? null : new Date(f.start), end: f.end === null ? null : new Date(f.end),
+    },
+    user_id: r.user_id,
+    project_id: r.project_id,
+    lease_id: r.lease_id,
+    start: new Date(r.start),
+    end: new Date(r.end),
+    instance_count: r.instance_count,
+  });
+}
+
+export class WarreMessenger implements Messenger {
+  constructor(
+    private readonly users: UserNotifier,
+    private readonly notifier: Notifier | null,
+    private readonly lookupUser: ((userId: string) => Promise<MessageUser | null>) | null,
+    private readonly log: Logger,
+  ) {}
+
+  async userMessage(event: UserMessageEvent, r: ReservationWithFlavor): Promise<void> {
+    try {
+      let user: MessageUser | null = null;
+      if (this.users.needsUser && this.lookupUser) {
+        user = await this.lookupUser(r.user_id).catch((err: unknown) => {
+          this.log.error({ err, user: r.user_id }, 'cannot look up the reservation owner in Keystone');
+          return null;
+        });
+      }
+      await this.users.send(event, forMessage(r), user);
+    } catch (err) {
+      this.log.error({ err, reservation: r.id, event }, 'user message failed');
+    }
+  }
+
+  async notify(event: NotificationEvent, r: ReservationWithFlavor): Promise<void> {
+    if (!this.notifier) return;
+    try {
+      // The Python service sends with an empty context from the consumer and periodic task.
+      await this.notifier.info({}, event, reservationPayload(r));
+    } catch (err) {
+      this.log.error({ err, reservation: r.id, event }, 'notification failed');
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.users.close().catch(() => {});
+    await this.notifier?.close().catch(() => {});
+  }
+}

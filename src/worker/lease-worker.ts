@@ -1,0 +1,176 @@
+/**
+ * The lease worker: turns PENDING_CREATE reservations into Blazar leases
+ * (api.md §5). The reservation row is the job, so nothing is lost when the
+ * worker is down or killed; claims expire; a lease created before a crash is
+ * found again by its name instead of created twice; transient failures are
+ * retried with capped backoff for `[worker] lease_retry_timeout`.
+ */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import type { Db } from '../db/connect.js';
+import { getReservation } from '../db/repositories/reservations.js';
+import { claimLeaseJob, completeLeaseJob, failLeaseJob, retryLeaseJobLater, recordSent, type Claim } from '../db/repositories/lifecycle.js';
+import { writeTransaction } from '../db/transaction.js';
+import { nextAttemptDelay, shouldRetry, statusReason } from '../domain/lifecycle.js';
+import { LeaseError, leaseName, type LeaseBackend, type LeaseRequest } from '../drivers/lease-backend.js';
+import type { ServiceSession } from '../drivers/session.js';
+import type { Messenger } from '../notification/messenger.js';
+import type { Logger } from '../services/context.js';
+
+export interface LeaseWorkerOptions {
+  db: Db;
+  leases: LeaseBackend;
+  /** The bot identity for a project (grant role + project-scoped login); null for the simulator. */
+  botSession: (projectId: string) => Promise<ServiceSession | null>;
+  messenger: Messenger;
+  log: Logger;
+  /** `[worker] claim_ttl` seconds → ms. */
+  claimTtlMs: number;
+  /** `[worker] lease_retry_timeout` seconds → ms. */
+  retryTimeoutMs: number;
+  /** Poll interval when not nudged (default 5 s). */
+  pollMs?: number;
+  now?: () => number;
+  /** Base delay of the retry backoff (default 2 s; tests shorten it). */
+  retryBaseMs?: number;
+}
+
+export class LeaseWorker {
+  readonly id = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private stopped = true;
+  private wakeRequested = false;
+  private idle: Promise<void> = Promise.resolve();
+
+  constructor(private readonly o: LeaseWorkerOptions) {}
+
+  private now(): number {
+    return this.o.now ? this.o.now() : Date.now();
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.idle;
+  }
+
+  /** Look for work now (the API's nudge). Correctness never depends on it: the poll finds everything. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.wakeRequested = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.idle = this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    try {
+      do {
+        this.wakeRequested = false;
+        while (!this.stopped) {
+          const claim = await claimLeaseJob(this.o.db, this.id, this.now(), this.o.claimTtlMs).catch((err: unknown) => {
+            this.o.log.error({ err }, 'cannot claim lease jobs (database unavailable?)');
+            return null;
+          });
+          if (!claim) break;
+          await this.process(claim);
+        }
+      } while (this.wakeRequested && !this.stopped);
+    } finally {
+      this.running = false;
+      if (!this.stopped) this.timer = setTimeout(() => this.wake(), this.o.pollMs ?? 5_000);
+    }
+  }
+
+  /** Process everything due now and return (tests and one-shot runs). */
+  async runOnce(): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const claim = await claimLeaseJob(this.o.db, this.id, this.now(), this.o.claimTtlMs);
+      if (!claim) return n;
+      await this.process(claim);
+      n++;
+    }
+  }
+
+  private async process(claim: Claim): Promise<void> {
+    const { db, leases, log } = this.o;
+    const r = await getReservation(db.kysely, claim.reservationId);
+    if (!r || r.status !== 'PENDING_CREATE') return;
+    const name = leaseName(r.id);
+    try {
+      const session = await this.o.botSession(r.project_id);
+      // A previous attempt may have created the lease before dying: find it by name.
+      let lease = claim.attempts > 1 ? await leases.findLeaseByName(session, name) : null;
+      if (lease) log.info({ reservation: r.id, lease: lease.id }, 'found the lease of an earlier attempt');
+      if (!lease) {
+        const req: LeaseRequest = {
+          reservationId: r.id,
+          start: new Date(r.start),
+          end: new Date(r.end),
+          amount: r.instance_count,
+          vcpus: r.flavor.vcpu,
+          memoryMb: r.flavor.memory_mb,
+          diskGb: r.flavor.disk_gb,
+          ephemeralGb: r.flavor.ephemeral_gb,
+          resourceProperties: r.flavor.properties,
+          extraSpecs: r.flavor.extra_specs,
+        };
+        lease = await leases.createLease(session, req);
+        log.info({ reservation: r.id, lease: lease.id, project: r.project_id }, 'lease created');
+      }
+      const done = await completeLeaseJob(db, r.id, lease.id, lease.computeFlavor);
+      if (done.outcome === 'gone' || (done.outcome === 'already' && done.leaseId !== lease.id)) {
+        // Deleted (or given another lease) while we worked: do not leave an orphan lease.
+        log.warn({ reservation: r.id, lease: lease.id }, 'reservation changed during lease creation; deleting the new lease');
+        await leases.deleteLease(session, lease.id).catch((err: unknown) => log.error({ err, lease: lease.id }, 'could not delete orphan lease'));
+        return;
+      }
+      if (done.outcome === 'allocated') {
+        const first = await writeTransaction(db, (tx) => recordSent(db, tx, r.id, 'create', this.now()));
+        if (first) await this.o.messenger.userMessage('create', done.reservation);
+      }
+    } catch (err) {
+      await this.failed(claim, err);
+    }
+  }
+
+  private async failed(claim: Claim, err: unknown): Promise<void> {
+    const { db, log } = this.o;
+    const transient = err instanceof LeaseError ? err.transient : isTransientError(err);
+    const message = err instanceof Error ? err.message : String(err);
+    const now = this.now();
+    try {
+      if (shouldRetry(transient, claim.firstAttemptAt, now, this.o.retryTimeoutMs)) {
+        const delay = nextAttemptDelay(claim.attempts, this.o.retryBaseMs);
+        log.warn({ reservation: claim.reservationId, attempt: claim.attempts, retryInMs: delay, error: message }, 'lease creation failed; will retry');
+        await retryLeaseJobLater(db, claim.reservationId, now + delay, message);
+        setTimeout(() => this.wake(), delay + 10).unref();
+      } else {
+        log.error({ reservation: claim.reservationId, attempt: claim.attempts, error: message }, 'lease creation failed; reservation in ERROR');
+        await failLeaseJob(db, claim.reservationId, statusReason(message));
+      }
+    } catch (dbErr) {
+      // The claim expires by itself; the job is taken again then.
+      log.error({ err: dbErr, reservation: claim.reservationId }, 'cannot record the lease failure');
+    }
+  }
+}
+
+/** Errors of Keystone (bot login) and the network are worth retrying. */
+function isTransientError(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; transient?: boolean };
+  if (typeof e?.transient === 'boolean') return e.transient;
+  return e?.name === 'KeystoneUnavailableError' || e?.name === 'AbortError' || e?.name === 'TimeoutError' || /ECONN|ETIMEDOUT|EAI_AGAIN|socket hang up/i.test(String(e?.code ?? (err as Error)?.message));
+}

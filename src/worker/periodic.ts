@@ -1,0 +1,85 @@
+/**
+ * Periodic tasks of the worker (api.md §5), every `[worker]
+ * periodic_task_interval` seconds. Each task takes a database lock for the
+ * interval, so several workers never run the same task at once.
+ */
+import os from 'node:os';
+import type { Db } from '../db/connect.js';
+import { acquireTaskLock, activeReservations, completeOverdue, deleteCompletedBefore } from '../db/repositories/lifecycle.js';
+import { deleteEndedWindows } from '../db/repositories/maintenance-windows.js';
+import { COMPLETE_RETENTION_MS } from '../domain/lifecycle.js';
+import type { Messenger } from '../notification/messenger.js';
+import type { Logger } from '../services/context.js';
+
+export interface PeriodicOptions {
+  db: Db;
+  messenger: Messenger;
+  log: Logger;
+  intervalMs: number;
+  /** Does Nova list servers of this compute flavor in this project? Errors count as "no". */
+  inUse: (projectId: string, computeFlavor: string) => Promise<boolean>;
+  now?: () => number;
+}
+
+export interface PeriodicReport {
+  deletedReservations: number;
+  deletedWindows: number;
+  completed: number;
+  exists: number;
+  inUse: number;
+  skipped: boolean;
+}
+
+export class PeriodicTasks {
+  private timer: NodeJS.Timeout | null = null;
+  private readonly holder = `${os.hostname()}:${process.pid}`;
+  private current: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly o: PeriodicOptions) {}
+
+  private now(): number {
+    return this.o.now ? this.o.now() : Date.now();
+  }
+
+  start(): void {
+    const tick = () => {
+      this.current = this.runOnce().catch((err: unknown) => this.o.log.error({ err }, 'periodic tasks failed'));
+      this.timer = setTimeout(tick, this.o.intervalMs);
+      this.timer.unref();
+    };
+    this.timer = setTimeout(tick, Math.min(10_000, this.o.intervalMs));
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    await this.current;
+  }
+
+  /** Run every task once if this process wins the lock (`force` ignores the lock, for tests). */
+  async runOnce(force = false): Promise<PeriodicReport> {
+    const { db, log, messenger } = this.o;
+    const now = this.now();
+    const report: PeriodicReport = { deletedReservations: 0, deletedWindows: 0, completed: 0, exists: 0, inUse: 0, skipped: false };
+    if (!force && !(await acquireTaskLock(db, 'periodic', this.holder, now, Math.max(1000, this.o.intervalMs - 1000)))) {
+      report.skipped = true;
+      return report;
+    }
+    report.deletedReservations = await deleteCompletedBefore(db, now - COMPLETE_RETENTION_MS);
+    report.deletedWindows = await deleteEndedWindows(db.kysely, db.codec, now);
+    for (const r of await activeReservations(db)) {
+      if (r.end < now) {
+        if (await completeOverdue(db, r.id, now)) report.completed++;
+        continue;
+      }
+      await messenger.notify('warre.reservation.exists', r);
+      report.exists++;
+      if (r.compute_flavor && (await this.o.inUse(r.project_id, r.compute_flavor))) {
+        await messenger.notify('warre.reservation.in_use', r);
+        report.inUse++;
+      }
+    }
+    log.info({ ...report }, 'periodic tasks done');
+    return report;
+  }
+}
