@@ -71,12 +71,28 @@ function pyJsonString(s: string): string {
   return JSON.stringify(s).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/**
+ * Integers (below 1e21, where JSON text has no exponent) print as Python ints; other numbers
+ * as Python's float `repr`: shortest round-trip digits, scientific when the exponent is < -4
+ * or >= 16, a `.0` on integral values, at least two exponent digits.
+ */
 function pyNumber(n: number): string {
   if (Number.isNaN(n)) return 'NaN';
   if (n === Infinity) return 'Infinity';
   if (n === -Infinity) return '-Infinity';
-  // Python writes exponents with at least two digits (1e-07).
-  return String(n).replace(/e([+-])(\d)$/, 'e$10$2');
+  if (Number.isInteger(n) && Math.abs(n) < 1e21) return String(n);
+  const [mantissa, expText] = Math.abs(n).toExponential().split('e') as [string, string];
+  const digits = mantissa.replace('.', '');
+  const exp = Number(expText);
+  const sign = n < 0 ? '-' : '';
+  if (exp < -4 || exp >= 16) {
+    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    return `${sign}${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  }
+  const point = exp + 1;
+  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
+  if (point < digits.length) return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+  return `${sign}${digits}${'0'.repeat(point - digits.length)}.0`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ def main():
 
     Endpoint = type('Endpoint', (object,), {p: make(p) for p in priorities})
 
-    conf = cfg.ConfigOpts()
+    conf = cfg.CONF
     conf([])
     transport = oslo_messaging.get_notification_transport(conf, url=args.url)
     targets = [oslo_messaging.Target(exchange=args.exchange, topic=args.topic)]

@@ -58,7 +58,7 @@ def main():
     timeutils.set_time_override(parse_dt(spec['timestamp']))
 
     oslo_messaging.set_transport_defaults(spec.get('control_exchange', 'warre'))
-    conf = cfg.ConfigOpts()
+    conf = cfg.CONF
     conf([])
     ctxt = make_context(spec.get('context', {}))
     if spec['kind'] == 'notification':

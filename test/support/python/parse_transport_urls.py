@@ -24,7 +24,7 @@ class Catch(logging.Handler):
 def main():
     catch = Catch()
     logging.getLogger('oslo_messaging.transport').addHandler(catch)
-    conf = cfg.ConfigOpts()
+    conf = cfg.CONF
     conf([])
     out = []
     for url in json.load(sys.stdin):

@@ -53,7 +53,7 @@ def main():
     args = p.parse_args()
 
     oslo_messaging.set_transport_defaults('ceilometer')
-    conf = cfg.ConfigOpts()
+    conf = cfg.CONF
     conf([])
     transport = oslo_messaging.get_notification_transport(conf, url=args.url)
     notifier = oslo_messaging.Notifier(

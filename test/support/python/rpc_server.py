@@ -37,7 +37,7 @@ def main():
                 done.set()
 
     oslo_messaging.set_transport_defaults('warre')
-    conf = cfg.ConfigOpts()
+    conf = cfg.CONF
     conf([])
     transport = oslo_messaging.get_rpc_transport(conf, url=args.url)
     target = oslo_messaging.Target(topic='warre-worker', server=args.server)
