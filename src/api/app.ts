@@ -3,7 +3,7 @@
  * with clear errors, identity, one error shape, routes.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import { sql } from 'kysely';
 import type { Authenticator } from '../auth/context.js';
@@ -30,6 +30,11 @@ export const BODY_LIMIT = 1024 * 1024;
 /** Paths served without identity (as the Python service's auth middleware skips them). */
 const PUBLIC_PATHS = new Set(['/', '/healthcheck', '/healthcheck/']);
 
+const FRAMEWORK_ERRORS: Record<string, string> = {
+  FST_ERR_BAD_URL: 'The request path is not a valid URL',
+  FST_ERR_MAX_PARAM_LENGTH: 'The request path is too long',
+};
+
 /** First value of each query parameter (some clients repeat them, api.md §9). */
 function parseQuery(s: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -46,6 +51,14 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     genReqId: () => `req-${randomUUID()}`,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, querystringParser: parseQuery, maxParamLength: 500 },
     trustProxy: true,
+    // Errors Fastify raises before routing (an undecodable path, a too-long id) skip the
+    // hooks and the error handler: answer them in the one error shape, with the request id.
+    frameworkErrors: (err, req, res) => {
+      void (res as FastifyReply)
+        .header('X-Openstack-Request-Id', req.id)
+        .status(err.statusCode ?? 400)
+        .send({ error_message: FRAMEWORK_ERRORS[err.code] ?? 'Unexpected API Error.' });
+    },
   });
 
   app.decorateRequest('warreContext', null);

@@ -29,6 +29,7 @@ export function queryString(q: Query, name: string): string | null {
   const v = q[name];
   if (v === undefined || v === '') return null;
   if (v.length > 255) throw new BadRequest(`Query parameter ${name} is too long (255 characters at most)`);
+  if (v.includes('\u0000')) throw new BadRequest(`Query parameter ${name} contains a NUL character`);
   return v;
 }
 

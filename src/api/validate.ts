@@ -37,7 +37,8 @@ function checkField(t: FieldType, v: unknown): { value?: unknown; error?: string
   }
   switch (t.kind) {
     case 'string':
-      if (typeof v !== 'string') return { error: 'Not a valid string.' };
+      // NUL cannot be stored in PostgreSQL text (and is never meaningful here).
+      if (typeof v !== 'string' || v.includes('\u0000')) return { error: 'Not a valid string.' };
       if (v.length > t.max) return { error: `Longer than maximum length ${t.max}.` };
       return { value: v };
     case 'int': {
@@ -74,7 +75,7 @@ function checkField(t: FieldType, v: unknown): { value?: unknown; error?: string
     case 'id-list': {
       if (!Array.isArray(v)) return { error: 'Not a valid list.' };
       if (v.length > 1000) return { error: 'Longer than maximum length 1000.' };
-      if (!v.every((x) => typeof x === 'string' && x.length <= 64)) return { error: 'Not a valid list of ids.' };
+      if (!v.every((x) => typeof x === 'string' && x.length <= 64 && !x.includes('\u0000'))) return { error: 'Not a valid list of ids.' };
       return { value: [...new Set(v as string[])] };
     }
   }
@@ -85,10 +86,12 @@ function checkField(t: FieldType, v: unknown): { value?: unknown; error?: string
  * optional. Unknown fields are errors.
  */
 export function validateBody<T>(schema: Schema, body: Record<string, unknown>, partial = false): Parsed<T> {
-  const errors: Record<string, string[]> = {};
+  // No prototype: a body key "__proto__" is then reported like any unknown field.
+  const errors: Record<string, string[]> = Object.create(null);
   const value: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(body)) {
-    const spec = schema[name];
+    // Own properties only: a body key like "constructor" or "__proto__" is just an unknown field.
+    const spec = Object.hasOwn(schema, name) ? schema[name] : undefined;
     if (!spec) {
       errors[name] = ['Unknown field.'];
       continue;

@@ -74,7 +74,8 @@ export function createAuthenticator(config: WarreConfig, log: Logger): Authentic
     return new NoAuthAuthenticator();
   }
   const opts = keystoneAuthOptions(config.keystone_authtoken as unknown as Record<string, unknown>, 'keystone_authtoken');
-  return new KeystoneAuthenticator(opts as never, log);
+  // keystonemiddleware names the request timeout http_connect_timeout; the driver calls it timeout.
+  return new KeystoneAuthenticator({ ...opts, timeout: config.keystone_authtoken.http_connect_timeout }, log);
 }
 
 export function createLimits(config: WarreConfig, log: Logger): LimitsProvider {

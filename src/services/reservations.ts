@@ -15,6 +15,7 @@ import { totalHours, truncateToMinute } from '../domain/time.js';
 import { InvalidReservation, NotFound, OverQuota, ValidationFailed, BadRequest, WarreError } from '../domain/errors.js';
 import type { Reservation } from '../domain/types.js';
 import type { ReservationWithFlavor } from '../db/repositories/reservations.js';
+import { LeaseError } from '../drivers/lease-backend.js';
 import type { Services } from './context.js';
 
 export interface CreateReservationInput {
@@ -144,8 +145,12 @@ export async function deleteReservation(svc: Services, r: ReservationWithFlavor)
     try {
       await svc.leases.deleteLease(svc.serviceSession, r.lease_id);
     } catch (err) {
-      svc.log.error({ err, lease: r.lease_id, reservation: r.id }, 'failed to delete lease');
-      throw new WarreError(500, 'Failed to delete reservation, please try again later');
+      // A 404 from Blazar counts as deleted (api.md §3), whichever back-end reports it.
+      if (!(err instanceof LeaseError && err.status === 404)) {
+        svc.log.error({ err, lease: r.lease_id, reservation: r.id }, 'failed to delete lease');
+        throw new WarreError(500, 'Failed to delete reservation, please try again later');
+      }
+      svc.log.warn({ lease: r.lease_id, reservation: r.id }, 'lease already deleted');
     }
   }
   await writeTransaction(svc.db, (tx) => reservations.deleteReservation(tx, r.id));

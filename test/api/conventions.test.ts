@@ -2,7 +2,9 @@
  * api.md §1 conventions and §3 service endpoints: trailing slashes, request
  * ids, the one error shape, JSON bodies, query parsing, `GET /`, healthcheck.
  */
+import { Kysely, SqliteDialect } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/schema.js';
 import { buildTestApp, ADMIN, MEMBER, READER, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/db.js';
 import {
@@ -133,6 +135,67 @@ describe.each(DIALECTS)('conventions on %s', (dialect) => {
       });
     });
 
+    it('an unexpected failure is a 500 Unexpected API Error. that leaks nothing', async () => {
+      const limits = t.svc.limits;
+      t.svc.limits = { getLimits: async () => { throw new Error('secret db password in /srv/warre/app.js:12'); } };
+      try {
+        for (const res of [
+          await call(t, 'GET', '/v1/limits', MEMBER),
+          await call(t, 'POST', '/v1/reservations/', MEMBER, { flavor_id: flavorId, start: '2030-03-01T00:00:00Z', end: '2030-03-01T01:00:00Z' }),
+        ]) {
+          expectError(res, 500, 'Unexpected API Error.');
+          expect(res.body).not.toMatch(/secret|app\.js/);
+          expect(res.headers['x-openstack-request-id']).toMatch(REQUEST_ID);
+        }
+      } finally {
+        t.svc.limits = limits;
+      }
+    });
+
+    it('odd paths and query strings are 4xx in the error shape, with the request id (§8.9)', async () => {
+      const cases: [string, number][] = [
+        ['/v1/flavors/%zz', 400],
+        ['/v1/flavors/%E0%A4%A', 400],
+        [`/v1/flavors/${'x'.repeat(600)}/`, 414],
+        ['/v1/flavors/%00/', 404],
+        ['/v1/flavors/?category=%00', 400],
+        ['/v1/flavors/?availability_zone=a%00b', 400],
+        ['/v1/reservations/?flavor_id=%00', 400],
+        ['/v1/flavorprojects/?project_id=%00', 400],
+        [`/v1/reservations/?flavor_id=${'x'.repeat(256)}`, 400],
+        ['/v1/limits?project_id=a%20b', 400],
+        ['/v1/flavors/?page=0', 400],
+        ['/v1/flavors/?page=x', 400],
+      ];
+      for (const [url, status] of cases) {
+        const res = await call(t, 'GET', url, ADMIN);
+        expectError(res, status);
+        expect(res.headers['x-openstack-request-id'], url).toMatch(REQUEST_ID);
+      }
+      expect(expectOk(await call(t, 'GET', '/v1/flavors/?category=%E2%9C%93', ADMIN)).total).toBe(0);
+    });
+
+    it('a NUL character or a prototype key in a body is a field error, never a 500 (§8.9)', async () => {
+      await expectUnchanged(t, async () => {
+        const base = { name: 'x', vcpu: 1, memory_mb: 1, disk_gb: 1 };
+        expectError(await call(t, 'POST', '/v1/flavors/', ADMIN, { ...base, name: 'a\u0000b' }), 422, { name: ['Not a valid string.'] });
+        expectError(await call(t, 'POST', '/v1/flavorprojects/', ADMIN, { flavor_id: flavorId, project_id: 'p\u0000' }), 422, { project_id: ['Not a valid string.'] });
+        expectError(await call(t, 'POST', '/v1/maintenancewindows/', ADMIN, { start: '2031-01-01T00:00:00Z', end: '2031-01-02T00:00:00Z', note: '\u0000' }), 422, { note: ['Not a valid string.'] });
+        expectError(await call(t, 'POST', '/v1/maintenancewindows/', ADMIN, { start: '2031-01-01T00:00:00Z', end: '2031-01-02T00:00:00Z', flavor_ids: ['\u0000'] }), 422);
+        for (const key of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+          const json = `{"name":"x","vcpu":1,"memory_mb":1,"disk_gb":1,"${key}":{"a":1}}`;
+          expectError(await postRaw(t, 'POST', '/v1/flavors/', ADMIN, json), 422, { [key]: ['Unknown field.'] });
+          expectError(await postRaw(t, 'PATCH', `/v1/flavors/${flavorId}/`, ADMIN, `{"${key}":1}`), 400, { [key]: ['Unknown field.'] });
+          expectError(await postRaw(t, 'PATCH', `/v1/reservations/${reservationId}/`, MEMBER, `{"end":"2030-02-01T02:00:00Z","${key}":1}`), 400, { [key]: ['Unknown field.'] });
+        }
+      });
+    });
+
+    it('an oversized body is a 413 in the error shape', async () => {
+      const res = await postRaw(t, 'POST', '/v1/flavors/', ADMIN, JSON.stringify({ name: 'x', description: 'y'.repeat(2 * 1024 * 1024) }));
+      expectError(res, 413);
+    });
+
     it('a body without a content type is still read as JSON', async () => {
       const res = await t.app.inject({ method: 'POST', url: '/v1/flavorprojects/', headers: ADMIN, payload: '{}' });
       expectError(res, 400, 'No input data provided');
@@ -212,6 +275,26 @@ describe.each(DIALECTS)('conventions on %s', (dialect) => {
       expect(res.headers['content-type']).toMatch(/^text\/plain/);
       const detail = expectOk(await call(t, 'GET', '/healthcheck?detail'));
       expect(detail.database).toMatchObject({ ok: true, dialect });
+    });
+
+    it('GET /healthcheck is 503 when the database is unreachable', async () => {
+      const db = t.svc.db;
+      const down = new Kysely<Database>({
+        dialect: new SqliteDialect({ database: async () => { throw new Error('connection refused'); } }),
+      });
+      t.svc.db = { ...db, kysely: down };
+      try {
+        const res = await call(t, 'GET', '/healthcheck');
+        expect(res.statusCode).toBe(503);
+        expect(res.headers['x-openstack-request-id']).toMatch(REQUEST_ID);
+        const detail = await call(t, 'GET', '/healthcheck?detail');
+        expect(detail.statusCode).toBe(503);
+        expect(detail.json().database).toMatchObject({ ok: false });
+      } finally {
+        t.svc.db = db;
+        await down.destroy();
+      }
+      expect((await call(t, 'GET', '/healthcheck')).statusCode).toBe(200);
     });
 
     it('every other path needs X-Project-Id under noauth (401)', async () => {

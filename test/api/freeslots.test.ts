@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, ADMIN, MEMBER, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/db.js';
 import {
-  as, call, Clock, createFlavor, createWindow, expectError, expectOk, grant, iso, seedReservation, uniq,
+  as, call, Clock, createFlavor, createWindow, expectError, expectOk, grant, iso, seedReservation, uniq, type Headers,
 } from '../support/api-helpers.js';
 
 const clock = new Clock(Date.parse('2030-01-01T00:00:30Z'));
@@ -22,7 +22,7 @@ describe.each(DIALECTS)('free slots on %s', (dialect) => {
   });
   afterAll(async () => t?.close());
 
-  const free = async (flavorId: string, query = '', headers = MEMBER) =>
+  const free = async (flavorId: string, query = '', headers: Headers = MEMBER) =>
     expectOk(await call(t, 'GET', `/v1/flavors/${flavorId}/freeslots/${query}`, headers));
 
   const DAY = '?start=2030-01-10&end=2030-01-11';

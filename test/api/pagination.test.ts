@@ -11,7 +11,7 @@ describe.each(DIALECTS)('pagination on %s', (dialect) => {
   const category = uniq('page');
   const project = uniq('pager');
   const member = as(project);
-  let flavorIds: string[] = [];
+  const flavorIds: string[] = [];
 
   beforeAll(async () => {
     t = await buildTestApp(dialect, { now: clock.now });

@@ -3,6 +3,9 @@
  * collection operations are 403 `Not authorised`, denied item operations 404
  * with the item's "doesn't exist" text, and nothing changes on a refusal.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, ADMIN, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/db.js';
@@ -188,5 +191,41 @@ describe.each(DIALECTS)('policy on %s', (dialect) => {
     expectError(await call(t, 'POST', '/v1/flavors/', as(uniq('x'), 'member'), newFlavorBody()), 403, 'Not authorised');
     expectError(await call(t, 'POST', '/v1/flavors/', { 'x-project-id': uniq('x') }, newFlavorBody()), 403, 'Not authorised');
     expectOk(await call(t, 'GET', '/v1/flavorprojects/', ADMIN));
+  });
+});
+
+describe.each(DIALECTS)('policy file overrides on %s', (dialect) => {
+  let t: TestApp;
+  let dir: string;
+  const member = as(uniq('pf'));
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warre-policy-'));
+    const file = path.join(dir, 'policy.yaml');
+    fs.writeFileSync(file, [
+      '"warre:flavor:list": "rule:admin_required"',
+      '"warre:reservation:get": "rule:admin_required"',
+      '"warre:flavor:create": "role:flavor_manager"',
+      '',
+    ].join('\n'));
+    t = await buildTestApp(dialect, { now: clock.now, policyFile: file });
+  });
+  afterAll(async () => {
+    await t?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('overridden rules apply; the others keep their defaults', async () => {
+    expectError(await call(t, 'GET', '/v1/flavors/', member), 403, 'Not authorised');
+    expectOk(await call(t, 'GET', '/v1/flavors/', ADMIN));
+    // Only the new role may create flavors now, not even admin.
+    expectError(await call(t, 'POST', '/v1/flavors/', ADMIN, { name: 'x', vcpu: 1, memory_mb: 1, disk_gb: 1 }), 403, 'Not authorised');
+    const f = expectOk(await call(t, 'POST', '/v1/flavors/', as(uniq('fm'), 'flavor_manager'), { name: 'x', vcpu: 1, memory_mb: 1, disk_gb: 1 }), 202);
+    const id = await seedReservation(t, { flavor_id: f.id, project_id: member['x-project-id'], start: '2030-02-01T00:00', end: '2030-02-01T01:00' });
+    expectError(await call(t, 'GET', `/v1/reservations/${id}/`, member), 404, `Reservation ${id} doesn't exist`);
+    expectOk(await call(t, 'GET', `/v1/reservations/${id}/`, ADMIN));
+    // Defaults still hold elsewhere: the member lists its own reservations; flavorprojects stay reader-only.
+    expect(expectOk(await call(t, 'GET', '/v1/reservations/', member)).total).toBe(1);
+    expectError(await call(t, 'GET', '/v1/flavorprojects/', member), 403, 'Not authorised');
   });
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   applyQueryOptions,
@@ -147,6 +150,26 @@ describe('connectTargets', () => {
     const t = connectTargets(parseTransportUrl('rabbit:///'), base)[0]!;
     expect(t.connect).toMatchObject({ protocol: 'amqp', hostname: 'localhost', port: 5672, username: 'guest', password: 'guest' });
     expect(t.socket.credentials?.mechanism).toBe('PLAIN');
+  });
+
+  it('TLS options: CA file → verified certificate, hostname check only when enforced, ssl_version pins the protocol', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'warre-tls-'));
+    const ca = join(dir, 'ca.pem');
+    writeFileSync(ca, 'not really a certificate');
+    try {
+      const [t] = resolveTransport('rabbit://u:p@mq/?ssl=true', { ssl_ca_file: ca, ssl_version: 'TLSv1_2' }).targets;
+      expect(t!.connect.protocol).toBe('amqps');
+      expect(t!.socket.rejectUnauthorized).toBe(true);
+      expect(String(t!.socket.ca)).toBe('not really a certificate');
+      expect(t!.socket.minVersion).toBe('TLSv1.2');
+      expect(t!.socket.maxVersion).toBe('TLSv1.2');
+      expect(t!.socket.checkServerIdentity!('mq', {} as never)).toBeUndefined();
+      const [strict] = resolveTransport('rabbit://u:p@mq/?ssl=true&ssl_enforce_hostname_verification=true', { ssl_ca_file: ca }).targets;
+      expect(strict!.socket.checkServerIdentity).not.toBe(t!.socket.checkServerIdentity);
+      expect(() => resolveTransport('rabbit://u:p@mq/?ssl=1&ssl_version=sslv9')).toThrow(/Invalid SSL version : sslv9/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses other drivers and quorum + HA together', () => {

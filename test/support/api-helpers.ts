@@ -15,6 +15,8 @@ import type { ServiceSession } from '../../src/drivers/session.js';
 import { ADMIN, type TestApp } from './app.js';
 
 export type Headers = Record<string, string>;
+/** noauth identity headers (api.md §1). */
+export type Identity = { 'x-user-id': string; 'x-project-id': string; 'x-roles': string };
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT';
 
 /** `2030-01-10T10:00` (UTC, no offset) → epoch ms. Seconds may be given. */
@@ -51,12 +53,12 @@ export function uniq(prefix: string): string {
 }
 
 /** Identity headers for `project` with `roles` (comma-separated in X-Roles). */
-export function as(project: string, roles = 'member', user = `${project}-user`): Headers {
+export function as(project: string, roles = 'member', user = `${project}-user`): Identity {
   return { 'x-user-id': user, 'x-project-id': project, 'x-roles': roles };
 }
 
 /** A fresh member project: its id and its headers. */
-export function newProject(prefix = 'proj'): { id: string; headers: Headers } {
+export function newProject(prefix = 'proj'): { id: string; headers: Identity } {
   const id = uniq(prefix);
   return { id, headers: as(id) };
 }

@@ -125,10 +125,10 @@ export async function createVhost(label: string): Promise<TestVhost> {
   };
 }
 
-/** rabbitmqctl prints an empty table as `[]` and others as objects or `[key, value]` pairs. */
+/** rabbitmqctl prints an argument table as `[[key, type, value], …]` (`[]` when empty). */
 function tableToObject(t: unknown): Record<string, unknown> {
-  if (Array.isArray(t)) return Object.fromEntries(t.filter((e): e is [string, unknown] => Array.isArray(e) && e.length === 2));
-  return (t ?? {}) as Record<string, unknown>;
+  if (!Array.isArray(t)) return (t ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(t.filter((e): e is unknown[] => Array.isArray(e)).map((e) => [String(e[0]), e[e.length - 1]]));
 }
 
 /** Poll `check` until it returns a truthy value; throws with `what` after `timeoutMs`. */

@@ -24,6 +24,15 @@ export interface Claim {
  * is taken again.
  */
 export async function claimLeaseJob(db: Db, workerId: string, now: number, ttlMs: number): Promise<Claim | null> {
+  // A candidate another worker took meanwhile (seen through a stale snapshot) is tried again.
+  for (let i = 0; i < 10; i++) {
+    const claim = await tryClaimLeaseJob(db, workerId, now, ttlMs);
+    if (claim !== 'taken') return claim;
+  }
+  return null;
+}
+
+async function tryClaimLeaseJob(db: Db, workerId: string, now: number, ttlMs: number): Promise<Claim | null | 'taken'> {
   const nowDt = db.codec.dt(now);
   return writeTransaction(db, async (tx) => {
     let q = tx
@@ -49,17 +58,25 @@ export async function claimLeaseJob(db: Db, workerId: string, now: number, ttlMs
     const until = db.codec.dt(now + ttlMs);
     const attempts = (row.attempts ?? 0) + 1;
     const first = row.first ? read.dt(row.first) : now;
+    // The lock above covers the reservation row only, and on PostgreSQL the job row was read
+    // from the statement's snapshot, which may predate another worker's committed claim. So
+    // the claim itself is a compare-and-set: it only succeeds if the job row is still as read.
     if (row.job) {
-      await tx
+      const r = await tx
         .updateTable('warre_lease_job')
         .set({ claimed_by: workerId, claimed_until: until, attempts, first_attempt_at: db.codec.dt(first) })
         .where('reservation_id', '=', row.id)
-        .execute();
+        .where('attempts', '=', row.attempts ?? 0)
+        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', nowDt)]))
+        .where((eb) => eb.or([eb('next_attempt_at', 'is', null), eb('next_attempt_at', '<=', nowDt)]))
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return 'taken';
     } else {
-      await tx
+      const ins = tx
         .insertInto('warre_lease_job')
-        .values({ reservation_id: row.id, claimed_by: workerId, claimed_until: until, attempts, first_attempt_at: db.codec.dt(first), next_attempt_at: null, last_error: null })
-        .execute();
+        .values({ reservation_id: row.id, claimed_by: workerId, claimed_until: until, attempts, first_attempt_at: db.codec.dt(first), next_attempt_at: null, last_error: null });
+      const r = db.dialect === 'mysql' ? await ins.ignore().executeTakeFirst() : await ins.onConflict((oc) => oc.column('reservation_id').doNothing()).executeTakeFirst();
+      if (Number(r.numInsertedOrUpdatedRows ?? 0n) === 0) return 'taken';
     }
     return { reservationId: row.id, attempts, firstAttemptAt: first };
   });

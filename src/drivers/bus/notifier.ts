@@ -3,6 +3,7 @@
  * drivers and topics, exchange = the control exchange (`warre`), no publisher id. Sending never
  * throws to the caller; failures are logged like the Python notifier logs them.
  */
+import { randomUUID } from 'node:crypto';
 import type { BusConnection } from './connection.js';
 import {
   encodeBody,
@@ -16,7 +17,6 @@ import {
 import { DEFAULT_NOTIFIER_OPTIONS, SILENT_LOGGER, type BusLogger, type NotificationDriver, type NotifierOptions } from './options.js';
 import { ConfirmPublisher } from './publisher.js';
 import { topicExchange, topicQueue } from './topology.js';
-import { randomUUID } from 'node:crypto';
 
 const DRIVERS: readonly NotificationDriver[] = ['messagingv2', 'messaging', 'log', 'noop', 'test'];
 
@@ -189,4 +189,14 @@ function logLevel(logger: BusLogger, priority: string): BusLogger['info'] {
     default:
       return logger.info.bind(logger);
   }
+}
+
+/**
+ * The notification bus URL as oslo picks it: `[oslo_messaging_notifications] transport_url`,
+ * else `[DEFAULT] transport_url`. Throws when neither is set.
+ */
+export function notificationTransportUrl(notifications: Partial<NotifierOptions>, defaultTransportUrl: string | null | undefined): string {
+  const url = notifications.transport_url || defaultTransportUrl;
+  if (!url) throw new Error('No transport_url: set [oslo_messaging_notifications] transport_url or [DEFAULT] transport_url');
+  return url;
 }

@@ -8,6 +8,7 @@ Prints {"ready": true} once its queues are declared. Exits after --count notific
 """
 import argparse
 import json
+import os
 import sys
 import threading
 
@@ -63,3 +64,6 @@ def main():
 
 if __name__ == '__main__':
     main()
+    sys.stdout.flush()
+    # oslo.messaging's metrics thread would hold the exit for ~10 s
+    os._exit(0)

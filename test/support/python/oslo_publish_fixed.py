@@ -12,6 +12,7 @@ In payload/args, {"$datetime": "YYYY-MM-DDTHH:MM:SS[.ffffff]"} becomes a naive d
 """
 import datetime
 import json
+import os
 import sys
 import types
 import uuid
@@ -82,3 +83,6 @@ def main():
 
 if __name__ == '__main__':
     main()
+    sys.stdout.flush()
+    # oslo.messaging's metrics thread would hold the exit for ~10 s
+    os._exit(0)

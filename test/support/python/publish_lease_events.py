@@ -11,6 +11,8 @@ import argparse
 import datetime
 import hashlib
 import json
+import os
+import sys
 import uuid
 
 from oslo_config import cfg
@@ -70,3 +72,6 @@ def main():
 
 if __name__ == '__main__':
     main()
+    sys.stdout.flush()
+    # oslo.messaging's metrics thread would hold the exit for ~10 s
+    os._exit(0)

@@ -6,6 +6,7 @@ listening; exits after --count messages or --timeout seconds.
 """
 import argparse
 import json
+import os
 import sys
 import threading
 
@@ -55,3 +56,6 @@ def main():
 
 if __name__ == '__main__':
     main()
+    sys.stdout.flush()
+    # oslo.messaging's metrics thread would hold the exit for ~10 s
+    os._exit(0)

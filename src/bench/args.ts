@@ -1,0 +1,80 @@
+/** Command-line flags of `npm run bench` (hand-parsed: five flags do not need a parser library). */
+
+export type BenchDialect = 'sqlite' | 'mysql' | 'postgres';
+
+export interface BenchArgs {
+  /** Databases to run on, in order. */
+  dbs: BenchDialect[];
+  /** Seconds each autocannon scenario is measured. */
+  duration: number;
+  /** `[api] workers` of the API under test. */
+  workers: number;
+  /** Authenticate with Keystone tokens instead of noauth headers. */
+  keystone: boolean;
+  /** Write a V8 CPU profile of the API process (forces workers = 1) into this directory. */
+  cpuProfDir: string | null;
+  help: boolean;
+}
+
+export const USAGE = `usage: npm run bench -- [--db sqlite|mysql|postgres|all] [--duration N] [--workers N] [--keystone] [--cpu-prof DIR]
+
+  --db         database(s) to run on (default: sqlite then mysql; "all" adds postgres)
+               MariaDB at 127.0.0.1:3306 user root, PostgreSQL at 127.0.0.1:5432 user postgres
+  --duration   seconds each load scenario is measured (default 10), after a 1 s warm-up
+  --workers    API worker processes (default 2 = one per core of the reference machine)
+  --keystone   authenticate with Keystone tokens (not available yet)
+  --cpu-prof   write a CPU profile of the API process (run with 1 worker) into DIR;
+               summarise it with: node dist/bench/cpuprofile.js DIR/<file>.cpuprofile
+`;
+
+export class UsageError extends Error {}
+
+function positiveInt(flag: string, value: string | undefined): number {
+  if (value === undefined || !/^\d+$/.test(value) || Number(value) < 1) {
+    throw new UsageError(`${flag} needs a positive integer, got ${JSON.stringify(value ?? '')}`);
+  }
+  return Number(value);
+}
+
+export function parseArgs(argv: readonly string[]): BenchArgs {
+  const out: BenchArgs = { dbs: ['sqlite', 'mysql'], duration: 10, workers: 2, keystone: false, cpuProfDir: null, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string | undefined => (eq > 0 ? arg.slice(eq + 1) : argv[++i]);
+    switch (flag) {
+      case '--db': {
+        const v = value();
+        if (v === 'all') out.dbs = ['sqlite', 'mysql', 'postgres'];
+        else if (v === 'sqlite' || v === 'mysql' || v === 'postgres') out.dbs = [v];
+        else throw new UsageError(`--db accepts sqlite, mysql, postgres or all, got ${JSON.stringify(v ?? '')}`);
+        break;
+      }
+      case '--duration':
+        out.duration = positiveInt('--duration', value());
+        break;
+      case '--workers':
+        out.workers = positiveInt('--workers', value());
+        break;
+      case '--keystone':
+        out.keystone = true;
+        break;
+      case '--cpu-prof': {
+        const v = value();
+        if (!v) throw new UsageError('--cpu-prof needs a directory');
+        out.cpuProfDir = v;
+        break;
+      }
+      case '-h':
+      case '--help':
+        out.help = true;
+        break;
+      default:
+        throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
+    }
+  }
+  // One process, so the profile holds every request.
+  if (out.cpuProfDir !== null) out.workers = 1;
+  return out;
+}

@@ -1,0 +1,102 @@
+/** Markdown tables of the results, side by side with the Python service and the goals. */
+import { PYTHON, type CreatesResult, type LoadResult } from './scenarios.js';
+
+/** Goals: every line ≥ 10× Python; free slots over 10,000 ≥ 100 req/s and < 15 ms alone; idle all-in-one < 120 MB. */
+export const GOALS = {
+  timesPython: 10,
+  freeSlots10kReqPerSec: 100,
+  freeSlots10kSingleMs: 15,
+  allInOneIdleMb: 120,
+};
+
+export interface DbRun {
+  label: string;
+  workers: number;
+  loads: LoadResult[];
+  creates: CreatesResult;
+  /** Median single-request latency of free slots over 10,000, ms. */
+  single10kMs: number;
+  apiRss: { total: number; processes: number };
+  loadBefore: number[];
+  loadAfter: number[];
+  seedSeconds: number;
+}
+
+const MB = 1024 * 1024;
+
+export function num(n: number): string {
+  if (!Number.isFinite(n)) return '—';
+  const digits = n >= 100 ? 0 : n >= 10 ? 1 : 2;
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+const ok = (pass: boolean) => (pass ? '✔' : '✘');
+
+function row(cells: string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+/** The table of one database run. */
+export function dbTable(run: DbRun): string {
+  const lines = [
+    row(['Scenario', 'Answer', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx (errors)', 'Python req/s', '× Python', 'Goal']),
+    row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---']),
+  ];
+  for (const r of run.loads) {
+    let target = r.python === null ? null : r.python * GOALS.timesPython;
+    if (r.name.includes('10,000')) target = Math.max(target ?? 0, GOALS.freeSlots10kReqPerSec);
+    const ratio = r.python === null ? '—' : `${num(r.reqPerSec / r.python)}×`;
+    const goal = target === null ? '—' : `≥ ${num(target)} ${ok(r.reqPerSec >= target && r.non2xx === 0 && r.errors === 0)}`;
+    lines.push(
+      row([r.name, r.answer, num(r.reqPerSec), num(r.p50), num(r.p99), `${r.non2xx}${r.errors ? ` (${r.errors})` : ''}`, r.python === null ? '—' : num(r.python), ratio, goal]),
+    );
+  }
+  const c = run.creates;
+  const target = PYTHON.creates * GOALS.timesPython;
+  lines.push(
+    row([
+      `${c.count} sequential creates (1 connection)`,
+      `${c.count - c.failures} created, ${c.failures} failed`,
+      `${num(c.perSec)} creates/s`,
+      num(c.p50),
+      num(c.p99),
+      String(c.failures),
+      num(PYTHON.creates),
+      `${num(c.perSec / PYTHON.creates)}×`,
+      `≥ ${num(target)} ${ok(c.perSec >= target && c.failures === 0)}`,
+    ]),
+  );
+  const [lo, hi] = PYTHON.rssPerWorkerMb;
+  const extra = [
+    '',
+    row(['Measure', 'Warre', 'Python', 'Goal']),
+    row(['---', '---:', '---:', '---']),
+    row([
+      'free slots over 10,000: one request alone (median of 20)',
+      `${num(run.single10kMs)} ms`,
+      '—',
+      `< ${GOALS.freeSlots10kSingleMs} ms ${ok(run.single10kMs < GOALS.freeSlots10kSingleMs)}`,
+    ]),
+    row([
+      `API RSS after the run (${run.apiRss.processes} processes: primary + ${run.apiRss.processes - 1} workers)`,
+      `${num(run.apiRss.total / MB)} MB (${num(run.apiRss.total / MB / run.apiRss.processes)} MB per process)`,
+      `${lo}–${hi} MB per worker (${run.workers} workers: ${lo * run.workers}–${hi * run.workers} MB)`,
+      '—',
+    ]),
+  ];
+  return lines.concat(extra).join('\n');
+}
+
+export function allInOneTable(idleRss: number): string {
+  const [lo, hi] = PYTHON.rssPerWorkerMb;
+  return [
+    row(['Measure', 'Warre', 'Python', 'Goal']),
+    row(['---', '---:', '---:', '---']),
+    row([
+      '`warre all` on SQLite, idle RSS 5 s after start',
+      `${num(idleRss / MB)} MB`,
+      `${lo}–${hi} MB per API worker alone`,
+      `< ${GOALS.allInOneIdleMb} MB ${ok(idleRss / MB < GOALS.allInOneIdleMb)}`,
+    ]),
+  ].join('\n');
+}

@@ -1,0 +1,202 @@
+/**
+ * The measured scenarios. Each names who calls (an {@link Identity}); a
+ * {@link HeaderProvider} turns that into request headers, so the same
+ * scenarios run with noauth headers or (later) Keystone tokens.
+ */
+import autocannon from 'autocannon';
+import { DAY, HOUR, formatApi } from '../domain/time.js';
+import { Client, quantile } from './http.js';
+import type { Seeded } from './seed.js';
+
+export interface Identity {
+  projectId: string;
+  userId: string;
+  roles: string[];
+}
+
+/** Request headers that authenticate `who` (called once per scenario, not per request). */
+export type HeaderProvider = (who: Identity) => Promise<Record<string, string>>;
+
+/** `auth_strategy = noauth`: the identity headers the API trusts. */
+export const noauthHeaders: HeaderProvider = async (who) => ({
+  'X-Project-Id': who.projectId,
+  'X-User-Id': who.userId,
+  'X-Roles': who.roles.join(','),
+});
+
+/** Python Warre on the same kind of 2-core machine (MariaDB, two uwsgi workers). */
+export const PYTHON = {
+  listFlavors: 292,
+  memberReservations: 88,
+  adminReservations: 18,
+  freeSlots: { 100: 197, 1000: 41, 10000: 4.4 } as Record<number, number>,
+  creates: 52,
+  rssPerWorkerMb: [120, 150] as const,
+};
+
+export interface LoadScenario {
+  name: string;
+  who: Identity;
+  path: string;
+  /** Requests per second of the Python service, when known. */
+  python: number | null;
+  /** Checks one answer and says what it held (e.g. "40 rows"); throws when it is not what the scenario means to measure. */
+  check(body: unknown): string;
+}
+
+export interface LoadResult {
+  name: string;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  python: number | null;
+  answer: string;
+}
+
+interface Page {
+  results: unknown[];
+  total: number;
+}
+
+function expectPage(body: unknown, rows: number, total?: number): string {
+  const p = body as Page;
+  if (!Array.isArray(p?.results)) throw new Error('answer is not a page of results');
+  if (p.results.length !== rows) throw new Error(`expected ${rows} rows, got ${p.results.length}`);
+  if (total !== undefined && p.total !== total) throw new Error(`expected total ${total}, got ${p.total}`);
+  return `${p.results.length} rows`;
+}
+
+const date = (ms: number) => encodeURIComponent(formatApi(ms));
+
+export function loadScenarios(s: Seeded): LoadScenario[] {
+  const member: Identity = { projectId: s.memberProject, userId: 'bench-member', roles: ['member'] };
+  const admin: Identity = { projectId: s.adminProject, userId: 'bench-admin', roles: ['admin', 'member'] };
+  const list: LoadScenario[] = [
+    {
+      name: 'list flavors (member)',
+      who: member,
+      path: '/v1/flavors/',
+      python: PYTHON.listFlavors,
+      check: (b) => expectPage(b, s.memberFlavors),
+    },
+    {
+      name: `list reservations (member, ${s.memberReservations} rows)`,
+      who: member,
+      path: '/v1/reservations/',
+      python: PYTHON.memberReservations,
+      check: (b) => expectPage(b, s.memberReservations, s.memberReservations),
+    },
+    {
+      name: 'list all reservations (admin, 1,000 rows)',
+      who: admin,
+      path: '/v1/reservations/?all_projects=true&limit=1000',
+      python: PYTHON.adminReservations,
+      check: (b) => expectPage(b, 1000, s.totalReservations),
+    },
+  ];
+  for (const f of s.freeSlotFlavors) {
+    list.push({
+      name: `free slots over ${f.count.toLocaleString('en-US')} reservations`,
+      who: member,
+      path: `/v1/flavors/${f.id}/freeslots?start=${date(f.windowStart)}&end=${date(f.windowEnd)}`,
+      python: PYTHON.freeSlots[f.count] ?? null,
+      check: (b) => {
+        if (!Array.isArray(b)) throw new Error('free slots answer is not a list');
+        if (b.length < 2) throw new Error(`expected several free slots (busy stretches in the window), got ${b.length}`);
+        return `${b.length} slots (${f.slots} slots flavor)`;
+      },
+    });
+  }
+  return list;
+}
+
+/** Checks one answer, warms up for 1 s, then measures `duration` seconds at `connections` connections. */
+export async function runLoad(
+  base: string,
+  sc: LoadScenario,
+  headers: HeaderProvider,
+  opts: { duration: number; connections: number },
+): Promise<LoadResult> {
+  const h = await headers(sc.who);
+  const client = new Client(base);
+  let answer: string;
+  try {
+    answer = sc.check(await client.getJson(sc.path, h));
+  } finally {
+    client.close();
+  }
+  const url = new URL(sc.path, base).toString();
+  await autocannon({ url, headers: h, connections: opts.connections, duration: 1 });
+  const r = await autocannon({ url, headers: h, connections: opts.connections, duration: opts.duration });
+  return {
+    name: sc.name,
+    reqPerSec: r.requests.total / r.duration,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+    python: sc.python,
+    answer,
+  };
+}
+
+export interface CreatesResult {
+  count: number;
+  perSec: number;
+  p50: number;
+  p99: number;
+  max: number;
+  failures: number;
+  firstFailure: string | null;
+}
+
+/**
+ * `count` creates one after another on one connection: each a 20-hour
+ * reservation on one of the 10-slot flavors, spread over days so none
+ * runs out of capacity.
+ */
+export async function runCreates(base: string, s: Seeded, headers: HeaderProvider, count: number): Promise<CreatesResult> {
+  const who: Identity = { projectId: s.createProject, userId: 'bench-creator', roles: ['member'] };
+  const h = await headers(who);
+  const client = new Client(base);
+  const times: number[] = [];
+  let failures = 0;
+  let firstFailure: string | null = null;
+  const n = s.tenSlotFlavors.length;
+  const t0 = performance.now();
+  try {
+    for (let i = 0; i < count; i++) {
+      const start = s.createBase + Math.floor(i / n) * DAY + (i % n) * HOUR;
+      const body = { flavor_id: s.tenSlotFlavors[i % n], start: formatApi(start), end: formatApi(start + 20 * HOUR), instance_count: 1 };
+      const r = await client.request('POST', '/v1/reservations/', h, body);
+      times.push(r.ms);
+      if (r.status < 200 || r.status > 299) {
+        failures++;
+        firstFailure ??= `${r.status} ${r.body.slice(0, 200)}`;
+      }
+    }
+  } finally {
+    client.close();
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  return { count, perSec: count / elapsed, p50: quantile(times, 0.5), p99: quantile(times, 0.99), max: Math.max(...times), failures, firstFailure };
+}
+
+/** Median of `count` sequential requests (after a few unmeasured ones). */
+export async function singleLatency(base: string, sc: LoadScenario, headers: HeaderProvider, count: number): Promise<number> {
+  const h = await headers(sc.who);
+  const client = new Client(base);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < count + 3; i++) {
+      const r = await client.request('GET', sc.path, h);
+      if (r.status !== 200) throw new Error(`GET ${sc.path} answered ${r.status}`);
+      if (i >= 3) times.push(r.ms);
+    }
+  } finally {
+    client.close();
+  }
+  return quantile(times, 0.5);
+}

@@ -1,0 +1,152 @@
+/**
+ * api.md §4 [beyond] "No overbooking under concurrency", end to end: a real
+ * `warre api` with 3 worker processes on each database, and 30 clients on
+ * 30 separate connections racing for the same capacity or the same quota.
+ * Only outcomes are asserted (answers and rows), never timings.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/db.js';
+import type { Db } from '../../src/db/connect.js';
+import { ensureBuilt, freePort, httpRequest, processGroupMembers, runWarre, startWarre, warreEnv, type HttpAnswer, type WarreProcess } from '../cli/process.js';
+
+const CLIENTS = 30;
+const ADMIN = { 'x-user-id': 'admin-user', 'x-project-id': 'admin-project', 'x-roles': 'admin' };
+const member = (project: string) => ({ 'x-user-id': `${project}-user`, 'x-project-id': project, 'x-roles': 'member' });
+
+/** Whole hours from now, as an API datetime (always in the future, minute-aligned). */
+function hoursAhead(h: number): string {
+  const base = Math.ceil(Date.now() / 3_600_000) * 3_600_000;
+  return new Date(base + h * 3_600_000).toISOString().replace(/\.\d{3}Z$/, '+00:00');
+}
+
+function tally(answers: HttpAnswer[]): Record<number, number> {
+  const t: Record<number, number> = {};
+  for (const a of answers) t[a.status] = (t[a.status] ?? 0) + 1;
+  return t;
+}
+
+describe.each(DIALECTS)('no overbooking: 3 API processes on %s', (dialect) => {
+  let testDb: TestDatabase;
+  let db: Db;
+  let api: WarreProcess | undefined;
+  let port: number;
+  let run = 0;
+  const tag = () => `${dialect}-${process.pid}-${++run}`;
+
+  beforeAll(async () => {
+    ensureBuilt();
+    testDb = await createTestDatabase(dialect);
+    port = await freePort();
+    const env = warreEnv({
+      WARRE_DATABASE__CONNECTION: testDb.url,
+      WARRE_API__PORT: String(port),
+      WARRE_API__WORKERS: '3',
+      WARRE_DEFAULT__AUTH_STRATEGY: 'noauth',
+      WARRE_WARRE__LEASE_BACKEND: 'simulator',
+      WARRE_WARRE__USER_NOTIFIER: 'logging',
+      WARRE_QUOTA__DEFAULT_RESERVATION: '2',
+    });
+    const upgraded = await runWarre(['manage', 'db', 'upgrade'], env);
+    expect(upgraded.code, upgraded.stderr).toBe(0);
+    api = startWarre(['api'], env);
+    await api.waitFor(/warre-api listening/, { count: 3 });
+    db = testDb.open();
+  });
+
+  afterAll(async () => {
+    if (api) {
+      const pgid = api.pid;
+      await api.stop();
+      // The primary is gone and so is every cluster worker it forked.
+      expect(processGroupMembers(pgid)).toEqual([]);
+    }
+    await db?.close();
+    await testDb?.drop();
+  });
+
+  async function createFlavor(fields: Record<string, unknown>): Promise<string> {
+    const r = await httpRequest(port, 'POST', '/v1/flavors/', ADMIN, { name: `race-${tag()}`, vcpu: 1, memory_mb: 1024, disk_gb: 10, ...fields });
+    expect(r.status, r.body).toBe(202);
+    return r.json().id as string;
+  }
+
+  async function rowsOf(where: { flavor_id?: string; project_id?: string }) {
+    let q = db.kysely.selectFrom('reservation').selectAll();
+    if (where.flavor_id) q = q.where('flavor_id', '=', where.flavor_id);
+    if (where.project_id) q = q.where('project_id', '=', where.project_id);
+    return q.execute();
+  }
+
+  /** Fire every request at once, each on its own connection. */
+  const race = (requests: (() => Promise<HttpAnswer>)[]) => Promise.all(requests.map((r) => r()));
+
+  it('the only slot of a flavor goes to exactly one of 30 clients (3 rounds)', async () => {
+    for (let round = 0; round < 3; round++) {
+      const flavorId = await createFlavor({ slots: 1 });
+      const start = hoursAhead(24 + round * 10);
+      const end = hoursAhead(26 + round * 10);
+      const answers = await race(
+        Array.from({ length: CLIENTS }, (_, i) => () =>
+          httpRequest(port, 'POST', '/v1/reservations/', member(`p${i}-${tag()}`), { flavor_id: flavorId, start, end }),
+        ),
+      );
+      expect(tally(answers), answers.map((a) => a.body).join('\n')).toEqual({ 200: 1, 400: CLIENTS - 1 });
+      for (const a of answers.filter((x) => x.status === 400)) expect(a.json()).toEqual({ error_message: 'No capacity' });
+      const winner = answers.find((a) => a.status === 200)!.json();
+      const rows = await rowsOf({ flavor_id: flavorId });
+      expect(rows.map((r) => r.id)).toEqual([winner.id]);
+      expect(rows[0]!.instance_count).toBe(1);
+    }
+  });
+
+  it('k > 1: 3 slots, 30 requests of 2 instances: exactly one fits', async () => {
+    const flavorId = await createFlavor({ slots: 3 });
+    const start = hoursAhead(100);
+    const end = hoursAhead(103);
+    const answers = await race(
+      Array.from({ length: CLIENTS }, (_, i) => () =>
+        httpRequest(port, 'POST', '/v1/reservations/', member(`k${i}-${tag()}`), { flavor_id: flavorId, start, end, instance_count: 2 }),
+      ),
+    );
+    expect(tally(answers), answers.map((a) => a.body).join('\n')).toEqual({ 200: 1, 400: CLIENTS - 1 });
+    for (const a of answers.filter((x) => x.status === 400)) expect(a.json()).toEqual({ error_message: 'No capacity' });
+    const rows = await rowsOf({ flavor_id: flavorId });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.instance_count).toBe(2);
+  });
+
+  it('k = 1 on 4 slots with overlapping windows: never more than 4 at once', async () => {
+    const flavorId = await createFlavor({ slots: 4 });
+    // Half the clients want [200 h, 203 h], half [202 h, 205 h]: every pair overlaps at [202 h, 203 h].
+    const answers = await race(
+      Array.from({ length: CLIENTS }, (_, i) => () =>
+        httpRequest(port, 'POST', '/v1/reservations/', member(`o${i}-${tag()}`), {
+          flavor_id: flavorId,
+          start: hoursAhead(i % 2 === 0 ? 200 : 202),
+          end: hoursAhead(i % 2 === 0 ? 203 : 205),
+        }),
+      ),
+    );
+    expect(tally(answers), answers.map((a) => a.body).join('\n')).toEqual({ 200: 4, 400: CLIENTS - 4 });
+    expect(await rowsOf({ flavor_id: flavorId })).toHaveLength(4);
+  });
+
+  it('reservation quota 2: 30 requests of one project on 30 flavors → exactly 2 succeed', async () => {
+    const flavorIds: string[] = [];
+    for (let i = 0; i < CLIENTS; i++) flavorIds.push(await createFlavor({ slots: 5 }));
+    const project = `quota-${tag()}`;
+    const start = hoursAhead(300);
+    const end = hoursAhead(301);
+    const answers = await race(
+      flavorIds.map((flavorId) => () => httpRequest(port, 'POST', '/v1/reservations/', member(project), { flavor_id: flavorId, start, end })),
+    );
+    expect(tally(answers), answers.map((a) => a.body).join('\n')).toEqual({ 200: 2, 413: CLIENTS - 2 });
+    for (const a of answers.filter((x) => x.status === 413)) {
+      expect(Object.keys(a.json())).toEqual(['error_message']);
+      expect(a.json().error_message).toMatch(/reservation/);
+    }
+    const rows = await rowsOf({ project_id: project });
+    expect(rows).toHaveLength(2);
+    expect(new Set(answers.filter((a) => a.status === 200).map((a) => a.json().id))).toEqual(new Set(rows.map((r) => r.id)));
+  });
+});

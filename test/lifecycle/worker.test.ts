@@ -1,0 +1,409 @@
+/**
+ * The lease worker on each database against a fake Blazar (interop.md §3):
+ * PENDING_CREATE → ALLOCATED, permanent and transient failures, the retry
+ * deadline, recovery of a lease created before a crash, racing workers and a
+ * reservation deleted while its lease is being created.
+ */
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import type { Db } from '../../src/db/connect.js';
+import { deleteReservation } from '../../src/db/repositories/reservations.js';
+import { BlazarLeaseBackend } from '../../src/drivers/blazar/client.js';
+import { KeystoneUnavailableError } from '../../src/drivers/keystone/session.js';
+import type { LeaseBackend } from '../../src/drivers/lease-backend.js';
+import { LeaseWorker, type LeaseWorkerOptions } from '../../src/worker/lease-worker.js';
+import { DIALECTS, migratedDatabase, type TestDatabase } from '../support/db.js';
+import { FakeBlazar } from '../support/fake-blazar.js';
+import { FakeSession } from '../support/fake-session.js';
+import {
+  DAY,
+  HOUR,
+  recordingLogger,
+  RecordingMessenger,
+  reservationRow,
+  seedFlavor,
+  seedReservation,
+  statuses,
+  requireBuild,
+  ROOT,
+  waitFor,
+} from '../support/lifecycle-helpers.js';
+
+const DIST = path.join(ROOT, 'dist');
+
+const blazar = new FakeBlazar();
+
+beforeAll(async () => {
+  requireBuild();
+  await blazar.start();
+});
+afterAll(async () => {
+  await blazar.stop();
+});
+
+/** A settable clock for the worker (the fake Blazar keeps the real one). */
+class Clock {
+  t = Date.now();
+  readonly now = (): number => this.t;
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+describe.each(DIALECTS)('lease worker on %s', (dialect) => {
+  let db: Db;
+  let testDb: TestDatabase;
+  let close: () => Promise<void>;
+  let session: FakeSession;
+  let messenger: RecordingMessenger;
+  let log: ReturnType<typeof recordingLogger>;
+
+  beforeAll(async () => {
+    ({ db, testDb, close } = await migratedDatabase(dialect));
+  });
+  afterAll(async () => {
+    await close();
+  });
+  beforeEach(() => {
+    blazar.reset();
+    blazar.leases.clear();
+    session = new FakeSession({ reservation: blazar.url });
+    messenger = new RecordingMessenger();
+    log = recordingLogger();
+  });
+
+  function worker(o: Partial<LeaseWorkerOptions> = {}): LeaseWorker {
+    return new LeaseWorker({
+      db,
+      leases: new BlazarLeaseBackend(),
+      botSession: async () => session,
+      messenger,
+      log,
+      claimTtlMs: 60_000,
+      retryTimeoutMs: 900_000,
+      retryBaseMs: 1_000,
+      ...o,
+    });
+  }
+
+  const future = (days = 1) => {
+    const start = Math.floor((Date.now() + days * DAY) / 60_000) * 60_000;
+    return { start, end: start + 48 * HOUR };
+  };
+
+  it('creates the lease as python-blazarclient does, stores lease_id and compute_flavor, sends "create" once', async () => {
+    const flavor = await seedFlavor(db);
+    const { start, end } = future();
+    const id = await seedReservation(db, { flavor, start, end, instanceCount: 2, projectId: 'p-create' });
+    const botProjects: string[] = [];
+    const w = worker({ botSession: async (p) => (botProjects.push(p), session) });
+
+    expect(await w.runOnce()).toBe(1);
+
+    const posts = blazar.requestsFor('POST');
+    expect(posts).toHaveLength(1);
+    const post = posts[0]!;
+    expect(post.path).toBe('/v1/leases');
+    expect(post.headers['x-auth-token']).toBe('token-1');
+    expect(post.headers['content-type']).toBe('application/json');
+    expect(post.headers['accept']).toBe('application/json');
+    expect(post.headers['user-agent']).toBe('python-blazarclient');
+    const fmt = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
+    expect(post.body).toEqual({
+      name: `Reservation ${id}`,
+      start_date: fmt(start),
+      end_date: fmt(end),
+      reservations: [
+        {
+          resource_type: 'virtual:instance',
+          amount: 2,
+          vcpus: 4,
+          memory_mb: 16384,
+          disk_gb: 30,
+          ephemeral_gb: 0,
+          affinity: null,
+          resource_properties: '["=", "$gpu", "a100"]',
+          extra_specs: { 'resources:VGPU': '1', 'trait:CUSTOM_A100': 'required' },
+        },
+      ],
+      events: [],
+      before_end_date: null,
+    });
+    // The first attempt does not look the lease up first.
+    expect(blazar.requestsFor('GET')).toHaveLength(0);
+    expect(botProjects).toEqual(['p-create']);
+
+    const lease = [...blazar.leases.values()][0]!;
+    const row = await reservationRow(db, id);
+    expect(row).toMatchObject({ status: 'ALLOCATED', lease_id: lease.id, compute_flavor: lease.reservationId, status_reason: null });
+    // reservations[0].flavor_id of Blazar's answer
+    expect((blazar.render(lease).reservations as { flavor_id: string }[])[0]!.flavor_id).toBe(row!.compute_flavor);
+    expect(await db.kysely.selectFrom('warre_lease_job').selectAll().execute()).toEqual([]);
+
+    expect(messenger.of(id)).toEqual(['user:create']);
+    expect(messenger.sent[0]!.reservation).toMatchObject({ status: 'ALLOCATED', lease_id: lease.id });
+
+    // Nothing left to do: no second lease, no second message.
+    expect(await w.runOnce()).toBe(0);
+    expect(blazar.requestsFor('POST')).toHaveLength(1);
+    expect(messenger.of(id)).toEqual(['user:create']);
+  });
+
+  it('500 "Not enough hosts available" → ERROR with the client\'s message, not retried', async () => {
+    const flavor = await seedFlavor(db);
+    const { start, end } = future();
+    blazar.capacity = 1;
+    const id = await seedReservation(db, { flavor, start, end, instanceCount: 2 });
+    const w = worker();
+    expect(await w.runOnce()).toBe(1);
+    expect(await reservationRow(db, id)).toMatchObject({ status: 'ERROR', status_reason: 'ERROR: Not enough hosts available', lease_id: null });
+    expect(blazar.requestsFor('POST')).toHaveLength(1);
+    expect(await w.runOnce()).toBe(0);
+    expect(blazar.requests).toHaveLength(1);
+    expect(messenger.sent).toEqual([]);
+    expect(await db.kysely.selectFrom('warre_lease_job').selectAll().execute()).toEqual([]);
+  });
+
+  it('a long error message is cut to 255 characters in status_reason', async () => {
+    const flavor = await seedFlavor(db);
+    const { start, end } = future();
+    const id = await seedReservation(db, { flavor, start, end });
+    blazar.failNext(1, 400, `Invalid ${'x'.repeat(400)}`);
+    await worker().runOnce();
+    const row = await reservationRow(db, id);
+    expect(row!.status).toBe('ERROR');
+    expect(row!.status_reason).toBe(`ERROR: Invalid ${'x'.repeat(400)}`.slice(0, 255));
+  });
+
+  it('503 for a while → retried with growing backoff, then ALLOCATED', async () => {
+    const flavor = await seedFlavor(db);
+    const { start, end } = future();
+    const id = await seedReservation(db, { flavor, start, end });
+    const clock = new Clock();
+    const w = worker({ now: clock.now, retryBaseMs: 10_000 });
+    // Attempt 1 (POST) and the look-ups of attempts 2 and 3 (GET) fail.
+    blazar.failNext(3, 503);
+
+    const delays: number[] = [];
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      expect(await w.runOnce()).toBe(1);
+      expect((await reservationRow(db, id))!.status).toBe('PENDING_CREATE');
+      const job = await db.kysely.selectFrom('warre_lease_job').selectAll().where('reservation_id', '=', id).executeTakeFirstOrThrow();
+      expect(job.attempts).toBe(attempt);
+      expect(job.claimed_until).toBeNull();
+      expect(job.last_error).toBe('ERROR: Service Unavailable');
+      const next = Date.parse(`${String(job.next_attempt_at).replace(' ', 'T').slice(0, 19)}Z`);
+      delays.push(next - Math.floor(clock.t / 1000) * 1000);
+      // Not due yet: nothing is claimed.
+      expect(await w.runOnce()).toBe(0);
+      clock.advance(5 * 60_000);
+    }
+    expect(delays[1]!).toBeGreaterThan(delays[0]!);
+    expect(delays[2]!).toBeGreaterThan(delays[1]!);
+    expect(log.lines.filter((l) => l.msg === 'lease creation failed; will retry')).toHaveLength(3);
+
+    expect(await w.runOnce()).toBe(1);
+    const row = await reservationRow(db, id);
+    expect(row!.status).toBe('ALLOCATED');
+    expect(blazar.leases.size).toBe(1);
+    expect(row!.lease_id).toBe([...blazar.leases.keys()][0]);
+    // POST (503), GET (503), GET (503), GET (none) + POST (201)
+    expect(blazar.requests.map((r) => r.method)).toEqual(['POST', 'GET', 'GET', 'GET', 'POST']);
+    expect(messenger.of(id)).toEqual(['user:create']);
+  });
+
+  it('transient failures past lease_retry_timeout → ERROR', async () => {
+    const flavor = await seedFlavor(db);
+    const { start, end } = future();
+    const id = await seedReservation(db, { flavor, start, end });
+    const clock = new Clock();
+    const w = worker({ now: clock.now, retryTimeoutMs: 120_000, retryBaseMs: 10_000 });
+    blazar.failNext(100, 503);
+    expect(await w.runOnce()).toBe(1);
+    clock.advance(60_000);
+    expect(await w.runOnce()).toBe(1);
+    expect((await reservationRow(db, id))!.status).toBe('PENDING_CREATE');
+    clock.advance(61_000);
+    expect(await w.runOnce()).toBe(1);
+    expect(await reservationRow(db, id)).toMatchObject({ status: 'ERROR', status_reason: 'ERROR: Service Unavailable' });
+    expect(blazar.leases.size).toBe(0);
+    expect(messenger.sent).toEqual([]);
+  });
+
+  it('a Keystone outage (bot login) is transient', async () => {
+    const flavor = await seedFlavor(db);
+    const { start, end } = future();
+    const id = await seedReservation(db, { flavor, start, end });
+    const clock = new Clock();
+    let down = true;
+    const w = worker({
+      now: clock.now,
+      botSession: async () => {
+        if (down) throw new KeystoneUnavailableError('Unable to reach Keystone (POST http://127.0.0.1:1/v3/auth/tokens): ECONNREFUSED', 'connect');
+        return session;
+      },
+    });
+    await w.runOnce();
+    expect((await reservationRow(db, id))!.status).toBe('PENDING_CREATE');
+    down = false;
+    clock.advance(60_000);
+    await w.runOnce();
+    expect((await reservationRow(db, id))!.status).toBe('ALLOCATED');
+    expect(blazar.requestsFor('POST')).toHaveLength(1);
+  });
+
+  it('after a crash between the Blazar call and the commit, the lease is found by name, not created twice', async () => {
+    const flavor = await seedFlavor(db);
+    const { start, end } = future();
+    const id = await seedReservation(db, { flavor, start, end });
+    // What a worker killed mid-way leaves: its expired claim, and the lease in Blazar.
+    await new BlazarLeaseBackend().createLease(session, {
+      reservationId: id, start: new Date(start), end: new Date(end), amount: 2, vcpus: 4, memoryMb: 16384, diskGb: 30, ephemeralGb: 0,
+      resourceProperties: null, extraSpecs: null,
+    });
+    await db.kysely
+      .insertInto('warre_lease_job')
+      .values({ reservation_id: id, claimed_by: 'dead-worker', claimed_until: db.codec.dt(Date.now() - 1000), attempts: 1, first_attempt_at: db.codec.dt(Date.now() - 5000), next_attempt_at: null, last_error: null })
+      .execute();
+    blazar.reset();
+    expect(await worker().runOnce()).toBe(1);
+    expect(blazar.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /v1/leases']);
+    const lease = [...blazar.leases.values()][0]!;
+    expect(await reservationRow(db, id)).toMatchObject({ status: 'ALLOCATED', lease_id: lease.id, compute_flavor: lease.reservationId });
+    expect(messenger.of(id)).toEqual(['user:create']);
+  });
+
+  it('a claim that has not expired is left alone', async () => {
+    const flavor = await seedFlavor(db);
+    const { start, end } = future();
+    const id = await seedReservation(db, { flavor, start, end });
+    await db.kysely
+      .insertInto('warre_lease_job')
+      .values({ reservation_id: id, claimed_by: 'busy-worker', claimed_until: db.codec.dt(Date.now() + 120_000), attempts: 1, first_attempt_at: db.codec.dt(Date.now()), next_attempt_at: null, last_error: null })
+      .execute();
+    expect(await worker().runOnce()).toBe(0);
+    expect(blazar.requests).toHaveLength(0);
+    await db.kysely.deleteFrom('warre_lease_job').where('reservation_id', '=', id).execute();
+    await deleteReservation(db.kysely, id);
+  });
+
+  it('a reservation deleted while its lease is being created leaves no lease behind', async () => {
+    const flavor = await seedFlavor(db);
+    const { start, end } = future();
+    const id = await seedReservation(db, { flavor, start, end });
+    const real = new BlazarLeaseBackend();
+    // The user deletes the reservation while Blazar is creating the lease.
+    const leases: LeaseBackend = {
+      name: 'blazar',
+      createLease: async (s, req) => {
+        const lease = await real.createLease(s, req);
+        await deleteReservation(db.kysely, id);
+        return lease;
+      },
+      findLeaseByName: (s, n) => real.findLeaseByName(s, n),
+      updateLeaseEnd: (s, l, e) => real.updateLeaseEnd(s, l, e),
+      deleteLease: (s, l) => real.deleteLease(s, l),
+    };
+    expect(await worker({ leases }).runOnce()).toBe(1);
+    expect(await reservationRow(db, id)).toBeUndefined();
+    expect(blazar.requests.map((r) => r.method)).toEqual(['POST', 'DELETE']);
+    expect(blazar.leases.size).toBe(0);
+    expect(messenger.sent).toEqual([]);
+  });
+
+  /** Run `count` workers, each in its own thread with its own connection, all at once. */
+  async function race(count: number): Promise<{ done: number; user: { event: string; id: string }[]; errors: string[] }> {
+    const threads = Array.from(
+      { length: count },
+      () => new Worker(new URL('./race-thread.mjs', import.meta.url), { workerData: { dist: DIST, target: testDb.target, blazarUrl: blazar.url } }),
+    );
+    const user: { event: string; id: string }[] = [];
+    const errors: string[] = [];
+    const ready = threads.map((t) => new Promise<void>((resolve) => t.once('message', () => resolve())));
+    const finished = threads.map(
+      (t) =>
+        new Promise<number>((resolve, reject) => {
+          t.on('message', (m: { kind: string; event?: string; id?: string; n?: number; level?: string; msg?: string; err?: string }) => {
+            if (m.kind === 'user') user.push({ event: m.event!, id: m.id! });
+            if (m.kind === 'log' && m.level === 'error') errors.push(`${m.msg}: ${m.err}`);
+            if (m.kind === 'done') resolve(m.n!);
+          });
+          t.on('error', reject);
+        }),
+    );
+    await Promise.all(ready);
+    for (const t of threads) t.postMessage('go');
+    const counts = await Promise.all(finished);
+    await Promise.all(threads.map((t) => t.terminate()));
+    return { done: counts.reduce((a, b) => a + b, 0), user, errors };
+  }
+
+  function expectOneLeaseEach(ids: string[], user: { event: string; id: string }[]): void {
+    const perName = new Map<string, number>();
+    for (const p of blazar.requestsFor('POST')) {
+      const name = (p.body as { name: string }).name;
+      perName.set(name, (perName.get(name) ?? 0) + 1);
+    }
+    expect(perName.size).toBe(ids.length);
+    expect([...perName.entries()].filter(([, n]) => n !== 1)).toEqual([]);
+    expect(blazar.leases.size).toBe(ids.length);
+    for (const id of ids) expect(user.filter((u) => u.id === id).map((u) => u.event)).toEqual(['create']);
+  }
+
+  it('five workers (threads, own connections) racing over 50 new reservations create exactly one lease each', async () => {
+    const flavor = await seedFlavor(db);
+    const { start, end } = future(2);
+    const ids: string[] = [];
+    for (let i = 0; i < 50; i++) ids.push(await seedReservation(db, { flavor, start, end, instanceCount: 1, createdAt: Date.now() + i }));
+    const { done, user, errors } = await race(5);
+    expect(errors).toEqual([]);
+    expect(done).toBe(50);
+    const st = await statuses(db, ids);
+    expect([...st.values()].filter((s) => s !== 'ALLOCATED')).toEqual([]);
+    expectOneLeaseEach(ids, user);
+    // Every reservation holds the lease Blazar made under its name.
+    const rows = await db.kysely.selectFrom('reservation').select(['id', 'lease_id']).where('id', 'in', ids).execute();
+    for (const r of rows) expect(blazar.leases.get(r.lease_id!)?.name).toBe(`Reservation ${r.id}`);
+  });
+
+  it('five workers racing over 50 retries that are due at once create exactly one lease each', async () => {
+    const flavor = await seedFlavor(db);
+    const { start, end } = future(4);
+    const ids: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const id = await seedReservation(db, { flavor, start, end, instanceCount: 1, createdAt: Date.now() + i });
+      ids.push(id);
+      // An earlier attempt failed transiently; its retry is due now.
+      await db.kysely
+        .insertInto('warre_lease_job')
+        .values({ reservation_id: id, claimed_by: null, claimed_until: null, attempts: 1, first_attempt_at: db.codec.dt(Date.now() - 10_000), next_attempt_at: db.codec.dt(Date.now() - 5_000), last_error: 'ERROR: Service Unavailable' })
+        .execute();
+    }
+    const { done, user, errors } = await race(5);
+    expect(errors).toEqual([]);
+    expect(done).toBe(50);
+    const st = await statuses(db, ids);
+    expect([...st.values()].filter((s) => s !== 'ALLOCATED')).toEqual([]);
+    expectOneLeaseEach(ids, user);
+  });
+
+  it('started workers pick up new reservations by themselves (poll) and stop cleanly', async () => {
+    const flavor = await seedFlavor(db);
+    const { start, end } = future(3);
+    const w = worker({ pollMs: 100 });
+    w.start();
+    try {
+      const id = await seedReservation(db, { flavor, start, end });
+      await waitFor(async () => (await reservationRow(db, id))?.status === 'ALLOCATED', 'the polling worker to allocate', 20_000);
+      const id2 = await seedReservation(db, { flavor, start, end });
+      w.wake();
+      await waitFor(async () => (await reservationRow(db, id2))?.status === 'ALLOCATED', 'the nudged worker to allocate', 20_000);
+    } finally {
+      await w.stop();
+    }
+    expect(blazar.requestsFor('POST')).toHaveLength(2);
+  });
+});
