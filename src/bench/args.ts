@@ -13,10 +13,12 @@ export interface BenchArgs {
   keystone: boolean;
   /** Write a V8 CPU profile of the API process (forces workers = 1) into this directory. */
   cpuProfDir: string | null;
+  /** Instead of the load run: time each step of the scenarios in-process. */
+  breakdown: boolean;
   help: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--db sqlite|mysql|postgres|all] [--duration N] [--workers N] [--keystone] [--cpu-prof DIR]
+export const USAGE = `usage: npm run bench -- [--db sqlite|mysql|postgres|all] [--duration N] [--workers N] [--keystone] [--cpu-prof DIR] [--breakdown]
 
   --db         database(s) to run on (default: sqlite then mysql; "all" adds postgres)
                MariaDB at 127.0.0.1:3306 user root, PostgreSQL at 127.0.0.1:5432 user postgres
@@ -25,6 +27,8 @@ export const USAGE = `usage: npm run bench -- [--db sqlite|mysql|postgres|all] [
   --keystone   authenticate with Keystone tokens (not available yet)
   --cpu-prof   write a CPU profile of the API process (run with 1 worker) into DIR;
                summarise it with: node dist/bench/cpuprofile.js DIR/<file>.cpuprofile
+  --breakdown  no server: time each step of the scenarios in-process (SQL, mapping,
+               views, JSON, free-slot sweep, a create) on the seeded database
 `;
 
 export class UsageError extends Error {}
@@ -37,7 +41,7 @@ function positiveInt(flag: string, value: string | undefined): number {
 }
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
-  const out: BenchArgs = { dbs: ['sqlite', 'mysql'], duration: 10, workers: 2, keystone: false, cpuProfDir: null, help: false };
+  const out: BenchArgs = { dbs: ['sqlite', 'mysql'], duration: 10, workers: 2, keystone: false, cpuProfDir: null, breakdown: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.indexOf('=');
@@ -66,6 +70,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         out.cpuProfDir = v;
         break;
       }
+      case '--breakdown':
+        out.breakdown = true;
+        break;
       case '-h':
       case '--help':
         out.help = true;

@@ -67,7 +67,7 @@ export async function createBenchDatabase(dialect: BenchDialect, dir: string): P
       try {
         await admin.query(`DROP DATABASE IF EXISTS ${name}`);
         await admin.query(`CREATE DATABASE ${name}`);
-        const v = (await admin.query<{ v: string }>('SHOW server_version')).rows[0]?.v ?? '?';
+        const v = (await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? '?';
         const url = `postgresql://${POSTGRES.user}@${POSTGRES.host}:${POSTGRES.port}/${name}`;
         return {
           dialect,

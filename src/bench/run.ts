@@ -11,6 +11,7 @@ import { openDatabase } from '../db/connect.js';
 import { upgrade } from '../db/migrate.js';
 import { parseArgs, UsageError, USAGE, type BenchArgs, type BenchDialect } from './args.js';
 import { createBenchDatabase } from './databases.js';
+import { breakdown } from './breakdown.js';
 import { allInOneTable, dbTable, type DbRun } from './report.js';
 import { loadScenarios, noauthHeaders, runCreates, runLoad, singleLatency, type HeaderProvider, type LoadResult } from './scenarios.js';
 import { seed } from './seed.js';
@@ -32,23 +33,36 @@ function headerProvider(args: BenchArgs): HeaderProvider {
   return noauthHeaders;
 }
 
-async function benchDatabase(dialect: BenchDialect, args: BenchArgs, headers: HeaderProvider, tmp: string): Promise<{ run: DbRun; version: string }> {
+/** Creates and seeds a database of this kind; the caller drops it. */
+async function seededDatabase(dialect: BenchDialect, tmp: string) {
   const dir = fs.mkdtempSync(path.join(tmp, `${dialect}-`));
   const bdb = await createBenchDatabase(dialect, dir);
-  let server: RunningServer | null = null;
   try {
     progress(`${bdb.version}: migrating and seeding`);
     const t0 = performance.now();
     const db = openDatabase(bdb.target);
-    let seeded;
     try {
       await upgrade(db);
-      seeded = await seed(db, Date.now());
-    } finally {
+      const seeded = await seed(db, Date.now());
+      const seedSeconds = (performance.now() - t0) / 1000;
+      progress(`seeded ${seeded.totalReservations} reservations in ${seedSeconds.toFixed(1)} s`);
+      return { bdb, dir, db, seeded, seedSeconds };
+    } catch (err) {
       await db.close();
+      throw err;
     }
-    const seedSeconds = (performance.now() - t0) / 1000;
-    progress(`seeded ${seeded.totalReservations} reservations in ${seedSeconds.toFixed(1)} s; starting warre api (${args.workers} workers)`);
+  } catch (err) {
+    await bdb.drop().catch(() => {});
+    throw err;
+  }
+}
+
+async function benchDatabase(dialect: BenchDialect, args: BenchArgs, headers: HeaderProvider, tmp: string): Promise<{ run: DbRun; version: string }> {
+  const { bdb, dir, db, seeded, seedSeconds } = await seededDatabase(dialect, tmp);
+  await db.close();
+  let server: RunningServer | null = null;
+  try {
+    progress(`starting warre api (${args.workers} workers)`);
 
     server = await startServer({ command: 'api', databaseUrl: bdb.url, dir, workers: args.workers, cpuProfDir: args.cpuProfDir });
     const loadBefore = loadavg();
@@ -109,15 +123,28 @@ async function main(): Promise<void> {
     '',
     machine(),
     `- Command: \`npm run bench -- ${process.argv.slice(2).join(' ')}\``.replace(/ -- `$/, '`'),
-    `- Load: autocannon, ${CONNECTIONS} connections, ${args.duration} s per scenario after a 1 s warm-up, from the same machine; ${args.workers} API worker process(es); noauth headers`,
+    args.breakdown
+      ? '- Mode: --breakdown (in-process, no server, one call at a time; mean of 20–200 calls after 3 unmeasured)'
+      : `- Load: autocannon, ${CONNECTIONS} connections, ${args.duration} s per scenario after a 1 s warm-up, from the same machine; ${args.workers} API worker process(es); noauth headers`,
     '',
   ];
   try {
     for (const dialect of args.dbs) {
+      if (args.breakdown) {
+        const { bdb, db, seeded } = await seededDatabase(dialect, tmp);
+        try {
+          progress('timing each step in-process');
+          out.push(`## ${bdb.version}: where the time goes (in-process, one call at a time)`, '', await breakdown(db, seeded), '');
+        } finally {
+          await db.close();
+          await bdb.drop();
+        }
+        continue;
+      }
       const { run } = await benchDatabase(dialect, args, headers, tmp);
       out.push(`## ${run.label}`, '', `Seeded in ${run.seedSeconds.toFixed(1)} s. Load average before: ${run.loadBefore.join(', ')}; after: ${run.loadAfter.join(', ')}.`, '', dbTable(run), '');
     }
-    if (!args.cpuProfDir) {
+    if (!args.cpuProfDir && !args.breakdown) {
       progress('all-in-one idle RSS');
       out.push('## All-in-one', '', allInOneTable(await allInOneIdleRss(tmp)), '');
     }

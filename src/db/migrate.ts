@@ -58,7 +58,12 @@ export async function upgrade(db: Db, log: (msg: string) => void = () => {}): Pr
   const hasAlembic = await tableExists(db, 'alembic_version');
   if (hasAlembic) {
     const rev = (await db.kysely.selectFrom('alembic_version').select('version_num').executeTakeFirst())?.version_num ?? null;
-    if (rev !== null && rev !== PYTHON_HEAD_REVISION) {
+    if (rev === null) {
+      throw new MigrationError(
+        'This database has an alembic_version table with no revision in it: its schema is unknown. Refusing to change it.',
+      );
+    }
+    if (rev !== PYTHON_HEAD_REVISION) {
       throw new MigrationError(
         `This database is at Python Warre Alembic revision ${rev}; Warre adopts databases at revision ${PYTHON_HEAD_REVISION}. ` +
           `Run the Python service's "warre-manage db upgrade" first, then run this command again.`,

@@ -13,7 +13,8 @@ import type { Messenger } from './messenger.js';
 /**
  * `applied`: done (or nothing to do); `unknown`: no reservation has this
  * lease — ignore; `retry`: the lease may belong to a reservation whose lease
- * creation is still being committed — try again shortly.
+ * creation has not finished (in progress, awaiting a retry, or interrupted by
+ * a crash) — try again later.
  */
 export type EventOutcome = 'applied' | 'unknown' | 'retry';
 
@@ -26,15 +27,21 @@ export class LeaseEventHandler {
   ) {}
 
   async handle(eventType: LeaseEventType, leaseId: string, messageId: string | null = null): Promise<EventOutcome> {
-    const applied = await applyLeaseEvent(this.db, leaseId, this.now(), (status) => {
-      const d = onLeaseEvent(status, eventType);
-      const keys: string[] = [];
-      if (d.message) keys.push(d.message);
-      if (d.notification) keys.push(d.notification);
-      return { status: d.status, keys };
-    });
+    const apply = () =>
+      applyLeaseEvent(this.db, leaseId, this.now(), (status) => {
+        const d = onLeaseEvent(status, eventType);
+        const keys: string[] = [];
+        if (d.message) keys.push(d.message);
+        if (d.notification) keys.push(d.notification);
+        return { status: d.status, keys };
+      });
+    let applied = await apply();
     if (!applied) {
-      if (await leaseCreationInFlight(this.db, this.now())) return 'retry';
+      if (await leaseCreationInFlight(this.db)) return 'retry';
+      // The worker may have recorded the lease (and dropped its job) between the two reads.
+      applied = await apply();
+    }
+    if (!applied) {
       this.log.warn({ lease: leaseId, event: eventType, message_id: messageId }, 'lease event for a lease no reservation has; ignored');
       return 'unknown';
     }

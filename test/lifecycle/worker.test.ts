@@ -4,12 +4,14 @@
  * deadline, recovery of a lease created before a crash, racing workers and a
  * reservation deleted while its lease is being created.
  */
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import type { Db } from '../../src/db/connect.js';
+import { claimLeaseJob, completeLeaseJob } from '../../src/db/repositories/lifecycle.js';
 import { deleteReservation } from '../../src/db/repositories/reservations.js';
 import { BlazarLeaseBackend } from '../../src/drivers/blazar/client.js';
 import { KeystoneUnavailableError } from '../../src/drivers/keystone/session.js';
@@ -388,6 +390,47 @@ describe.each(DIALECTS)('lease worker on %s', (dialect) => {
     const st = await statuses(db, ids);
     expect([...st.values()].filter((s) => s !== 'ALLOCATED')).toEqual([]);
     expectOneLeaseEach(ids, user);
+  });
+
+  it.skipIf(dialect === 'sqlite')('claims never hand one job to two workers (new jobs and due retries, 6 connections)', async () => {
+    const flavor = await seedFlavor(db);
+    const conns = Array.from({ length: 6 }, () => testDb.open(2));
+    let doubles = 0;
+    let claims = 0;
+    try {
+      for (let round = 0; round < 10; round++) {
+        const ids: string[] = [];
+        for (let i = 0; i < 40; i++) {
+          const id = await seedReservation(db, { flavor, start: Date.now() + DAY, end: Date.now() + 2 * DAY, createdAt: Date.now() + i });
+          ids.push(id);
+          if (round % 2 === 1) {
+            await db.kysely
+              .insertInto('warre_lease_job')
+              .values({ reservation_id: id, claimed_by: null, claimed_until: null, attempts: 1, first_attempt_at: db.codec.dt(Date.now() - 10_000), next_attempt_at: db.codec.dt(Date.now() - 5_000), last_error: 'x' })
+              .execute();
+          }
+        }
+        const seen = new Map<string, number>();
+        await Promise.all(
+          conns.map(async (c, n) => {
+            for (;;) {
+              const claim = await claimLeaseJob(c, `w${n}`, Date.now(), 60_000);
+              if (!claim) return;
+              claims++;
+              seen.set(claim.reservationId, (seen.get(claim.reservationId) ?? 0) + 1);
+              await new Promise((r) => setTimeout(r, Math.random() * 3));
+              await completeLeaseJob(c, claim.reservationId, randomUUID(), null);
+            }
+          }),
+        );
+        doubles += [...seen.values()].filter((v) => v > 1).length;
+        expect(seen.size).toBe(40);
+      }
+    } finally {
+      for (const c of conns) await c.close();
+    }
+    expect(doubles).toBe(0);
+    expect(claims).toBe(10 * 40);
   });
 
   it('started workers pick up new reservations by themselves (poll) and stop cleanly', async () => {

@@ -279,7 +279,8 @@ export class HoldingProxy {
   private server: http.Server | null = null;
   private url = '';
 
-  constructor(private readonly upstream: string) {}
+  /** Root URL requests are forwarded to. */
+  constructor(public upstream: string) {}
 
   async start(): Promise<string> {
     const server = http.createServer((req, res) => this.onRequest(req, res));

@@ -82,12 +82,18 @@ async function tryClaimLeaseJob(db: Db, workerId: string, now: number, ttlMs: nu
   });
 }
 
-/** Is any lease creation in flight right now (a claim that has not expired)? */
-export async function leaseCreationInFlight(db: Db, now: number): Promise<boolean> {
+/**
+ * Might a lease exist that is not recorded yet? True while any PENDING_CREATE
+ * reservation has a job row: claimed now, waiting for a retry, or left by a
+ * worker that died after Blazar created the lease (its claim expired; the
+ * next claim finds the lease by name).
+ */
+export async function leaseCreationInFlight(db: Db): Promise<boolean> {
   const r = await db.kysely
     .selectFrom('warre_lease_job')
-    .select('reservation_id')
-    .where('claimed_until', '>=', db.codec.dt(now))
+    .innerJoin('reservation', 'reservation.id', 'warre_lease_job.reservation_id')
+    .select('warre_lease_job.reservation_id')
+    .where('reservation.status', '=', 'PENDING_CREATE')
     .limit(1)
     .executeTakeFirst();
   return r !== undefined;

@@ -1,0 +1,121 @@
+/**
+ * `npm run bench -- --breakdown`: where a request's time goes, measured
+ * in-process on the seeded database (no HTTP, one call at a time): the
+ * repository calls the routes make, the SQL alone, the row mapping, the
+ * views, JSON, the free-slot sweep and a whole create.
+ *
+ * The "SQL alone" lines re-issue the repository's query shapes (kept in step
+ * with src/db/repositories/reservations.ts by hand: a repository does not
+ * expose its query builders) returning raw rows.
+ */
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import type { Db } from '../db/connect.js';
+import * as flavors from '../db/repositories/flavors.js';
+import * as reservations from '../db/repositories/reservations.js';
+import * as windows from '../db/repositories/maintenance-windows.js';
+import { freeSlots } from '../domain/capacity.js';
+import { DAY, HOUR, formatApi } from '../domain/time.js';
+import { EFFECTIVE_STATUSES } from '../domain/types.js';
+import { emptyContext } from '../auth/context.js';
+import { flavorView, reservationView } from '../api/views.js';
+import { createReservation } from '../services/reservations.js';
+import type { Services } from '../services/context.js';
+import { num } from './report.js';
+import type { Seeded } from './seed.js';
+
+interface Step {
+  name: string;
+  ms: number;
+}
+
+/** Mean ms per call over `n` calls after 3 unmeasured ones. */
+async function timeIt(n: number, fn: () => unknown): Promise<number> {
+  for (let i = 0; i < 3; i++) await fn();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await fn();
+  return (performance.now() - t0) / n;
+}
+
+export async function breakdown(db: Db, s: Seeded): Promise<string> {
+  const k = db.kysely;
+  const steps: Step[] = [];
+  const step = async (name: string, n: number, fn: () => unknown) => steps.push({ name, ms: await timeIt(n, fn) });
+  const all = { limit: 1000, offset: 0 };
+
+  const fl = await flavors.listFlavors(k, db.codec, { visibleToProject: s.memberProject }, all);
+  await step(`list flavors: listFlavors (count + ${fl.rows.length} rows)`, 200, () => flavors.listFlavors(k, db.codec, { visibleToProject: s.memberProject }, all));
+  await step('list flavors: views + JSON.stringify', 200, () => JSON.stringify({ results: fl.rows.map(flavorView), total: fl.total }));
+
+  const mine = await reservations.listReservations(k, { projectId: s.memberProject }, all);
+  await step(`member list: listReservations (count + ${mine.rows.length} rows)`, 200, () => reservations.listReservations(k, { projectId: s.memberProject }, all));
+  await step('member list: views + JSON.stringify', 200, () => JSON.stringify({ results: mine.rows.map(reservationView), total: mine.total }));
+
+  const admin = await reservations.listReservations(k, { projectId: null }, all);
+  await step('admin 1,000: listReservations (count + rows + mapping)', 20, () => reservations.listReservations(k, { projectId: null }, all));
+  await step('admin 1,000: SQL alone: count(*)', 20, () => k.selectFrom('reservation').select((eb) => eb.fn.countAll().as('n')).execute());
+  await step('admin 1,000: SQL alone: reservation ⨝ flavor order by created_at, id limit 1000', 20, () =>
+    k
+      .selectFrom('reservation')
+      .innerJoin('flavor', 'flavor.id', 'reservation.flavor_id')
+      .selectAll('reservation')
+      .selectAll('flavor')
+      .orderBy('reservation.created_at')
+      .orderBy('reservation.id')
+      .limit(1000)
+      .execute(),
+  );
+  await step('admin 1,000: reservationView × 1,000', 50, () => admin.rows.map(reservationView));
+  const views = admin.rows.map(reservationView);
+  await step(`admin 1,000: JSON.stringify (${Math.round(JSON.stringify({ results: views }).length / 1024)} KiB)`, 50, () => JSON.stringify({ results: views, total: admin.total }));
+
+  for (const f of s.freeSlotFlavors) {
+    const label = `free slots ${f.count.toLocaleString('en-US')}`;
+    const flavor = (await flavors.getFlavor(k, f.id))!;
+    const n = f.count >= 10_000 ? 20 : 100;
+    await step(`${label}: getFlavor`, n, () => flavors.getFlavor(k, f.id));
+    await step(`${label}: reservationOccupancy (SQL + rows → numbers)`, n, () => reservations.reservationOccupancy(k, db.codec, f.id, f.windowStart, f.windowEnd));
+    await step(`${label}: SQL alone (same query, raw rows)`, n, () =>
+      k
+        .selectFrom('reservation')
+        .select(['start', 'end', 'instance_count'])
+        .where('flavor_id', '=', f.id)
+        .where('start', '<=', db.codec.dt(f.windowEnd))
+        .where('end', '>=', db.codec.dt(f.windowStart))
+        .where('status', 'in', EFFECTIVE_STATUSES)
+        .execute(),
+    );
+    await step(`${label}: maintenanceOccupancy`, n, () => windows.maintenanceOccupancy(k, db.codec, f.id, flavor.slots, f.windowStart, f.windowEnd));
+    const occ = await reservations.reservationOccupancy(k, db.codec, f.id, f.windowStart, f.windowEnd);
+    const now = Date.now();
+    await step(`${label}: freeSlots sweep`, n, () => freeSlots(flavor, f.windowStart, f.windowEnd, occ, now));
+    const slots = freeSlots(flavor, f.windowStart, f.windowEnd, occ, now);
+    await step(`${label}: answer JSON`, n, () => JSON.stringify(slots.map((x) => ({ start: formatApi(x.start), end: formatApi(x.end) }))));
+  }
+
+  // A whole create through the service layer (no HTTP), on a fresh project, far from the HTTP creates.
+  const projectId = randomUUID().replace(/-/g, '');
+  const svc: Services = {
+    db,
+    limits: { getLimits: async () => ({ reservation: 1_000_000, hours: 1_000_000_000 }) },
+    leases: null,
+    serviceSession: null,
+    nudgeWorker: () => {},
+    now: () => Date.now(),
+    log: pino({ level: 'silent' }),
+  };
+  const ctx = { ...emptyContext('req-breakdown'), projectId, userId: 'bench-breakdown', roles: ['member'] };
+  let i = 0;
+  const base = s.createBase + 100 * DAY;
+  const nFlavors = s.tenSlotFlavors.length;
+  await step('create: createReservation (service layer, one transaction)', 100, async () => {
+    const start = base + Math.floor(i / nFlavors) * DAY + (i % nFlavors) * HOUR;
+    const input = { flavor_id: s.tenSlotFlavors[i % nFlavors]!, start, end: start + 20 * HOUR, instance_count: 1 };
+    i++;
+    await createReservation(svc, ctx, { ok: true, value: input }, false);
+  });
+  await step('create: effectiveReservationsOfProject (quota usage)', 100, () => reservations.effectiveReservationsOfProject(k, projectId));
+
+  const lines = ['| Step | ms per call |', '| --- | ---: |', ...steps.map((x) => `| ${x.name} | ${num(x.ms)} |`)];
+  return lines.join('\n');
+}
