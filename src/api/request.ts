@@ -86,6 +86,16 @@ export function ctx(req: FastifyRequest): RequestContext {
   return req.warreContext!;
 }
 
+/**
+ * The caller's project. A token without one (system- or domain-scoped, or
+ * `delay_auth_decision`) cannot act for a project: 403 with a clear message.
+ */
+export function projectOf(req: FastifyRequest): string {
+  const p = ctx(req).projectId;
+  if (!p) throw new Forbidden('This request needs a project-scoped token (the token has no project)');
+  return p;
+}
+
 export class Authorizer {
   constructor(private readonly enforcer: PolicyEnforcer) {}
 

@@ -15,10 +15,12 @@ export interface BenchArgs {
   cpuProfDir: string | null;
   /** Instead of the load run: time each step of the scenarios in-process. */
   breakdown: boolean;
+  /** Run only the scenarios whose name contains this text (case-insensitive; "creates" for the creates). */
+  only: string | null;
   help: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--db sqlite|mysql|postgres|all] [--duration N] [--workers N] [--keystone] [--cpu-prof DIR] [--breakdown]
+export const USAGE = `usage: npm run bench -- [--db sqlite|mysql|postgres|all] [--duration N] [--workers N] [--keystone] [--cpu-prof DIR] [--only TEXT] [--breakdown]
 
   --db         database(s) to run on (default: sqlite then mysql; "all" adds postgres)
                MariaDB at 127.0.0.1:3306 user root, PostgreSQL at 127.0.0.1:5432 user postgres
@@ -27,6 +29,8 @@ export const USAGE = `usage: npm run bench -- [--db sqlite|mysql|postgres|all] [
   --keystone   authenticate with Keystone tokens (not available yet)
   --cpu-prof   write a CPU profile of the API process (run with 1 worker) into DIR;
                summarise it with: node dist/bench/cpuprofile.js DIR/<file>.cpuprofile
+  --only       run only the scenarios whose name contains TEXT (e.g. "flavors", "10,000",
+               "creates"); with --cpu-prof, profiles one scenario at a time
   --breakdown  no server: time each step of the scenarios in-process (SQL, mapping,
                views, JSON, free-slot sweep, a create) on the seeded database
 `;
@@ -41,7 +45,7 @@ function positiveInt(flag: string, value: string | undefined): number {
 }
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
-  const out: BenchArgs = { dbs: ['sqlite', 'mysql'], duration: 10, workers: 2, keystone: false, cpuProfDir: null, breakdown: false, help: false };
+  const out: BenchArgs = { dbs: ['sqlite', 'mysql'], duration: 10, workers: 2, keystone: false, cpuProfDir: null, breakdown: false, only: null, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.indexOf('=');
@@ -68,6 +72,12 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         const v = value();
         if (!v) throw new UsageError('--cpu-prof needs a directory');
         out.cpuProfDir = v;
+        break;
+      }
+      case '--only': {
+        const v = value();
+        if (!v) throw new UsageError('--only needs a piece of a scenario name');
+        out.only = v.toLowerCase();
         break;
       }
       case '--breakdown':

@@ -69,6 +69,7 @@ function main(): void {
     process.exit(2);
   }
   const n = Number(nText ?? 30);
+  process.stdout.on('error', () => process.exit(0)); // e.g. piped into head
   const { functions, totalMs } = summarise(JSON.parse(fs.readFileSync(file, 'utf8')) as Profile);
   const pct = (ms: number) => `${((100 * ms) / totalMs).toFixed(1).padStart(5)}%`;
   const print = (title: string, key: 'selfMs' | 'totalMs') => {

@@ -13,7 +13,7 @@ import { parseArgs, UsageError, USAGE, type BenchArgs, type BenchDialect } from 
 import { createBenchDatabase } from './databases.js';
 import { breakdown } from './breakdown.js';
 import { allInOneTable, dbTable, type DbRun } from './report.js';
-import { loadScenarios, noauthHeaders, runCreates, runLoad, singleLatency, type HeaderProvider, type LoadResult } from './scenarios.js';
+import { loadScenarios, noauthHeaders, runCreates, runLoad, singleLatency, type CreatesResult, type HeaderProvider, type LoadResult } from './scenarios.js';
 import { seed } from './seed.js';
 import { startServer, type RunningServer } from './server.js';
 
@@ -67,19 +67,26 @@ async function benchDatabase(dialect: BenchDialect, args: BenchArgs, headers: He
     server = await startServer({ command: 'api', databaseUrl: bdb.url, dir, workers: args.workers, cpuProfDir: args.cpuProfDir });
     const loadBefore = loadavg();
     const loads: LoadResult[] = [];
+    const wanted = (name: string) => args.only === null || name.toLowerCase().includes(args.only);
     const scenarios = loadScenarios(seeded);
-    for (const sc of scenarios) {
+    for (const sc of scenarios.filter((x) => wanted(x.name))) {
       progress(`${sc.name}: ${args.duration} s at ${CONNECTIONS} connections`);
       const r = await runLoad(server.url, sc, headers, { duration: args.duration, connections: CONNECTIONS });
       progress(`  ${r.reqPerSec.toFixed(1)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`);
       loads.push(r);
     }
-    progress(`${CREATES} sequential creates`);
-    const creates = await runCreates(server.url, seeded, headers, CREATES);
-    progress(`  ${creates.perSec.toFixed(1)} creates/s, p50 ${creates.p50.toFixed(1)} ms, p99 ${creates.p99.toFixed(1)} ms, max ${creates.max.toFixed(1)} ms, ${creates.failures} failed${creates.firstFailure ? ` (first: ${creates.firstFailure})` : ''}`);
+    let creates: CreatesResult | null = null;
+    if (wanted(`${CREATES} sequential creates`)) {
+      progress(`${CREATES} sequential creates`);
+      creates = await runCreates(server.url, seeded, headers, CREATES);
+      progress(`  ${creates.perSec.toFixed(1)} creates/s, p50 ${creates.p50.toFixed(1)} ms, p99 ${creates.p99.toFixed(1)} ms, max ${creates.max.toFixed(1)} ms, ${creates.failures} failed${creates.firstFailure ? ` (first: ${creates.firstFailure})` : ''}`);
+    }
     const last = scenarios[scenarios.length - 1]!;
-    const single10kMs = await singleLatency(server.url, last, headers, SINGLE_REQUESTS);
-    progress(`  ${last.name}, one request alone: ${single10kMs.toFixed(1)} ms (median of ${SINGLE_REQUESTS})`);
+    let single10kMs: number | null = null;
+    if (wanted(last.name)) {
+      single10kMs = await singleLatency(server.url, last, headers, SINGLE_REQUESTS);
+      progress(`  ${last.name}, one request alone: ${single10kMs.toFixed(1)} ms (median of ${SINGLE_REQUESTS})`);
+    }
     const apiRss = server.rss();
     const loadAfter = loadavg();
     return { run: { label: bdb.version, workers: args.workers, loads, creates, single10kMs, apiRss, loadBefore, loadAfter, seedSeconds }, version: bdb.version };
@@ -95,7 +102,7 @@ async function allInOneIdleRss(tmp: string): Promise<number> {
   const server = await startServer({ command: 'all', databaseUrl: `sqlite:///${path.join(dir, 'warre.db')}`, dir });
   try {
     await new Promise((r) => setTimeout(r, IDLE_WAIT_MS));
-    return server.rss().total;
+    return server.rss().reduce((sum, p) => sum + p.rss, 0);
   } finally {
     await server.stop();
   }
@@ -144,7 +151,7 @@ async function main(): Promise<void> {
       const { run } = await benchDatabase(dialect, args, headers, tmp);
       out.push(`## ${run.label}`, '', `Seeded in ${run.seedSeconds.toFixed(1)} s. Load average before: ${run.loadBefore.join(', ')}; after: ${run.loadAfter.join(', ')}.`, '', dbTable(run), '');
     }
-    if (!args.cpuProfDir && !args.breakdown) {
+    if (!args.cpuProfDir && !args.breakdown && args.only === null) {
       progress('all-in-one idle RSS');
       out.push('## All-in-one', '', allInOneTable(await allInOneIdleRss(tmp)), '');
     }

@@ -26,12 +26,17 @@ export interface ServerOptions {
   cpuProfDir?: string | null;
 }
 
+export interface ProcessRss {
+  pid: number;
+  rss: number;
+}
+
 export interface RunningServer {
   url: string;
   pid: number;
   logFile: string;
-  /** Sum of VmRSS (bytes) of the process and its children (the cluster workers). */
-  rss(): { total: number; processes: number };
+  /** VmRSS (bytes) of the process, then of each of its children (the cluster workers). */
+  rss(): ProcessRss[];
   stop(): Promise<void>;
 }
 
@@ -135,8 +140,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     pid,
     logFile,
     rss() {
-      const pids = [pid, ...childPids(pid)];
-      return { total: pids.reduce((s, p) => s + vmRss(p), 0), processes: pids.length };
+      return [pid, ...childPids(pid)].map((p) => ({ pid: p, rss: vmRss(p) }));
     },
     async stop() {
       if (exited !== null) return;

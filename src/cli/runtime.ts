@@ -7,6 +7,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import type { WarreConfig } from '../config/load.js';
 import { maskUrl } from '../config/database-url.js';
+import { logConfigNotes } from './config-notes.js';
 import { openDatabase, type Db } from '../db/connect.js';
 import { dbVersion, upgrade } from '../db/migrate.js';
 import type { Authenticator } from '../auth/context.js';
@@ -20,6 +21,12 @@ import { KeystoneSession } from '../drivers/keystone/session.js';
 import type { KeystoneAuthOptions } from '../drivers/keystone/options.js';
 
 export function createLogger(config: WarreConfig, name: string): Logger {
+  const log = baseLogger(config, name);
+  logConfigNotes(config, log);
+  return log;
+}
+
+function baseLogger(config: WarreConfig, name: string): Logger {
   const level = process.env.WARRE_LOG_LEVEL ?? (config.DEFAULT.debug ? 'debug' : 'info');
   const base = { name };
   if (config.DEFAULT.log_file) {

@@ -21,8 +21,24 @@ export function codecFor(dialect: DialectName): Codec {
     dt,
     dtOrNull: (ms) => (ms === null ? null : dt(ms)),
     bool: dialect === 'postgres' ? (b) => b : (b) => (b ? 1 : 0),
-    json: (v) => (v === null || v === undefined ? null : JSON.stringify(v)),
+    json: (v) => (v === null || v === undefined ? null : JSON.stringify(wellFormed(v))),
   };
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * Lone UTF-16 surrogates (in keys and strings) become U+FFFD, as the drivers
+ * already do for text columns: JSON.stringify would write them as `\ud800`
+ * escapes, which MariaDB's JSON check constraint refuses.
+ */
+function wellFormed(v: unknown): unknown {
+  if (typeof v === 'string') return v.replace(LONE_SURROGATE, '\ufffd');
+  if (Array.isArray(v)) return v.map(wellFormed);
+  if (v !== null && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(LONE_SURROGATE, '\ufffd'), wellFormed(x)]));
+  }
+  return v;
 }
 
 /** Column → domain, identical for every dialect. */

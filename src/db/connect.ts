@@ -6,7 +6,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect } from 'kysely';
+import {
+  Kysely,
+  MysqlDialect,
+  OperationNodeTransformer,
+  PostgresDialect,
+  SqliteDialect,
+  type KyselyPlugin,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type PrimitiveValueListNode,
+  type QueryResult,
+  type RootOperationNode,
+  type UnknownRow,
+  type ValueNode,
+} from 'kysely';
 import { createPool } from 'mysql2';
 import pg from 'pg';
 import type { DatabaseTarget } from '../config/database-url.js';
@@ -33,6 +47,34 @@ pg.types.setTypeParser(1114, (v: string) => v);
 pg.types.setTypeParser(20, (v: string) => Number(v));
 pg.types.setTypeParser(1700, (v: string) => Number(v));
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+const wellFormed = (v: unknown): unknown => (typeof v === 'string' ? v.replace(LONE_SURROGATE, '\ufffd') : v);
+
+/** Replaces lone surrogates in string parameters with U+FFFD, as mysql2 and pg already do when they encode. */
+class WellFormedValues extends OperationNodeTransformer {
+  protected override transformValue(node: ValueNode): ValueNode {
+    return typeof node.value === 'string' ? { ...node, value: wellFormed(node.value) } : node;
+  }
+  protected override transformPrimitiveValueList(node: PrimitiveValueListNode): PrimitiveValueListNode {
+    return { ...node, values: node.values.map(wellFormed) };
+  }
+}
+
+/**
+ * SQLite only: better-sqlite3 would store a lone UTF-16 surrogate as invalid
+ * UTF-8 bytes, which read back as three U+FFFD and which Python's sqlite3
+ * module (the Python service) cannot decode at all.
+ */
+class WellFormedStrings implements KyselyPlugin {
+  readonly #values = new WellFormedValues();
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    return this.#values.transformNode(args.node);
+  }
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return args.result;
+  }
+}
+
 export function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Db {
   const poolSize = opts.poolSize ?? 10;
   const connectTimeout = opts.connectTimeoutMs ?? 10_000;
@@ -46,7 +88,7 @@ export function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Db
       database.pragma('busy_timeout = 10000');
       database.pragma('synchronous = NORMAL');
       database.pragma('foreign_keys = ON');
-      kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+      kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }), plugins: [new WellFormedStrings()] });
       location = target.filename;
       break;
     }

@@ -245,10 +245,12 @@ async function expectPythonSeesWhatWarreShows(a: AppOnDb, url: string): Promise<
 }
 
 /** Write one of everything through the API, so the Python reader sees Warre's own writes. */
-async function writeThroughApi(a: AppOnDb): Promise<void> {
+async function writeThroughApi(a: AppOnDb, opts: { fourByteText: boolean }): Promise<void> {
+  // A lone surrogate is stored as U+FFFD (Python's sqlite3 cannot decode anything else); 4-byte UTF-8 only where the columns are utf8mb4.
+  const odd = `Geschrieben von Warre — ✓ \ud800${opts.fourByteText ? ' 😀' : ''}`;
   const pub = await post(a, '/v1/flavors/', {
-    name: 'warre.written', description: 'Geschrieben von Warre — ✓', vcpu: 8, memory_mb: 16384, disk_gb: 40, ephemeral_gb: 10,
-    properties: '["=", "$x", "y"]', slots: 3, extra_specs: { 'hw:mem_page_size': 'large', nested: { a: [1, 2] } },
+    name: 'warre.written', description: odd, vcpu: 8, memory_mb: 16384, disk_gb: 40, ephemeral_gb: 10,
+    properties: '["=", "$x", "y"]', slots: 3, extra_specs: { 'hw:mem_page_size': 'large', nested: { a: [1, 2] }, odd },
     start: '2027-01-01T00:00:00+00:00', end: '2035-01-01T00:00:00+00:00', category: 'Warre', availability_zone: 'az-1', max_length_hours: 720,
   }, 202);
   const priv = await post(a, '/v1/flavors/', { name: 'warre.private', vcpu: 1, memory_mb: 512, disk_gb: 1, is_public: false, active: false }, 202);
@@ -401,8 +403,26 @@ describe('adopting a Python Warre database at Alembic a1b2c3d4e5f6 (MariaDB)', (
   it('Warre writes to the adopted database and SQLAlchemy (Python) reads every row back as Warre shows it', async () => {
     const a = await appOn(db.target);
     try {
-      await writeThroughApi(a);
+      await writeThroughApi(a, { fourByteText: false });
       await expectPythonSeesWhatWarreShows(a, db.url);
+    } finally {
+      await a.close();
+    }
+  });
+
+  // KNOWN BUG (src/api, reported): the Python era's utf8 (utf8mb3) columns cannot hold 4-byte UTF-8
+  // (emoji); MariaDB refuses the write (1366) or the comparison (1267) and the API answers 500.
+  // It should be a 4xx. Once fixed, turn `it.fails` into `it`.
+  it.fails('4-byte UTF-8 text on the utf8mb3 tables is a 4xx, not a 500', async () => {
+    const a = await appOn(db.target);
+    try {
+      for (const [method, url, payload] of [
+        ['POST', '/v1/flavors/', { name: 'emoji 😀', vcpu: 1, memory_mb: 1, disk_gb: 1 }],
+        ['GET', `/v1/reservations/?all_projects=true&project_id=${encodeURIComponent('😀')}`, undefined],
+      ] as const) {
+        const res = await a.app.inject({ method, url, headers: ADMIN, ...(payload ? { payload } : {}) });
+        expect(res.statusCode, `${method} ${url}: ${res.body}`).toBeLessThan(500);
+      }
     } finally {
       await a.close();
     }
@@ -562,8 +582,9 @@ describe.each(DIALECTS)('a fresh database on %s', (dialect) => {
   it('SQLAlchemy (Python) reads back every row Warre wrote, as Warre shows it', async () => {
     const a = await appOn(testDb.target);
     try {
-      await writeThroughApi(a);
-      await expectPythonSeesWhatWarreShows(a, testDb.url);
+      await writeThroughApi(a, { fourByteText: true });
+      // Warre's fresh MariaDB tables are utf8mb4; a Python client reading emoji needs a utf8mb4 connection too.
+      await expectPythonSeesWhatWarreShows(a, testDb.url.replace('charset=utf8', 'charset=utf8mb4'));
     } finally {
       await a.close();
     }

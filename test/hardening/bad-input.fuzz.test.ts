@@ -614,3 +614,86 @@ describe.each(DIALECTS)('bad input on %s: always a 4xx, never a change', (dialec
     expect((await t.db.kysely.selectFrom('flavor').select('id').execute()).length).toBe(4);
   });
 });
+
+// ----------------------------------------------- odd but valid text --
+
+/** One unit of odd text: any code point, or lone surrogates, NUL, emoji, bidi controls, SQL and LIKE characters. */
+const oddUnit = fc.oneof(
+  { weight: 6, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) },
+  fc.constantFrom('\ud800', '\udfff', '\u0000', '😀', '\u202e', '\ufeff', 'e\u0301', "'", '"', '\\', '%', '_', '\n', '\u2028'),
+);
+const oddText = (max: number) => fc.string({ unit: oddUnit, maxLength: max }).filter((s) => s.length <= max);
+const oddJson = fc.dictionary(oddText(20), fc.oneof(oddText(30), fc.integer(), fc.boolean(), fc.constant(null), fc.array(oddText(10), { maxLength: 3 })), { maxKeys: 4 });
+const LONE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+/** What a database can hold of a string: lone surrogates become U+FFFD in every driver. */
+const stored = (v: unknown): unknown =>
+  typeof v === 'string' ? v.replace(LONE, '\ufffd')
+    : Array.isArray(v) ? v.map(stored)
+      : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(LONE, '\ufffd'), stored(x)]))
+        : v;
+
+describe.each(DIALECTS)('odd but possibly valid text on %s: a 2xx that reads back, or a 4xx; never a 5xx', (dialect) => {
+  let t: TestApp;
+  let flavorId: string;
+  beforeAll(async () => {
+    t = await buildTestApp(dialect, { now: clock.now });
+    flavorId = (await createFlavor(t, { is_public: false })).id;
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const runs = dialect === 'sqlite' ? 300 : 150;
+
+  function expectNoCrash(what: string, res: LightMyRequestResponse): void {
+    expect(res.statusCode < 500, `${what}\n→ ${res.statusCode} ${res.body.slice(0, 300)}`).toBe(true);
+    expect(() => JSON.parse(res.body), what).not.toThrow();
+    if (res.statusCode >= 400) expect(Object.keys(res.json()), what).toEqual(['error_message']);
+  }
+
+  it('flavors with odd names, descriptions, properties, categories, zones and extra_specs', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ name: oddText(64), description: fc.option(oddText(255)), properties: fc.option(oddText(255)), category: fc.option(oddText(64)), availability_zone: fc.option(oddText(64)), extra_specs: oddJson }),
+        async (fields) => {
+          const body = { ...fields, vcpu: 1, memory_mb: 1, disk_gb: 1 };
+          const what = `POST /v1/flavors ${JSON.stringify(body)}`;
+          const res = await t.app.inject({ method: 'POST', url: '/v1/flavors/', headers: ADMIN, payload: body });
+          expectNoCrash(what, res);
+          if (res.statusCode !== 202) return;
+          const back = await t.app.inject({ method: 'GET', url: `/v1/flavors/${res.json().id}`, headers: ADMIN });
+          expect(back.statusCode, what).toBe(200);
+          const got = back.json();
+          for (const [k, v] of Object.entries(fields)) expect(got[k], `${what}: ${k}`).toEqual(stored(v));
+        },
+      ),
+      { numRuns: runs },
+    );
+  }, 120_000);
+
+  it('grants, window notes and list filters with odd text', async () => {
+    await fc.assert(
+      fc.asyncProperty(oddText(64), oddText(255), oddText(80), async (project, note, filter) => {
+        const g = await t.app.inject({ method: 'POST', url: '/v1/flavorprojects/', headers: ADMIN, payload: { flavor_id: flavorId, project_id: project } });
+        expectNoCrash(`grant ${JSON.stringify(project)}`, g);
+        if (g.statusCode === 200) expect(g.json().project_id).toBe(project);
+        const w = await t.app.inject({ method: 'POST', url: '/v1/maintenancewindows/', headers: ADMIN, payload: { start: '2031-01-01T00:00:00Z', end: '2031-01-02T00:00:00Z', note } });
+        expectNoCrash(`window ${JSON.stringify(note)}`, w);
+        if (w.statusCode === 201) {
+          const back = await t.app.inject({ method: 'GET', url: `/v1/maintenancewindows/${w.json().id}`, headers: ADMIN });
+          expect(back.json().note).toEqual(stored(note));
+        }
+        const q = encodeURIComponent(filter.replace(LONE, '\ufffd'));
+        for (const url of [
+          `/v1/flavors/?all_projects=true&category=${q}&availability_zone=${q}`,
+          `/v1/reservations/?all_projects=true&project_id=${q}&flavor_id=${q}`,
+          `/v1/flavorprojects/?project_id=${q}&flavor_id=${q}`,
+          `/v1/limits?project_id=${q}`,
+        ]) {
+          expectNoCrash(`GET ${url}`, await t.app.inject({ method: 'GET', url, headers: ADMIN }));
+        }
+      }),
+      { numRuns: runs },
+    );
+  }, 120_000);
+});

@@ -345,3 +345,125 @@ export class HoldingProxy {
     });
   }
 }
+
+// ------------------------------------------------------------------ private broker
+
+async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function portOpen(port: number): Promise<boolean> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A RabbitMQ node of this test's own (its own node name, ports, data directory, no
+ * plugins), so it can be stopped and started without disturbing other test files on
+ * the shared broker. Durable queues and persistent messages survive `restart()`.
+ */
+export class PrivateBroker {
+  port = 0;
+  private distPort = 0;
+  private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warre-lc-rmq-'));
+  private readonly node = `warrelc${process.pid}x${Math.floor(Math.random() * 1e6)}@localhost`;
+  private pid = 0;
+  private readonly onExit = () => {
+    if (this.pid && pidAlive(this.pid)) process.kill(this.pid, 'SIGKILL');
+  };
+
+  /** `rabbit://guest:guest@127.0.0.1:<port>/` plus an optional query. */
+  transportUrl(query?: string): string {
+    return `rabbit://guest:guest@127.0.0.1:${this.port}/${query ? `?${query}` : ''}`;
+  }
+
+  get amqpUrl(): string {
+    return `amqp://guest:guest@127.0.0.1:${this.port}/`;
+  }
+
+  async start(timeoutMs = 90_000): Promise<void> {
+    if (!this.port) {
+      this.port = await freePort();
+      this.distPort = await freePort();
+      fs.writeFileSync(path.join(this.dir, 'enabled_plugins'), '[].\n');
+      fs.writeFileSync(path.join(this.dir, 'rabbitmq.conf'), `listeners.tcp.default = 127.0.0.1:${this.port}\nloopback_users = none\n`);
+      fs.writeFileSync(path.join(this.dir, 'env.conf'), '');
+      process.on('exit', this.onExit);
+    }
+    const pidFile = path.join(this.dir, 'pid');
+    fs.rmSync(pidFile, { force: true });
+    const log = fs.openSync(path.join(this.dir, 'server.log'), 'a');
+    const child = spawn('/usr/lib/rabbitmq/bin/rabbitmq-server', [], {
+      cwd: this.dir,
+      stdio: ['ignore', log, log],
+      env: {
+        ...process.env,
+        HOME: this.dir,
+        RABBITMQ_CONF_ENV_FILE: path.join(this.dir, 'env.conf'),
+        RABBITMQ_NODENAME: this.node,
+        RABBITMQ_NODE_PORT: String(this.port),
+        RABBITMQ_DIST_PORT: String(this.distPort),
+        RABBITMQ_CONFIG_FILE: path.join(this.dir, 'rabbitmq.conf'),
+        RABBITMQ_ENABLED_PLUGINS_FILE: path.join(this.dir, 'enabled_plugins'),
+        RABBITMQ_MNESIA_BASE: path.join(this.dir, 'mnesia'),
+        RABBITMQ_LOG_BASE: path.join(this.dir, 'log'),
+        RABBITMQ_PID_FILE: pidFile,
+        ERL_EPMD_ADDRESS: '127.0.0.1',
+      },
+    });
+    fs.closeSync(log);
+    child.unref();
+    const deadline = Date.now() + timeoutMs;
+    while (!(await portOpen(this.port))) {
+      if (Date.now() > deadline) throw new Error(`private RabbitMQ did not start; see ${path.join(this.dir, 'server.log')}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    this.pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+  }
+
+  /** Graceful shutdown (SIGTERM to the node), waiting until it is gone. */
+  async stop(timeoutMs = 60_000): Promise<void> {
+    const pid = this.pid;
+    if (!pid || !pidAlive(pid)) return;
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + timeoutMs;
+    while (pidAlive(pid)) {
+      if (Date.now() > deadline) {
+        process.kill(pid, 'SIGKILL');
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    this.pid = 0;
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    process.off('exit', this.onExit);
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -9,7 +9,7 @@ import { freeSlots } from '../../../domain/capacity.js';
 import { BadRequest, Conflict, NotFound, ValidationFailed } from '../../../domain/errors.js';
 import { DAY, formatApi, parseDateOrDateTime, truncateToMinute, truncateToSecond } from '../../../domain/time.js';
 import type { Flavor } from '../../../domain/types.js';
-import { ctx, pageRequest, pageResponse, query, queryBool, queryString, requireBody } from '../../request.js';
+import { ctx, projectOf, pageRequest, pageResponse, query, queryBool, queryString, requireBody } from '../../request.js';
 import { isUuid, validateBody, type Schema } from '../../validate.js';
 import { flavorView } from '../../views.js';
 import type { RouteDeps } from '../index.js';
@@ -51,7 +51,7 @@ export default async function flavorRoutes(app: FastifyInstance, { svc, authz, p
     const f = isUuid(id) ? await flavors.getFlavor(k(), id) : null;
     if (!f) throw new NotFound(`Flavor ${id} doesn't exist`);
     if (f.is_public || authz.allowed(req, 'warre:flavor:list:all')) return f;
-    if (await flavors.isGranted(k(), f.id, ctx(req).projectId!)) return f;
+    if (await flavors.isGranted(k(), f.id, projectOf(req))) return f;
     throw new NotFound(`Flavor ${id} doesn't exist`);
   }
 
@@ -64,7 +64,7 @@ export default async function flavorRoutes(app: FastifyInstance, { svc, authz, p
       k(),
       svc.db.codec,
       {
-        visibleToProject: all ? null : ctx(req).projectId!,
+        visibleToProject: all ? null : projectOf(req),
         category: queryString(q, 'category'),
         availabilityZone: queryString(q, 'availability_zone'),
         active: queryBool(q, 'active'),

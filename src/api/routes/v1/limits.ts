@@ -3,17 +3,19 @@ import type { FastifyInstance } from 'fastify';
 import { effectiveReservationsOfProject } from '../../../db/repositories/reservations.js';
 import { usageOf } from '../../../domain/quota.js';
 import { BadRequest } from '../../../domain/errors.js';
-import { ctx, query, queryString } from '../../request.js';
+import { projectOf, query, queryString } from '../../request.js';
 import type { RouteDeps } from '../index.js';
 
 export default async function limitsRoutes(app: FastifyInstance, { svc, authz }: RouteDeps): Promise<void> {
   app.get('/v1/limits', async (req) => {
     const requested = queryString(query(req), 'project_id');
-    let projectId = ctx(req).projectId!;
+    let projectId: string;
     if (requested) {
       authz.collection(req, 'warre:limits:list:all');
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(requested)) throw new BadRequest(`Invalid project_id: ${requested.slice(0, 64)}`);
       projectId = requested;
+    } else {
+      projectId = projectOf(req);
     }
     const [limits, usage] = await Promise.all([
       svc.limits.getLimits(projectId),

@@ -4,7 +4,7 @@ import * as reservations from '../../../db/repositories/reservations.js';
 import { BadRequest, NotFound } from '../../../domain/errors.js';
 import { truncateToMinute } from '../../../domain/time.js';
 import { createReservation, deleteReservation, extendReservation, type CreateReservationInput } from '../../../services/reservations.js';
-import { ctx, pageRequest, pageResponse, query, queryBool, queryString, requireBody } from '../../request.js';
+import { ctx, projectOf, pageRequest, pageResponse, query, queryBool, queryString, requireBody } from '../../request.js';
 import { isUuid, validateBody, type Schema } from '../../validate.js';
 import { reservationView } from '../../views.js';
 import type { RouteDeps } from '../index.js';
@@ -36,13 +36,14 @@ export default async function reservationRoutes(app: FastifyInstance, { svc, aut
     const allProjects = queryBool(q, 'all_projects') === true;
     const projectFilter = queryString(q, 'project_id');
     const flavorId = queryString(q, 'flavor_id');
-    let projectId: string | null = ctx(req).projectId!;
-    if ((allProjects || projectFilter) && authz.allowed(req, 'warre:reservation:list:all')) projectId = projectFilter;
+    const projectId: string | null =
+      (allProjects || projectFilter) && authz.allowed(req, 'warre:reservation:list:all') ? projectFilter : projectOf(req);
     const { rows, total } = await reservations.listReservations(k(), { projectId, flavorId }, page);
     return pageResponse(req, publicUrl, page, total, rows.map(reservationView));
   });
 
   app.post('/v1/reservations', async (req) => {
+    projectOf(req);
     const body = requireBody(req);
     const parsed = validateBody<CreateReservationInput>(CREATE_FIELDS, body);
     const input = parsed.ok
