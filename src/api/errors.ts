@@ -44,6 +44,12 @@ export function errorHandler(this: unknown, err: FastifyError | Error, req: Fast
     void reply.status(fe.statusCode).send({ error_message: fe.message });
     return;
   }
+  const code = (err as { errno?: number }).errno;
+  if (code === 1366 || code === 1267) {
+    // MySQL/MariaDB: a character the column's charset cannot hold (e.g. an emoji on a utf8mb3 database).
+    void reply.status(400).send({ error_message: 'The request contains characters the database cannot store' });
+    return;
+  }
   req.log.error({ err }, 'unexpected error');
   void reply.status(500).send({ error_message: 'Unexpected API Error.' });
 }

@@ -18,7 +18,8 @@ export interface DbRun {
   creates: CreatesResult | null;
   /** Median single-request latency of free slots over 10,000, ms; null when not run. */
   single10kMs: number | null;
-  /** The API's primary process first, then its workers. */
+  /** The API's primary process first, then its workers: 1 s after start, and after the run. */
+  idleRss: ProcessRss[];
   apiRss: ProcessRss[];
   loadBefore: number[];
   loadAfter: number[];
@@ -72,9 +73,13 @@ export function dbTable(run: DbRun): string {
     );
   }
   const [lo, hi] = PYTHON.rssPerWorkerMb;
-  const total = run.apiRss.reduce((s, p) => s + p.rss, 0);
-  const [primary, ...workers] = run.apiRss;
-  const split = workers.length > 0 ? `primary ${num((primary?.rss ?? 0) / MB)} + workers ${workers.map((w) => num(w.rss / MB)).join(' + ')} MB` : 'one process';
+  const describe = (list: ProcessRss[]) => {
+    const total = list.reduce((sum, p) => sum + p.rss, 0);
+    const [primary, ...workers] = list;
+    const split = workers.length > 0 ? `primary ${num((primary?.rss ?? 0) / MB)} + workers ${workers.map((w) => num(w.rss / MB)).join(' + ')}` : 'one process';
+    return `${num(total / MB)} MB (${split})`;
+  };
+  const python = `${lo}–${hi} MB per worker (${run.workers} workers: ${lo * run.workers}–${hi * run.workers} MB)`;
   const extra = ['', row(['Measure', 'Warre', 'Python', 'Goal']), row(['---', '---:', '---:', '---'])];
   if (run.single10kMs !== null) {
     extra.push(
@@ -86,14 +91,8 @@ export function dbTable(run: DbRun): string {
       ]),
     );
   }
-  extra.push(
-    row([
-      `API RSS after the run (${split})`,
-      `${num(total / MB)} MB`,
-      `${lo}–${hi} MB per worker (${run.workers} workers: ${lo * run.workers}–${hi * run.workers} MB)`,
-      '—',
-    ]),
-  );
+  extra.push(row(['API RSS 1 s after start', describe(run.idleRss), python, '—']));
+  extra.push(row(['API RSS after the run', describe(run.apiRss), python, '—']));
   return lines.concat(extra).join('\n');
 }
 

@@ -65,6 +65,8 @@ async function benchDatabase(dialect: BenchDialect, args: BenchArgs, headers: He
     progress(`starting warre api (${args.workers} workers)`);
 
     server = await startServer({ command: 'api', databaseUrl: bdb.url, dir, workers: args.workers, cpuProfDir: args.cpuProfDir });
+    await new Promise((r) => setTimeout(r, 1000));
+    const idleRss = server.rss();
     const loadBefore = loadavg();
     const loads: LoadResult[] = [];
     const wanted = (name: string) => args.only === null || name.toLowerCase().includes(args.only);
@@ -89,7 +91,7 @@ async function benchDatabase(dialect: BenchDialect, args: BenchArgs, headers: He
     }
     const apiRss = server.rss();
     const loadAfter = loadavg();
-    return { run: { label: bdb.version, workers: args.workers, loads, creates, single10kMs, apiRss, loadBefore, loadAfter, seedSeconds }, version: bdb.version };
+    return { run: { label: bdb.version, workers: args.workers, loads, creates, single10kMs, idleRss, apiRss, loadBefore, loadAfter, seedSeconds }, version: bdb.version };
   } finally {
     await server?.stop();
     await bdb.drop().catch((err: Error) => progress(`could not drop the ${dialect} database: ${err.message}`));

@@ -55,6 +55,13 @@ export async function runApi(config: WarreConfig): Promise<void> {
   const log = createLogger(config, 'warre-api');
   const workers = config.api.workers > 0 ? config.api.workers : os.availableParallelism();
   if (workers > 1 && cluster.isPrimary) {
+    // Refuse once, here, rather than in every worker (which the primary would restart forever).
+    const db = openConfiguredDatabase(config);
+    try {
+      await ensureSchema(db, config, log, false);
+    } finally {
+      await db.close();
+    }
     log.info({ workers, host: config.api.host, port: config.api.port }, 'starting API workers');
     for (let i = 0; i < workers; i++) cluster.fork();
     let stopping = false;

@@ -12,6 +12,7 @@ import { botSession, getUser, grantProjectRole } from '../drivers/keystone/ident
 import { listServers } from '../drivers/nova.js';
 import type { Notifier } from '../drivers/bus/notifier.js';
 import { createUserNotifier } from '../notification/user/notifier.js';
+import type { Messenger } from '../notification/messenger.js';
 import { WarreMessenger } from '../notification/warre-messenger.js';
 import { LeaseWorker } from '../worker/lease-worker.js';
 import { PeriodicTasks } from '../worker/periodic.js';
@@ -65,7 +66,7 @@ export function createWorker(
   log: Logger,
   db: Db,
   leases: LeaseBackend,
-  messenger: WarreMessenger,
+  messenger: Messenger,
   serviceSession: KeystoneSession | null,
 ): LeaseWorker {
   return new LeaseWorker({
@@ -79,7 +80,7 @@ export function createWorker(
   });
 }
 
-export function createPeriodic(config: WarreConfig, log: Logger, db: Db, messenger: WarreMessenger, serviceSession: KeystoneSession | null): PeriodicTasks {
+export function createPeriodic(config: WarreConfig, log: Logger, db: Db, messenger: Messenger, serviceSession: ServiceSession | null): PeriodicTasks {
   return new PeriodicTasks({
     db,
     messenger,

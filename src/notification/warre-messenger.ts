@@ -4,6 +4,8 @@
  * driver needs them) and `warre.reservation.*` notifications through the
  * oslo.messaging-compatible notifier.
  */
+import { randomUUID } from 'node:crypto';
+import { emptyContext } from '../auth/context.js';
 import { formatReservation } from '../drivers/bus/envelope.js';
 import type { Notifier } from '../drivers/bus/notifier.js';
 import type { NotificationEvent, UserMessageEvent } from '../domain/lifecycle.js';
@@ -76,8 +78,12 @@ export class WarreMessenger implements Messenger {
   async notify(event: NotificationEvent, r: ReservationWithFlavor): Promise<void> {
     if (!this.notifier) return;
     try {
-      // The Python service sends with an empty context from the consumer and periodic task.
-      await this.notifier.info({}, event, reservationPayload(r));
+      // As the Python service (interop.md §1.4): start/end come from the event consumer, whose
+      // context is a plain dict that sanitises to nothing; exists/in_use from the periodic task,
+      // which sends an empty oslo RequestContext (its `_context_*` keys, a fresh request id).
+      const periodic = event === 'warre.reservation.exists' || event === 'warre.reservation.in_use';
+      const context = periodic ? emptyContext(`req-${randomUUID()}`) : {};
+      await this.notifier.info(context, event, reservationPayload(r));
     } catch (err) {
       this.log.error({ err, reservation: r.id, event }, 'notification failed');
     }

@@ -106,7 +106,14 @@ export class LeaseWorker {
 
   private async process(claim: Claim): Promise<void> {
     const { db, leases, log } = this.o;
-    const r = await getReservation(db.kysely, claim.reservationId);
+    let r: Awaited<ReturnType<typeof getReservation>>;
+    try {
+      r = await getReservation(db.kysely, claim.reservationId);
+    } catch (err) {
+      // Not the lease's fault: the claim expires and the job is taken again.
+      log.error({ err, reservation: claim.reservationId }, 'cannot read the claimed reservation (database unavailable?)');
+      return;
+    }
     if (!r || r.status !== 'PENDING_CREATE') return;
     const name = leaseName(r.id);
     try {
@@ -130,7 +137,19 @@ export class LeaseWorker {
         lease = await leases.createLease(session, req);
         log.info({ reservation: r.id, lease: lease.id, project: r.project_id }, 'lease created');
       }
-      const done = await completeLeaseJob(db, r.id, lease.id, lease.computeFlavor);
+      let done: Awaited<ReturnType<typeof completeLeaseJob>>;
+      try {
+        done = await completeLeaseJob(db, r.id, lease.id, lease.computeFlavor);
+      } catch (err) {
+        // The lease exists but is not recorded: never ERROR (that would orphan it). The next
+        // attempt finds it by name.
+        const message = err instanceof Error ? err.message : String(err);
+        log.error({ err, reservation: r.id, lease: lease.id }, 'cannot record the new lease; the next attempt finds it by name');
+        const delay = nextAttemptDelay(claim.attempts, this.o.retryBaseMs);
+        await retryLeaseJobLater(db, r.id, this.now() + delay, message).catch(() => {});
+        setTimeout(() => this.wake(), delay + 10).unref();
+        return;
+      }
       if (done.outcome === 'gone' || (done.outcome === 'already' && done.leaseId !== lease.id)) {
         // Deleted (or given another lease) while we worked: do not leave an orphan lease.
         log.warn({ reservation: r.id, lease: lease.id }, 'reservation changed during lease creation; deleting the new lease');

@@ -70,7 +70,7 @@ export interface RunResult {
 }
 
 /** Run `node dist/cli/warre.js <args>` to completion. */
-export async function runWarre(args: string[], env: NodeJS.ProcessEnv, opts: { cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+export async function runWarre(args: string[], env: NodeJS.ProcessEnv, opts: { cwd?: string; timeoutMs?: number; script?: string } = {}): Promise<RunResult> {
   const p = startWarre(args, env, opts);
   const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
   const { code, signal } = await p.exited;
@@ -92,11 +92,13 @@ export interface WarreProcess {
 }
 
 /**
- * Start `node dist/cli/warre.js <args>` in its own process group (so its
- * cluster workers can be found and ended with it).
+ * Start `node dist/cli/warre.js <args>` (or another entry point of dist/cli,
+ * e.g. `script: 'warre-manage.js'`) in its own process group, so its cluster
+ * workers can be found and ended with it.
  */
-export function startWarre(args: string[], env: NodeJS.ProcessEnv, opts: { cwd?: string } = {}): WarreProcess {
-  const child = spawn(process.execPath, [WARRE_JS, ...args], { cwd: opts.cwd ?? ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startWarre(args: string[], env: NodeJS.ProcessEnv, opts: { cwd?: string; script?: string } = {}): WarreProcess {
+  const script = opts.script ? path.join(ROOT, 'dist/cli', opts.script) : WARRE_JS;
+  const child = spawn(process.execPath, [script, ...args], { cwd: opts.cwd ?? ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   const listeners = new Set<() => void>();

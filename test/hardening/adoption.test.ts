@@ -13,18 +13,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { createConnection, type Connection } from 'mysql2/promise';
 import pg from 'pg';
-import pino from 'pino';
 import { sql } from 'kysely';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.js';
-import { NoAuthAuthenticator } from '../../src/auth/noauth.js';
-import { PolicyEnforcer } from '../../src/policy/enforcer.js';
-import { ConfigLimitsProvider } from '../../src/quota/config-limits.js';
-import { openDatabase, type Db } from '../../src/db/connect.js';
 import type { DatabaseTarget } from '../../src/config/database-url.js';
 import { createTestDatabase, DIALECTS, MYSQL, PG, type Dialect, type TestDatabase } from '../support/db.js';
 import { ensureBuilt, ROOT, runWarre, warreEnv, type RunResult } from '../cli/process.js';
+import { appOn, type AppOnDb } from './app-on.js';
 
 const FIXTURE = path.join(ROOT, 'test/fixtures/python-warre-a1b2c3d4e5f6.mysql.sql');
 const READER = path.join(ROOT, 'test/fixtures/read_with_sqlalchemy.py');
@@ -138,34 +132,6 @@ async function showCreate(database: string, table: string): Promise<string[]> {
 const upgradeCli = (url: string): Promise<RunResult> => runWarre(['manage', 'db', 'upgrade'], warreEnv({ WARRE_DATABASE__CONNECTION: url }));
 
 // ---------------------------------------------------------------- app --
-
-interface AppOnDb {
-  app: FastifyInstance;
-  db: Db;
-  close(): Promise<void>;
-}
-
-/** The real v1 API on an already-migrated database (noauth, config quotas). */
-async function appOn(target: DatabaseTarget): Promise<AppOnDb> {
-  const db = openDatabase(target);
-  const logger = pino({ level: 'silent' });
-  const app = await buildApp({
-    svc: {
-      db,
-      limits: new ConfigLimitsProvider({ quota: { default_reservation: 100, default_hours: 1_000_000 }, projectLimits: new Map() }),
-      leases: null,
-      serviceSession: null,
-      nudgeWorker: () => {},
-      now: () => Date.now(),
-      log: logger,
-    },
-    authenticator: new NoAuthAuthenticator(),
-    policy: new PolicyEnforcer({ policyFile: null }),
-    logger,
-  });
-  await app.ready();
-  return { app, db, close: async () => (await app.close(), await db.close()) };
-}
 
 async function get(a: AppOnDb, url: string, headers: Record<string, string> = ADMIN): Promise<any> {
   const res = await a.app.inject({ method: 'GET', url, headers });
@@ -410,10 +376,9 @@ describe('adopting a Python Warre database at Alembic a1b2c3d4e5f6 (MariaDB)', (
     }
   });
 
-  // KNOWN BUG (src/api, reported): the Python era's utf8 (utf8mb3) columns cannot hold 4-byte UTF-8
-  // (emoji); MariaDB refuses the write (1366) or the comparison (1267) and the API answers 500.
-  // It should be a 4xx. Once fixed, turn `it.fails` into `it`.
-  it.fails('4-byte UTF-8 text on the utf8mb3 tables is a 4xx, not a 500', async () => {
+  // The Python era's utf8 (utf8mb3) columns cannot hold 4-byte UTF-8 (emoji): MariaDB refuses
+  // the write (1366) or the comparison (1267); the API must answer 400, not 500.
+  it('4-byte UTF-8 text on the utf8mb3 tables is a 4xx, not a 500', async () => {
     const a = await appOn(db.target);
     try {
       for (const [method, url, payload] of [
@@ -552,33 +517,6 @@ describe.each(DIALECTS)('a fresh database on %s', (dialect) => {
     }
   });
 
-  it.runIf(dialect === 'mysql')('on MariaDB: the same columns, keys and foreign keys as a database the Python history made', async () => {
-    const python = await newMysqlDatabase();
-    try {
-      await applyFixture(python.name);
-      const fresh = (testDb.target as Extract<DatabaseTarget, { dialect: 'mysql' }>).database;
-      const catalogue = async (database: string) => {
-        const c = await admin(database);
-        const [cols] = await c.query(
-          'SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, IS_NULLABLE, COLUMN_TYPE, COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?) ORDER BY TABLE_NAME, ORDINAL_POSITION',
-          [[...PYTHON_TABLES, 'alembic_version']],
-        );
-        const [keys] = await c.query(
-          "SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, ORDINAL_POSITION, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?) ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION",
-          [[...PYTHON_TABLES, 'alembic_version']],
-        );
-        const [rules] = await c.query(
-          'SELECT TABLE_NAME, CONSTRAINT_NAME, DELETE_RULE, UPDATE_RULE FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() ORDER BY TABLE_NAME, CONSTRAINT_NAME',
-        );
-        await c.end();
-        return { cols, keys, rules };
-      };
-      expect(await catalogue(fresh)).toEqual(await catalogue(python.name));
-    } finally {
-      await python.drop();
-    }
-  });
-
   it('SQLAlchemy (Python) reads back every row Warre wrote, as Warre shows it', async () => {
     const a = await appOn(testDb.target);
     try {
@@ -590,3 +528,38 @@ describe.each(DIALECTS)('a fresh database on %s', (dialect) => {
     }
   });
 });
+
+it('a fresh MariaDB database has the same columns, keys and foreign keys as one the Python history made', async () => {
+  const testDb = await createTestDatabase('mysql');
+  const python = await newMysqlDatabase();
+  try {
+    const up = await upgradeCli(testDb.url);
+    expect(up.code, up.stderr).toBe(0);
+    await applyFixture(python.name);
+    const fresh = (testDb.target as Extract<DatabaseTarget, { dialect: 'mysql' }>).database;
+    const catalogue = async (database: string) => {
+      const c = await admin(database);
+      const [cols] = await c.query(
+        'SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, IS_NULLABLE, COLUMN_TYPE, COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?) ORDER BY TABLE_NAME, ORDINAL_POSITION',
+        [[...PYTHON_TABLES, 'alembic_version']],
+      );
+      const [keys] = await c.query(
+        "SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, ORDINAL_POSITION, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?) ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION",
+        [[...PYTHON_TABLES, 'alembic_version']],
+      );
+      const [rules] = await c.query(
+        'SELECT TABLE_NAME, CONSTRAINT_NAME, DELETE_RULE, UPDATE_RULE FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() ORDER BY TABLE_NAME, CONSTRAINT_NAME',
+      );
+      const [checks] = await c.query(
+        'SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() ORDER BY TABLE_NAME, CONSTRAINT_NAME',
+      );
+      await c.end();
+      return { cols, keys, rules, checks };
+    };
+    expect(await catalogue(fresh)).toEqual(await catalogue(python.name));
+  } finally {
+    await python.drop();
+    await testDb.drop();
+  }
+});
+

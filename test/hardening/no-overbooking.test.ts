@@ -2,11 +2,19 @@
  * api.md §4 [beyond] "No overbooking under concurrency", end to end: a real
  * `warre api` with 3 worker processes on each database, and 30 clients on
  * 30 separate connections racing for the same capacity or the same quota.
+ * Then extensions: the lease back-end exists only in-process, so three app
+ * instances with their own connection pools race on MariaDB and PostgreSQL.
  * Only outcomes are asserted (answers and rows), never timings.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/db.js';
+import { RecordingLeases } from '../support/api-helpers.js';
 import type { Db } from '../../src/db/connect.js';
+import { upgrade } from '../../src/db/migrate.js';
+import { insertReservation } from '../../src/db/repositories/reservations.js';
+import type { Reservation } from '../../src/domain/types.js';
+import { appOn, type AppOnDb } from './app-on.js';
 import { ensureBuilt, freePort, httpRequest, processGroupMembers, runWarre, startWarre, warreEnv, type HttpAnswer, type WarreProcess } from '../cli/process.js';
 
 const CLIENTS = 30;
@@ -148,5 +156,67 @@ describe.each(DIALECTS)('no overbooking: 3 API processes on %s', (dialect) => {
     const rows = await rowsOf({ project_id: project });
     expect(rows).toHaveLength(2);
     expect(new Set(answers.filter((a) => a.status === 200).map((a) => a.json().id))).toEqual(new Set(rows.map((r) => r.id)));
+  });
+});
+
+describe.each(['mysql', 'postgres'] as const)('no overbooking by extension: 3 app instances, own pools, on %s', (dialect) => {
+  let testDb: TestDatabase;
+  const apps: AppOnDb[] = [];
+  const leases = [new RecordingLeases(), new RecordingLeases(), new RecordingLeases()];
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase(dialect);
+    const db = testDb.open();
+    await upgrade(db);
+    await db.close();
+    for (const l of leases) apps.push(await appOn(testDb.target, { leases: l }));
+  });
+  afterAll(async () => {
+    for (const a of apps) await a.close();
+    await testDb?.drop();
+  });
+
+  const HOUR = 3_600_000;
+  async function seed(db: Db, r: Partial<Reservation> & Pick<Reservation, 'flavor_id' | 'project_id' | 'start' | 'end' | 'status'>): Promise<string> {
+    const row: Reservation = {
+      id: randomUUID(), created_at: Math.floor(Date.now() / 1000) * 1000, user_id: `${r.project_id}-user`, lease_id: randomUUID(), compute_flavor: randomUUID(),
+      status_reason: null, instance_count: 1, ...r,
+    };
+    await insertReservation(db.kysely, db.codec, row);
+    return row.id;
+  }
+
+  it('two ACTIVE reservations extending into the last slot from 30 clients: exactly one extension (3 rounds)', async () => {
+    for (let round = 0; round < 3; round++) {
+      const f = await apps[0]!.app.inject({ method: 'POST', url: '/v1/flavors/', headers: ADMIN, payload: { name: `ext-${dialect}-${round}`, vcpu: 1, memory_mb: 1024, disk_gb: 10, slots: 2 } });
+      expect(f.statusCode, f.body).toBe(202);
+      const flavorId = f.json().id as string;
+      const db = apps[0]!.db;
+      const t = Math.ceil(Date.now() / HOUR) * HOUR + (48 + round * 10) * HOUR;
+      const a = await seed(db, { flavor_id: flavorId, project_id: 'ext-a', start: t - 30 * HOUR, end: t, status: 'ACTIVE' });
+      const b = await seed(db, { flavor_id: flavorId, project_id: 'ext-b', start: t - 30 * HOUR, end: t, status: 'ACTIVE' });
+      await seed(db, { flavor_id: flavorId, project_id: 'ext-c', start: t + HOUR, end: t + 3 * HOUR, status: 'ALLOCATED' });
+      for (const l of leases) l.reset();
+      // Either extension alone fits (2 slots: itself and C); both together would need 3 in [t + 1 h, t + 2 h].
+      const newEnd = new Date(t + 2 * HOUR).toISOString();
+      const answers = await Promise.all(
+        Array.from({ length: CLIENTS }, (_, i) => {
+          const [id, project] = i % 2 === 0 ? [a, 'ext-a'] : [b, 'ext-b'];
+          return apps[i % 3]!.app.inject({ method: 'PATCH', url: `/v1/reservations/${id}`, headers: member(project), payload: { end: newEnd } });
+        }),
+      );
+      const t200 = answers.filter((x) => x.statusCode === 200);
+      expect(t200.map((x) => x.body), answers.map((x) => `${x.statusCode} ${x.body}`).join('\n')).toHaveLength(1);
+      for (const x of answers.filter((y) => y.statusCode !== 200)) {
+        expect(x.statusCode).toBe(400);
+        expect(['Failed to extend reservation: No capacity', 'New end date must be greater then existing']).toContain(x.json().error_message);
+      }
+      const ends = await Promise.all(
+        [a, b].map(async (id) => (await apps[0]!.app.inject({ method: 'GET', url: `/v1/reservations/${id}`, headers: ADMIN })).json().end as string),
+      );
+      expect([a, b].filter((_, i) => ends[i] === newEnd.replace(/\.000Z$/, '+00:00'))).toEqual([t200[0]!.json().id]);
+      // Exactly one lease was moved.
+      expect(leases.flatMap((l) => l.calls)).toHaveLength(1);
+    }
   });
 });

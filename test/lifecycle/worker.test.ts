@@ -292,6 +292,58 @@ describe.each(DIALECTS)('lease worker on %s', (dialect) => {
     await deleteReservation(db.kysely, id);
   });
 
+  /** The same database, but the `n`-th write transaction (or plain select) fails like a dropped connection. */
+  function flakyDb(failOn: 'transaction' | 'select', n: number): Db {
+    let calls = 0;
+    const method = failOn === 'select' ? 'selectFrom' : dialect === 'sqlite' ? 'connection' : 'transaction';
+    const kysely = new Proxy(db.kysely, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (prop === method && ++calls === n) throw new Error('Connection terminated unexpectedly');
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    return { ...db, kysely };
+  }
+
+  it('a database failure while recording the new lease leaves no orphan: the next attempt finds the lease', async () => {
+    const flavor = await seedFlavor(db);
+    const { start, end } = future();
+    const id = await seedReservation(db, { flavor, start, end });
+    const clock = new Clock();
+    // Write transactions: 1 = claim, 2 = recording the lease.
+    const w = worker({ db: flakyDb('transaction', 2), now: clock.now });
+    expect(await w.runOnce()).toBe(1);
+    expect(blazar.leases.size).toBe(1);
+    expect((await reservationRow(db, id))!.status).toBe('PENDING_CREATE');
+    clock.advance(10 * 60_000);
+    expect(await w.runOnce()).toBe(1);
+    const lease = [...blazar.leases.values()][0]!;
+    expect(await reservationRow(db, id)).toMatchObject({ status: 'ALLOCATED', lease_id: lease.id });
+    expect(blazar.requests.map((r) => r.method)).toEqual(['POST', 'GET']);
+    expect(messenger.of(id)).toEqual(['user:create']);
+  });
+
+  it('a database failure reading the claimed reservation does not stop the worker loop', async () => {
+    const flavor = await seedFlavor(db);
+    const { start, end } = future();
+    const id = await seedReservation(db, { flavor, start, end });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    // The first plain select is the worker's read of the claimed reservation.
+    const w = worker({ db: flakyDb('select', 1), claimTtlMs: 1_000, pollMs: 100 });
+    w.start();
+    try {
+      await waitFor(async () => (await reservationRow(db, id))?.status === 'ALLOCATED', 'the job to be taken again after its claim expired', 20_000);
+    } finally {
+      await w.stop().catch((e: unknown) => unhandled.push(e));
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+    expect(blazar.requestsFor('POST')).toHaveLength(1);
+  });
+
   it('a reservation deleted while its lease is being created leaves no lease behind', async () => {
     const flavor = await seedFlavor(db);
     const { start, end } = future();

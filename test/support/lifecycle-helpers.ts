@@ -156,10 +156,17 @@ export function nextMinute(minMs = 0, now = Date.now()): number {
 
 export type IniSections = Record<string, Record<string, string | number | boolean | null | undefined>>;
 
-/** Write a warre.conf into a fresh temporary directory; returns its path. */
+let confDir: string | null = null;
+let confCount = 0;
+
+/** Write a warre.conf into this process's temporary directory (removed at exit); returns its path. */
 export function writeConfig(sections: IniSections): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warre-lc-conf-'));
-  const file = path.join(dir, 'warre.conf');
+  if (!confDir) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warre-lc-conf-'));
+    confDir = dir;
+    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+  const file = path.join(confDir, `warre-${++confCount}.conf`);
   const text = Object.entries(sections)
     .map(([section, options]) => {
       const lines = Object.entries(options)
@@ -178,7 +185,7 @@ export function configFrom(sections: IniSections): WarreConfig {
   try {
     return loadConfig({ argv: ['--config-file', file], env: {}, defaultConfigFile: null });
   } finally {
-    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    fs.rmSync(file, { force: true });
   }
 }
 
