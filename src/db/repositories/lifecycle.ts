@@ -179,7 +179,8 @@ export async function applyLeaseEvent(
     const found = await getReservationByLease(tx, leaseId);
     if (!found) return null;
     await lockReservation(db, tx, found.id);
-    const r = (await getReservation(tx, found.id))!;
+    const r = await getReservation(tx, found.id);
+    if (!r) return null; // deleted meanwhile
     const d = decide(r.status);
     let changed = false;
     if (d.status && d.status !== r.status) {
