@@ -25,13 +25,22 @@ export function flavorView(f: Flavor) {
   };
 }
 
-export function reservationView(r: ReservationWithFlavor) {
+/**
+ * A reservation as the API shows it. `flavorViews` lets a list render each
+ * flavor once and share it between its reservations.
+ */
+export function reservationView(r: ReservationWithFlavor, flavorViews?: Map<string, ReturnType<typeof flavorView>>) {
+  let fv = flavorViews?.get(r.flavor.id);
+  if (!fv) {
+    fv = flavorView(r.flavor);
+    flavorViews?.set(r.flavor.id, fv);
+  }
   return {
     id: r.id,
     created_at: formatApi(r.created_at),
     user_id: r.user_id,
     project_id: r.project_id,
-    flavor: flavorView(r.flavor),
+    flavor: fv,
     lease_id: r.lease_id,
     compute_flavor: r.compute_flavor,
     status: r.status,

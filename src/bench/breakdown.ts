@@ -13,7 +13,7 @@ import pino from 'pino';
 import type { Db } from '../db/connect.js';
 import * as flavors from '../db/repositories/flavors.js';
 import * as reservations from '../db/repositories/reservations.js';
-import * as windows from '../db/repositories/maintenance-windows.js';
+import { flavorOccupancy } from '../db/repositories/occupancy.js';
 import { freeSlots } from '../domain/capacity.js';
 import { DAY, HOUR, formatApi } from '../domain/time.js';
 import { EFFECTIVE_STATUSES } from '../domain/types.js';
@@ -49,7 +49,7 @@ export async function breakdown(db: Db, s: Seeded): Promise<string> {
 
   const mine = await reservations.listReservations(k, { projectId: s.memberProject }, all);
   await step(`member list: listReservations (count + ${mine.rows.length} rows)`, 200, () => reservations.listReservations(k, { projectId: s.memberProject }, all));
-  await step('member list: views + JSON.stringify', 200, () => JSON.stringify({ results: mine.rows.map(reservationView), total: mine.total }));
+  await step('member list: views + JSON.stringify', 200, () => JSON.stringify({ results: mine.rows.map((r) => reservationView(r)), total: mine.total }));
 
   const admin = await reservations.listReservations(k, { projectId: null }, all);
   await step('admin 1,000: listReservations (count + rows + mapping)', 20, () => reservations.listReservations(k, { projectId: null }, all));
@@ -65,8 +65,8 @@ export async function breakdown(db: Db, s: Seeded): Promise<string> {
       .limit(1000)
       .execute(),
   );
-  await step('admin 1,000: reservationView × 1,000', 50, () => admin.rows.map(reservationView));
-  const views = admin.rows.map(reservationView);
+  await step('admin 1,000: reservationView × 1,000', 50, () => admin.rows.map((r) => reservationView(r)));
+  const views = admin.rows.map((r) => reservationView(r));
   await step(`admin 1,000: JSON.stringify (${Math.round(JSON.stringify({ results: views }).length / 1024)} KiB)`, 50, () => JSON.stringify({ results: views, total: admin.total }));
 
   for (const f of s.freeSlotFlavors) {
@@ -74,7 +74,7 @@ export async function breakdown(db: Db, s: Seeded): Promise<string> {
     const flavor = (await flavors.getFlavor(k, f.id))!;
     const n = f.count >= 10_000 ? 20 : 100;
     await step(`${label}: getFlavor`, n, () => flavors.getFlavor(k, f.id));
-    await step(`${label}: reservationOccupancy (SQL + rows → numbers)`, n, () => reservations.reservationOccupancy(k, db.codec, f.id, f.windowStart, f.windowEnd));
+    await step(`${label}: flavorOccupancy (SQL + rows → numbers)`, n, () => flavorOccupancy(k, db.dialect, db.codec, flavor, f.windowStart, f.windowEnd));
     await step(`${label}: SQL alone (same query, raw rows)`, n, () =>
       k
         .selectFrom('reservation')
@@ -85,8 +85,7 @@ export async function breakdown(db: Db, s: Seeded): Promise<string> {
         .where('status', 'in', EFFECTIVE_STATUSES)
         .execute(),
     );
-    await step(`${label}: maintenanceOccupancy`, n, () => windows.maintenanceOccupancy(k, db.codec, f.id, flavor.slots, f.windowStart, f.windowEnd));
-    const occ = await reservations.reservationOccupancy(k, db.codec, f.id, f.windowStart, f.windowEnd);
+    const occ = (await flavorOccupancy(k, db.dialect, db.codec, flavor, f.windowStart, f.windowEnd)).reservations;
     const now = Date.now();
     await step(`${label}: freeSlots sweep`, n, () => freeSlots(flavor, f.windowStart, f.windowEnd, occ, now));
     const slots = freeSlots(flavor, f.windowStart, f.windowEnd, occ, now);

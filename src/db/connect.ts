@@ -12,6 +12,7 @@ import {
   OperationNodeTransformer,
   PostgresDialect,
   SqliteDialect,
+  type SqliteDatabase as SqliteDialectDatabase,
   type KyselyPlugin,
   type PluginTransformQueryArgs,
   type PluginTransformResultArgs,
@@ -75,6 +76,27 @@ class WellFormedStrings implements KyselyPlugin {
   }
 }
 
+/**
+ * Kysely's SQLite driver prepares every statement anew; preparing costs as
+ * much as running a small query, so prepared statements are kept per SQL text
+ * (the set of distinct statements Warre issues is small and fixed).
+ */
+function cachingStatements(database: SqliteDatabase.Database): SqliteDialectDatabase {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => database.close(),
+    prepare: (text: string) => {
+      let stmt = cache.get(text);
+      if (!stmt) {
+        stmt = database.prepare(text);
+        if (cache.size >= 500) cache.delete(cache.keys().next().value!);
+        cache.set(text, stmt);
+      }
+      return stmt;
+    },
+  };
+}
+
 export function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Db {
   const poolSize = opts.poolSize ?? 10;
   const connectTimeout = opts.connectTimeoutMs ?? 10_000;
@@ -88,7 +110,7 @@ export function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Db
       database.pragma('busy_timeout = 10000');
       database.pragma('synchronous = NORMAL');
       database.pragma('foreign_keys = ON');
-      kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }), plugins: [new WellFormedStrings()] });
+      kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(database) }), plugins: [new WellFormedStrings()] });
       location = target.filename;
       break;
     }
@@ -107,6 +129,10 @@ export function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Db
         connectTimeout,
         supportBigNumbers: true,
         decimalNumbers: true,
+      });
+      // READ COMMITTED for every transaction (see src/db/transaction.ts), set once per connection.
+      pool.on('connection', (conn) => {
+        conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
       });
       kysely = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
       location = `mysql://${target.user}@${target.socketPath ?? `${target.host}:${target.port}`}/${target.database}`;

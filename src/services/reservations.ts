@@ -8,7 +8,7 @@ import type { RequestContext } from '../auth/context.js';
 import { writeTransaction, ensureProjectLockRow, lockProject, lockFlavor } from '../db/transaction.js';
 import * as flavors from '../db/repositories/flavors.js';
 import * as reservations from '../db/repositories/reservations.js';
-import * as windows from '../db/repositories/maintenance-windows.js';
+import { flavorOccupancy } from '../db/repositories/occupancy.js';
 import { createRefusal, extendRefusal, extensionHours } from '../domain/reservation-rules.js';
 import { quotaRefusal, usageOf } from '../domain/quota.js';
 import { totalHours, truncateToMinute } from '../domain/time.js';
@@ -48,22 +48,19 @@ export async function createReservation(
     if (overCount) throw new OverQuota(overCount);
     if (!parsed.ok) throw new ValidationFailed(parsed.errors);
     const input = parsed.value;
-    const flavor = await flavors.getFlavor(tx, input.flavor_id);
+    // The flavor row lock serialises capacity checks of this flavor (none needed on SQLite).
+    const flavor = await flavors.getFlavor(tx, input.flavor_id, db.dialect === 'sqlite' ? null : 'lock');
     if (!flavor) throw new NotFound('Flavor does not exist');
     const hours = totalHours(input.start, input.end);
     const overHours = quotaRefusal(projectId, limits, usage, { hours: Math.max(0, hours) * input.instance_count });
     if (overHours) throw new OverQuota(overHours);
 
-    await lockFlavor(db, tx, flavor.id);
     const now = truncateToMinute(svc.now());
     const granted = flavor.is_public ? true : await flavors.isGranted(tx, flavor.id, projectId);
     const valid = input.end > input.start;
-    const [occupied, maintenance] = valid
-      ? await Promise.all([
-          reservations.reservationOccupancy(tx, db.codec, flavor.id, input.start, input.end),
-          windows.maintenanceOccupancy(tx, db.codec, flavor.id, flavor.slots, input.start, input.end),
-        ])
-      : [[], []];
+    const { reservations: occupied, maintenance } = valid
+      ? await flavorOccupancy(tx, db.dialect, db.codec, flavor, input.start, input.end)
+      : { reservations: [], maintenance: [] };
     const refusal = createRefusal({
       flavor,
       granted,
@@ -119,10 +116,7 @@ export async function extendReservation(svc: Services, ctx: RequestContext, curr
     const usage = usageOf(await reservations.effectiveReservationsOfProject(tx, projectId));
     const over = quotaRefusal(projectId, limits, usage, { hours: extensionHours(r, newEnd) });
     if (over) throw new OverQuota(over);
-    const [occupied, maintenance] = await Promise.all([
-      reservations.reservationOccupancy(tx, db.codec, r.flavor_id, r.end, newEnd, r.id),
-      windows.maintenanceOccupancy(tx, db.codec, r.flavor_id, r.flavor.slots, r.end, newEnd),
-    ]);
+    const { reservations: occupied, maintenance } = await flavorOccupancy(tx, db.dialect, db.codec, r.flavor, r.end, newEnd, { excludeId: r.id });
     const refusal = extendRefusal({ reservation: r, flavor: r.flavor, newEnd, now: svc.now(), occupants: [...occupied, ...maintenance] });
     if (refusal) throw new InvalidReservation(`Failed to extend reservation: ${refusal}`);
     if (!svc.leases) throw new InvalidReservation('Failed to extend reservation: Failed to extend lease');

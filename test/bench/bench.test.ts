@@ -3,6 +3,7 @@ import { openDatabase, type Db } from '../../src/db/connect.js';
 import { upgrade } from '../../src/db/migrate.js';
 import * as flavors from '../../src/db/repositories/flavors.js';
 import * as reservations from '../../src/db/repositories/reservations.js';
+import { flavorOccupancy } from '../../src/db/repositories/occupancy.js';
 import { freeSlots } from '../../src/domain/capacity.js';
 import { parseArgs, UsageError } from '../../src/bench/args.js';
 import { seed, FREE_SLOT_COUNTS, type Seeded } from '../../src/bench/seed.js';
@@ -75,9 +76,9 @@ describe('seeded data set (SQLite)', () => {
 
   it('puts every free-slot reservation in the queried window, with busy and free stretches', async () => {
     for (const f of s.freeSlotFlavors) {
-      const occ = await reservations.reservationOccupancy(db.kysely, db.codec, f.id, f.windowStart, f.windowEnd);
-      expect(occ).toHaveLength(f.count);
       const flavor = (await flavors.getFlavor(db.kysely, f.id))!;
+      const occ = (await flavorOccupancy(db.kysely, db.dialect, db.codec, flavor, f.windowStart, f.windowEnd)).reservations;
+      expect(occ).toHaveLength(f.count);
       expect(flavor.slots).toBeGreaterThan(0);
       expect(flavor.slots).toBeLessThan(f.count);
       const slots = freeSlots(flavor, f.windowStart, f.windowEnd, occ, now);
@@ -90,7 +91,7 @@ describe('seeded data set (SQLite)', () => {
     // The creates: 40 per 10-slot flavor, one a day, 20 hours long, from createBase.
     for (const id of s.tenSlotFlavors) {
       const flavor = (await flavors.getFlavor(db.kysely, id))!;
-      const occ = await reservations.reservationOccupancy(db.kysely, db.codec, id, s.createBase, s.createBase + 45 * 86_400_000);
+      const occ = (await flavorOccupancy(db.kysely, db.dialect, db.codec, flavor, s.createBase, s.createBase + 45 * 86_400_000)).reservations;
       const slots = freeSlots(flavor, s.createBase, s.createBase + 45 * 86_400_000, occ, now);
       expect(slots).toEqual([{ start: s.createBase, end: s.createBase + 45 * 86_400_000 }]);
     }

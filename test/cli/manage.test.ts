@@ -46,7 +46,7 @@ const DEFAULT_POLICY: Record<string, string> = {
   'warre:reservation:delete': 'rule:admin_or_owner',
 };
 
-const MIGRATIONS = ['0001-base-schema', '0002-indexes', '0003-warre-tables'];
+const MIGRATIONS = ['0001-base-schema', '0002-indexes', '0003-warre-tables', '0004-reservation-order-index'];
 
 let tmp: string;
 beforeAll(() => {
@@ -76,7 +76,7 @@ describe('db upgrade / db version', () => {
     const r = await runWarre(['manage', 'db', 'upgrade'], env());
     expect(r.code, r.stderr).toBe(0);
     for (const m of MIGRATIONS) expect(r.stdout).toMatch(new RegExp(`^applying ${m}: `, 'm'));
-    expect(r.stdout).toMatch(/upgraded \(3 migration\(s\)\)\.$/m);
+    expect(r.stdout).toMatch(new RegExp(`upgraded \\(${MIGRATIONS.length} migration\\(s\\)\\)\\.$`, 'm'));
     const v = await runWarre(['manage', 'db', 'version'], env());
     expect(v.code, v.stderr).toBe(0);
     expect(v.stdout).toMatch(/^alembic version: a1b2c3d4e5f6$/m);
@@ -223,7 +223,7 @@ describe('warre api on a database with pending migrations', () => {
     const r = await runWarre(['api'], await env(1), { timeoutMs: 30_000 });
     expect(r.signal).toBeNull();
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/not up to date: pending migrations 0001-base-schema, 0002-indexes, 0003-warre-tables/);
+    expect(r.stderr).toMatch(/not up to date: pending migrations 0001-base-schema, 0002-indexes, 0003-warre-tables, 0004-reservation-order-index/);
     expect(r.stderr).toContain('Run "warre-manage db upgrade" first');
     const v = await runWarre(['manage', 'db', 'version'], warreEnv({ WARRE_DATABASE__CONNECTION: testDb.url }));
     expect(v.stdout).toMatch(/^applied: +\(none\)$/m);

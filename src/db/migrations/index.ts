@@ -7,6 +7,7 @@ import type { Db } from '../connect.js';
 import { baseSchema } from './0001-base-schema.js';
 import { hotQueryIndexes } from './0002-indexes.js';
 import { warreTables } from './0003-warre-tables.js';
+import { reservationOrderIndex } from './0004-reservation-order-index.js';
 
 export const PYTHON_HEAD_REVISION = 'a1b2c3d4e5f6';
 
@@ -16,4 +17,4 @@ export interface Migration {
   up(db: Db, opts: { adopting: boolean }): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [baseSchema, hotQueryIndexes, warreTables];
+export const MIGRATIONS: readonly Migration[] = [baseSchema, hotQueryIndexes, warreTables, reservationOrderIndex];

@@ -50,8 +50,11 @@ function toRow(f: Flavor, codec: Codec): FlavorTable {
   };
 }
 
-export async function getFlavor(k: K, id: string): Promise<Flavor | null> {
-  const r = await k.selectFrom('flavor').selectAll().where('id', '=', id).executeTakeFirst();
+/** A flavor by id; `forUpdate` also locks its row until the transaction ends (MySQL/PostgreSQL). */
+export async function getFlavor(k: K, id: string, forUpdate: 'lock' | null = null): Promise<Flavor | null> {
+  let q = k.selectFrom('flavor').selectAll().where('id', '=', id);
+  if (forUpdate) q = q.forUpdate();
+  const r = await q.executeTakeFirst();
   return r ? rowToFlavor(r) : null;
 }
 

@@ -3,7 +3,6 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
 import { read, type Codec } from '../codec.js';
 import { EFFECTIVE_STATUSES, type MaintenanceWindow } from '../../domain/types.js';
-import type { Occupant } from '../../domain/capacity.js';
 
 type K = Kysely<Database>;
 
@@ -63,26 +62,6 @@ export async function setWindowFlavors(k: K, windowId: string, flavorIds: string
 export async function deleteMaintenanceWindow(k: K, id: string): Promise<void> {
   await k.deleteFrom('maintenance_window_flavor').where('maintenance_window_id', '=', id).execute();
   await k.deleteFrom('maintenance_window').where('id', '=', id).execute();
-}
-
-/** Windows of a flavor overlapping [start, end], as occupants of every slot. */
-export async function maintenanceOccupancy(
-  k: K,
-  codec: Codec,
-  flavorId: string,
-  slots: number,
-  start: number,
-  end: number,
-): Promise<Occupant[]> {
-  const rows = await k
-    .selectFrom('maintenance_window')
-    .innerJoin('maintenance_window_flavor', 'maintenance_window_flavor.maintenance_window_id', 'maintenance_window.id')
-    .select(['maintenance_window.start', 'maintenance_window.end'])
-    .where('maintenance_window_flavor.flavor_id', '=', flavorId)
-    .where('maintenance_window.end', '>=', codec.dt(start))
-    .where('maintenance_window.start', '<=', codec.dt(end))
-    .execute();
-  return rows.map((r) => ({ start: read.dt(r.start), end: read.dt(r.end), count: slots }));
 }
 
 /** Any effective reservation of these flavors overlapping [start, end]? */

@@ -4,7 +4,6 @@ import type { Database, ReservationTable } from '../schema.js';
 import { read, type Codec } from '../codec.js';
 import { rowToFlavor } from './flavors.js';
 import { EFFECTIVE_STATUSES, type Flavor, type Reservation, type ReservationStatus } from '../../domain/types.js';
-import type { Occupant } from '../../domain/capacity.js';
 
 type K = Kysely<Database>;
 
@@ -61,54 +60,22 @@ export async function listReservations(
   filter: { projectId: string | null; flavorId?: string | null; statuses?: readonly ReservationStatus[] },
   page: { limit: number; offset: number },
 ): Promise<{ rows: ReservationWithFlavor[]; total: number }> {
-  let count = k.selectFrom('reservation');
-  let rows = withFlavor(k);
-  if (filter.projectId !== null) {
-    count = count.where('project_id', '=', filter.projectId);
-    rows = rows.where('reservation.project_id', '=', filter.projectId);
-  }
-  if (filter.flavorId) {
-    count = count.where('flavor_id', '=', filter.flavorId);
-    rows = rows.where('reservation.flavor_id', '=', filter.flavorId);
-  }
-  if (filter.statuses) {
-    count = count.where('status', 'in', filter.statuses);
-    rows = rows.where('reservation.status', 'in', filter.statuses);
-  }
-  const [c, r] = await Promise.all([
-    count.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    rows.orderBy('reservation.created_at').orderBy('reservation.id').limit(page.limit).offset(page.offset).execute(),
+  let q = k.selectFrom('reservation');
+  if (filter.projectId !== null) q = q.where('project_id', '=', filter.projectId);
+  if (filter.flavorId) q = q.where('flavor_id', '=', filter.flavorId);
+  if (filter.statuses) q = q.where('status', 'in', filter.statuses);
+  const [c, rows] = await Promise.all([
+    q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    q.selectAll().orderBy('created_at').orderBy('id').limit(page.limit).offset(page.offset).execute(),
   ]);
-  return { rows: r.map((x) => joinedRow(x as Record<string, unknown>)), total: Number(c.n) };
-}
-
-/**
- * Effective reservations of a flavor overlapping the closed window [start, end]
- * (as the historical query: r.end >= start and r.start <= end).
- */
-export async function reservationOccupancy(
-  k: K,
-  codec: Codec,
-  flavorId: string,
-  start: number,
-  end: number,
-  excludeId: string | null = null,
-): Promise<Occupant[]> {
-  let q = k
-    .selectFrom('reservation')
-    .select(['start', 'end', 'instance_count'])
-    .where('flavor_id', '=', flavorId)
-    .where('start', '<=', codec.dt(end))
-    .where('end', '>=', codec.dt(start))
-    .where('status', 'in', EFFECTIVE_STATUSES);
-  if (excludeId) q = q.where('id', '!=', excludeId);
-  const rows = await q.execute();
-  const out: Occupant[] = new Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    out[i] = { start: read.dt(r.start), end: read.dt(r.end), count: r.instance_count };
-  }
-  return out;
+  // Flavors are few: read each once instead of joining it onto every row.
+  const flavorIds = [...new Set(rows.map((r) => r.flavor_id))];
+  const flavorRows = flavorIds.length > 0 ? await k.selectFrom('flavor').selectAll().where('id', 'in', flavorIds).execute() : [];
+  const byId = new Map(flavorRows.map((f) => [f.id, rowToFlavor(f)]));
+  return {
+    rows: rows.map((r) => ({ ...rowToReservation(r), flavor: byId.get(r.flavor_id)! })),
+    total: Number(c.n),
+  };
 }
 
 /** A project's effective reservations, for quota usage. */

@@ -2,8 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as flavors from '../../../db/repositories/flavors.js';
-import * as reservations from '../../../db/repositories/reservations.js';
-import * as windows from '../../../db/repositories/maintenance-windows.js';
+import { flavorOccupancy } from '../../../db/repositories/occupancy.js';
 import { writeTransaction } from '../../../db/transaction.js';
 import { freeSlots } from '../../../domain/capacity.js';
 import { BadRequest, Conflict, NotFound, ValidationFailed } from '../../../domain/errors.js';
@@ -170,11 +169,8 @@ export default async function flavorRoutes(app: FastifyInstance, { svc, authz, p
     // Occupancy is read over the clamped window, as the sweep will clamp.
     const s = f.start !== null && f.start > start ? f.start : start;
     const e = f.end !== null && f.end < end ? f.end : end;
-    const [occ, maint] = await Promise.all([
-      reservations.reservationOccupancy(k(), svc.db.codec, f.id, s, e),
-      windows.maintenanceOccupancy(k(), svc.db.codec, f.id, f.slots, s, e),
-    ]);
-    const occupants = maint.length > 0 ? occ.concat(maint) : occ;
+    const occ = await flavorOccupancy(k(), svc.db.dialect, svc.db.codec, f, s, e);
+    const occupants = occ.maintenance.length > 0 ? occ.reservations.concat(occ.maintenance) : occ.reservations;
     return freeSlots(f, start, end, occupants, svc.now(), instanceCount).map((slot) => ({ start: formatApi(slot.start), end: formatApi(slot.end) }));
   });
 }

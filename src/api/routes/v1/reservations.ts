@@ -39,7 +39,8 @@ export default async function reservationRoutes(app: FastifyInstance, { svc, aut
     const projectId: string | null =
       (allProjects || projectFilter) && authz.allowed(req, 'warre:reservation:list:all') ? projectFilter : projectOf(req);
     const { rows, total } = await reservations.listReservations(k(), { projectId, flavorId }, page);
-    return pageResponse(req, publicUrl, page, total, rows.map(reservationView));
+    const flavorViews = new Map();
+    return pageResponse(req, publicUrl, page, total, rows.map((r) => reservationView(r, flavorViews)));
   });
 
   app.post('/v1/reservations', async (req) => {
