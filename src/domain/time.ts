@@ -90,17 +90,10 @@ function pad(n: number, w = 2): string {
   return String(n).padStart(w, '0');
 }
 
-function parts(ms: number): [string, string] {
-  const d = new Date(ms);
-  const date = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
-  const time = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
-  return [date, time];
-}
 
-/** API output: `YYYY-MM-DDTHH:MM:SS+00:00`. */
+/** API output: `YYYY-MM-DDTHH:MM:SS+00:00` (years 1000–9999, as stored; the native ISO form is the fast path). */
 export function formatApi(ms: number): string {
-  const [date, time] = parts(ms);
-  return `${date}T${time}+00:00`;
+  return new Date(ms).toISOString().slice(0, 19) + '+00:00';
 }
 
 export function formatApiOrNull(ms: number | null): string | null {
@@ -109,8 +102,8 @@ export function formatApiOrNull(ms: number | null): string | null {
 
 /** Python `str(datetime)` without fraction: `YYYY-MM-DD HH:MM:SS` (used in messages clients match on). */
 export function formatPython(ms: number): string {
-  const [date, time] = parts(ms);
-  return `${date} ${time}`;
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
 }
 
 /** Naive UTC `YYYY-MM-DD HH:MM:SS` (MySQL / PostgreSQL parameter form). */

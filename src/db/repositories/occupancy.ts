@@ -14,7 +14,7 @@ function epoch(dialect: DialectName, column: string): RawBuilder<number> {
   const ref = sql.ref(column);
   switch (dialect) {
     case 'sqlite':
-      return sql<number>`cast(strftime('%s', ${ref}) as integer)`;
+      return sql<number>`unixepoch(${ref})`;
     case 'mysql':
       return sql<number>`timestampdiff(second, '1970-01-01 00:00:00', ${ref})`;
     case 'postgres':
