@@ -9,7 +9,7 @@ export interface BenchArgs {
   duration: number;
   /** `[api] workers` of the API under test. */
   workers: number;
-  /** Authenticate with Keystone tokens instead of noauth headers. */
+  /** Compare each read scenario under noauth and under Keystone tokens. */
   keystone: boolean;
   /** Write a V8 CPU profile of the API process (forces workers = 1) into this directory. */
   cpuProfDir: string | null;
@@ -26,7 +26,10 @@ export const USAGE = `usage: npm run bench -- [--db sqlite|mysql|postgres|all] [
                MariaDB at 127.0.0.1:3306 user root, PostgreSQL at 127.0.0.1:5432 user postgres
   --duration   seconds each load scenario is measured (default 10), after a 1 s warm-up
   --workers    API worker processes (default 2 = one per core of the reference machine)
-  --keystone   authenticate with Keystone tokens (not available yet)
+  --keystone   run each read scenario against two APIs on the same seeded database,
+               auth_strategy = noauth and = keystone (warm token cache), and compare;
+               needs a Keystone at $OS_AUTH_URL (default http://127.0.0.1:5001/v3,
+               admin password $OS_PASSWORD, default "secret"); no creates
   --cpu-prof   write a CPU profile of the API process (run with 1 worker) into DIR;
                summarise it with: node dist/bench/cpuprofile.js DIR/<file>.cpuprofile
   --only       run only the scenarios whose name contains TEXT (e.g. "flavors", "10,000",
@@ -91,6 +94,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
     }
   }
+  if (out.keystone && out.breakdown) throw new UsageError('--breakdown times in-process steps without HTTP or auth: it does not combine with --keystone');
   // One process, so the profile holds every request.
   if (out.cpuProfDir !== null) out.workers = 1;
   return out;

@@ -125,13 +125,17 @@ async function analyze(db: Db): Promise<void> {
   if (db.dialect === 'postgres') await sql.raw('ANALYZE').execute(db.kysely);
 }
 
+/** Project ids chosen by the caller (e.g. Keystone's, which cannot be chosen); random ones otherwise. */
+export type SeedProjects = Partial<Pick<Seeded, 'memberProject' | 'adminProject' | 'createProject'>>;
+
 /** Seeds an empty, migrated database; `now` is the wall clock the API will see. */
-export async function seed(db: Db, now: number): Promise<Seeded> {
+export async function seed(db: Db, now: number, ids: SeedProjects = {}): Promise<Seeded> {
   const rand = prng(20240601);
   const { codec } = db;
   const k = db.kysely;
 
   const projects = Array.from({ length: 50 }, projectId);
+  if (ids.memberProject !== undefined) projects[0] = ids.memberProject;
   const flavors: Flavor[] = [];
   for (let i = 0; i < 20; i++) {
     const tenSlots = i < 5;
@@ -212,8 +216,8 @@ export async function seed(db: Db, now: number): Promise<Seeded> {
     memberProject: projects[0]!,
     memberReservations: rows.filter((r) => r.project_id === projects[0]).length,
     memberFlavors: flavors.length + FREE_SLOT_COUNTS.length,
-    adminProject: projectId(),
-    createProject: projectId(),
+    adminProject: ids.adminProject ?? projectId(),
+    createProject: ids.createProject ?? projectId(),
     tenSlotFlavors: flavors.filter((f) => f.slots === 10).map((f) => f.id),
     createBase: Math.floor(now / DAY) * DAY + 2 * DAY,
     freeSlotFlavors,

@@ -8,7 +8,7 @@ import { freeSlots } from '../../src/domain/capacity.js';
 import { parseArgs, UsageError } from '../../src/bench/args.js';
 import { seed, FREE_SLOT_COUNTS, type Seeded } from '../../src/bench/seed.js';
 import { loadScenarios } from '../../src/bench/scenarios.js';
-import { dbTable } from '../../src/bench/report.js';
+import { dbTable, keystoneTable } from '../../src/bench/report.js';
 import { quantile } from '../../src/bench/http.js';
 
 describe('bench arguments', () => {
@@ -23,6 +23,9 @@ describe('bench arguments', () => {
       keystone: true,
     });
     expect(parseArgs(['--db=postgres']).dbs).toEqual(['postgres']);
+  });
+  it('does not combine --breakdown with --keystone', () => {
+    expect(() => parseArgs(['--keystone', '--breakdown'])).toThrow(/does not combine with --keystone/);
   });
   it('profiles one process', () => {
     expect(parseArgs(['--cpu-prof', '/tmp/p', '--workers', '2'])).toMatchObject({ cpuProfDir: '/tmp/p', workers: 1 });
@@ -113,7 +116,62 @@ describe('seeded data set (SQLite)', () => {
   });
 });
 
+describe('seeded data set with chosen project ids (as Keystone assigns them)', () => {
+  let db: Db;
+  let s: Seeded;
+  const now = Date.UTC(2030, 0, 15, 12, 0, 0);
+  const ids = { memberProject: 'a'.repeat(32), adminProject: 'b'.repeat(32), createProject: 'c'.repeat(32) };
+
+  beforeAll(async () => {
+    db = openDatabase({ dialect: 'sqlite', filename: ':memory:' });
+    await upgrade(db);
+    s = await seed(db, now, ids);
+  });
+  afterAll(() => db.close());
+
+  it('uses the given ids for the member, admin and create projects', () => {
+    expect(s).toMatchObject(ids);
+  });
+
+  it('gives the member project its 40 reservations and the private flavors', async () => {
+    expect(s.memberReservations).toBe(40);
+    const mine = await reservations.listReservations(db.kysely, { projectId: ids.memberProject }, { limit: 1000, offset: 0 });
+    expect(mine.total).toBe(40);
+    expect(mine.rows.every((r) => r.project_id === ids.memberProject)).toBe(true);
+    const seen = await flavors.listFlavors(db.kysely, db.codec, { visibleToProject: ids.memberProject }, { limit: 1000, offset: 0 });
+    expect(seen.total).toBe(s.memberFlavors);
+  });
+
+  it('leaves the admin and create projects without reservations', async () => {
+    for (const projectId of [ids.adminProject, ids.createProject]) {
+      const theirs = await reservations.listReservations(db.kysely, { projectId }, { limit: 10, offset: 0 });
+      expect(theirs.total).toBe(0);
+    }
+  });
+
+  it('makes scenarios that call as those projects', () => {
+    const sc = loadScenarios(s);
+    expect(sc[0]!.who.projectId).toBe(ids.memberProject);
+    expect(sc[2]!.who.projectId).toBe(ids.adminProject);
+    expect(sc[2]!.who.roles).toContain('admin');
+  });
+});
+
 describe('report', () => {
+  it('compares noauth with keystone against the 85 % goal', () => {
+    const load = (name: string, reqPerSec: number, p50: number, non2xx = 0) => ({ name, reqPerSec, p50, p99: p50 * 3, non2xx, errors: 0, python: null, answer: 'x' });
+    const table = keystoneTable([
+      { noauth: load('list flavors (member)', 2000, 10), keystone: load('list flavors (member)', 1800, 11) },
+      { noauth: load('free slots over 100 reservations', 1000, 20), keystone: load('free slots over 100 reservations', 800, 25) },
+      { noauth: load('list all reservations (admin, 1,000 rows)', 20, 800), keystone: load('list all reservations (admin, 1,000 rows)', 20, 800, 3) },
+    ]);
+    expect(table).toContain('| list flavors (member) | 2,000 | 1,800 | 90 % | 10.0 / 30.0 | 11.0 / 33.0 | 0 / 0 | ≥ 85 % ✔ |');
+    expect(table).toContain('| 1,000 | 800 | 80 % |');
+    expect(table).toMatch(/free slots over 100 reservations .*≥ 85 % ✘/);
+    // Same speed, but failed requests under keystone do not pass.
+    expect(table).toMatch(/\| 0 \/ 3 \| ≥ 85 % ✘ \|$/);
+  });
+
   it('compares with Python and marks the goals', () => {
     const load = (name: string, reqPerSec: number, python: number | null) => ({ name, reqPerSec, p50: 1, p99: 2, non2xx: 0, errors: 0, python, answer: 'x' });
     const table = dbTable({

@@ -76,6 +76,7 @@ describe('warre all with the lease simulator (slow)', () => {
     await waitFor(async () => (await get()).status === 'COMPLETE', 'the end event', end - Date.now() + 60_000, 500);
     expect(Date.now()).toBeGreaterThanOrEqual(end);
 
+    await waitFor(() => warre.find('User message (logging notifier, not sent)', { reservation_id: id, event: 'end' }).length > 0, 'the end message');
     const messages = warre.find('User message (logging notifier, not sent)', { reservation_id: id }).map((l) => l['event']);
     expect(messages).toEqual(['create', 'start', 'before_end', 'end']);
     expect(warre.alive).toBe(true);

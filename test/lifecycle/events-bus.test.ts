@@ -81,6 +81,8 @@ async function publishAndWait(events: EventSpec[]): Promise<void> {
     'the events to be handled',
     30_000,
   );
+  // Acked once the handler returned, i.e. after its messages went out.
+  await waitFor(async () => (await queueDepth('warre.sample')) === 0, 'warre.sample to be empty', 30_000);
 }
 
 async function allocated(): Promise<{ id: string; leaseId: string }> {

@@ -190,6 +190,7 @@ describe.each(DIALECTS)('lease events on %s', (dialect) => {
       expect((await reservationRow(db, id))!.status).toBe('ACTIVE');
       advanceTo(end);
       await waitFor(async () => (await reservationRow(db, id))!.status === 'COMPLETE', 'end_lease');
+      await waitFor(() => messenger.of(id).length === 6, 'the end messages');
       expect(messenger.of(id)).toEqual([
         'user:create',
         'user:start',
@@ -205,6 +206,8 @@ describe.each(DIALECTS)('lease events on %s', (dialect) => {
       const id2 = await seedReservation(db, { flavor, start: now, end: now + 3 * HOUR, createdAt: now });
       await worker.runOnce();
       await waitFor(async () => (await reservationRow(db, id2))!.status === 'ACTIVE', 'the due start_lease');
+      // Messages follow the commit.
+      await waitFor(() => messenger.of(id2).length === 3, 'the create and start messages');
       expect(messenger.of(id2).sort()).toEqual(['notify:warre.reservation.start', 'user:create', 'user:start']);
     } finally {
       simulator.stop();

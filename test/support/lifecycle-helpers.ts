@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger as PinoLogger } from 'pino';
+import { afterAll } from 'vitest';
 
 import { loadConfig, type WarreConfig } from '../../src/config/load.js';
 import type { Db } from '../../src/db/connect.js';
@@ -159,13 +160,15 @@ export type IniSections = Record<string, Record<string, string | number | boolea
 let confDir: string | null = null;
 let confCount = 0;
 
-/** Write a warre.conf into this process's temporary directory (removed at exit); returns its path. */
+// The configuration files of a test file go when it is done.
+afterAll(() => {
+  if (confDir) fs.rmSync(confDir, { recursive: true, force: true });
+  confDir = null;
+});
+
+/** Write a warre.conf into this test file's temporary directory; returns its path. */
 export function writeConfig(sections: IniSections): string {
-  if (!confDir) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warre-lc-conf-'));
-    confDir = dir;
-    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  }
+  confDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'warre-lc-conf-'));
   const file = path.join(confDir, `warre-${++confCount}.conf`);
   const text = Object.entries(sections)
     .map(([section, options]) => {
