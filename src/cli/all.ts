@@ -8,6 +8,7 @@ import { LeaseSimulator } from '../drivers/blazar/simulator.js';
 import { leasedReservations } from '../db/repositories/lifecycle.js';
 import { LeaseEventHandler } from '../notification/lease-events.js';
 import { startApiProcess } from './api.js';
+import { connectBus, createNotifier, notificationTransportUrl } from './bus.js';
 import { createLeaseBackend } from './leases.js';
 import { createMessenger, createPeriodic, createWorker } from './lifecycle.js';
 import { createLogger, createServiceSession, ensureSchema, openConfiguredDatabase } from './runtime.js';
@@ -18,7 +19,10 @@ export async function runAllInOne(config: WarreConfig): Promise<void> {
   const db = openConfiguredDatabase(config);
   await ensureSchema(db, config, log, true);
   const serviceSession = createServiceSession(config, log);
-  const messenger = createMessenger(config, log, serviceSession, null);
+  // Bus notifications only when configured ([oslo_messaging_notifications] driver + a transport URL).
+  const needsBus = config.oslo_messaging_notifications.driver.some((d) => d === 'messaging' || d === 'messagingv2');
+  const notifyConn = needsBus ? connectBus(config, notificationTransportUrl(config), log, 'warre-all') : null;
+  const messenger = createMessenger(config, log, serviceSession, createNotifier(config, log, notifyConn));
   const events = new LeaseEventHandler(db, messenger, log);
 
   let simulator: LeaseSimulator | null = null;
@@ -42,7 +46,7 @@ export async function runAllInOne(config: WarreConfig): Promise<void> {
   worker.start();
   periodic.start();
 
-  const api = await startApiProcess(config, log, { leases, nudgeWorker: () => worker.wake(), autoUpgrade: true });
+  const api = await startApiProcess(config, log, { db, leases, nudgeWorker: () => worker.wake(), autoUpgrade: true });
   const data = db.dialect === 'sqlite' ? config.databaseTarget.dialect === 'sqlite' && config.databaseTarget.filename : db.location;
   const banner = [
     '',
@@ -65,6 +69,7 @@ export async function runAllInOne(config: WarreConfig): Promise<void> {
     await periodic.stop();
     simulator?.stop();
     await messenger.close();
+    await notifyConn?.close();
     await db.close();
     process.exit(0);
   };

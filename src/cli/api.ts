@@ -21,9 +21,13 @@ export interface RunningApi {
 export async function startApiProcess(
   config: WarreConfig,
   log: Logger,
-  extra: Partial<Pick<Services, 'leases' | 'nudgeWorker'>> & { autoUpgrade?: boolean; port?: number } = {},
+  extra: Partial<Pick<Services, 'leases' | 'nudgeWorker' | 'db'>> & { autoUpgrade?: boolean; port?: number } = {},
 ): Promise<RunningApi> {
-  const db = openConfiguredDatabase(config);
+  // All-in-one passes its database: one SQLite connection per process, since
+  // better-sqlite3 waits for a lock synchronously and two connections in one
+  // process would block each other.
+  const ownDb = extra.db === undefined;
+  const db = extra.db ?? openConfiguredDatabase(config);
   await ensureSchema(db, config, log, extra.autoUpgrade ?? false);
   const serviceSession = createServiceSession(config, log);
   const busNudge = extra.nudgeWorker ? null : createWorkerNudge(config, log);
@@ -46,7 +50,7 @@ export async function startApiProcess(
       await app.close();
       await authenticator.close?.();
       await busNudge?.close();
-      await db.close();
+      if (ownDb) await db.close();
     },
   };
 }
