@@ -1,6 +1,7 @@
 /** SQL for flavor access grants (`flavor_project`). */
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
+import { pageWithTotal } from './page.js';
 import type { FlavorProject } from '../../domain/types.js';
 
 type K = Kysely<Database>;
@@ -13,11 +14,11 @@ export async function listFlavorProjects(
   let q = k.selectFrom('flavor_project');
   if (filter.projectId) q = q.where('project_id', '=', filter.projectId);
   if (filter.flavorId) q = q.where('flavor_id', '=', filter.flavorId);
-  const [count, rows] = await Promise.all([
-    q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    q.selectAll().orderBy('project_id').orderBy('id').limit(page.limit).offset(page.offset).execute(),
-  ]);
-  return { rows, total: Number(count.n) };
+  return pageWithTotal(
+    page,
+    () => q.selectAll().orderBy('project_id').orderBy('id').limit(page.limit).offset(page.offset).execute(),
+    () => q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  );
 }
 
 export async function getFlavorProject(k: K, id: string): Promise<FlavorProject | null> {

@@ -1,6 +1,7 @@
 /** SQL for flavors and their project grants. */
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database, FlavorTable } from '../schema.js';
+import { pageWithTotal } from './page.js';
 import { read, type Codec } from '../codec.js';
 import type { Flavor } from '../../domain/types.js';
 
@@ -91,11 +92,12 @@ export async function listFlavors(
   if (filter.category) q = q.where('category', '=', filter.category);
   if (filter.availabilityZone) q = q.where('availability_zone', '=', filter.availabilityZone);
   if (filter.active !== null && filter.active !== undefined) q = q.where('active', '=', codec.bool(filter.active));
-  const [count, rows] = await Promise.all([
-    q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    q.selectAll().orderBy('name').orderBy('memory_mb').orderBy('id').limit(page.limit).offset(page.offset).execute(),
-  ]);
-  return { rows: rows.map(rowToFlavor), total: Number(count.n) };
+  const { rows, total } = await pageWithTotal(
+    page,
+    () => q.selectAll().orderBy('name').orderBy('memory_mb').orderBy('id').limit(page.limit).offset(page.offset).execute(),
+    () => q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  );
+  return { rows: rows.map(rowToFlavor), total };
 }
 
 export async function insertFlavor(k: K, codec: Codec, f: Flavor): Promise<void> {

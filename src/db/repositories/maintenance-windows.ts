@@ -1,6 +1,7 @@
 /** SQL for maintenance windows and their flavor links. */
 import type { Kysely } from 'kysely';
 import type { Database } from '../schema.js';
+import { pageWithTotal } from './page.js';
 import { read, type Codec } from '../codec.js';
 import { EFFECTIVE_STATUSES, type MaintenanceWindow } from '../../domain/types.js';
 
@@ -28,11 +29,12 @@ export async function listMaintenanceWindows(
   k: K,
   page: { limit: number; offset: number },
 ): Promise<{ rows: MaintenanceWindow[]; total: number }> {
-  const [c, rows] = await Promise.all([
-    k.selectFrom('maintenance_window').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    k.selectFrom('maintenance_window').selectAll().orderBy('start').orderBy('id').limit(page.limit).offset(page.offset).execute(),
-  ]);
-  return { rows: await attachFlavors(k, rows), total: Number(c.n) };
+  const { rows, total } = await pageWithTotal(
+    page,
+    () => k.selectFrom('maintenance_window').selectAll().orderBy('start').orderBy('id').limit(page.limit).offset(page.offset).execute(),
+    () => k.selectFrom('maintenance_window').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  );
+  return { rows: await attachFlavors(k, rows), total };
 }
 
 export async function getMaintenanceWindow(k: K, id: string): Promise<MaintenanceWindow | null> {

@@ -1,6 +1,7 @@
 /** SQL for reservations: reads with their flavor, capacity occupancy, usage, writes. */
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, ReservationTable } from '../schema.js';
+import { pageWithTotal } from './page.js';
 import { read, type Codec } from '../codec.js';
 import { rowToFlavor } from './flavors.js';
 import { EFFECTIVE_STATUSES, type Flavor, type Reservation, type ReservationStatus } from '../../domain/types.js';
@@ -64,17 +65,18 @@ export async function listReservations(
   if (filter.projectId !== null) q = q.where('project_id', '=', filter.projectId);
   if (filter.flavorId) q = q.where('flavor_id', '=', filter.flavorId);
   if (filter.statuses) q = q.where('status', 'in', filter.statuses);
-  const [c, rows] = await Promise.all([
-    q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    q.selectAll().orderBy('created_at').orderBy('id').limit(page.limit).offset(page.offset).execute(),
-  ]);
+  const { rows, total } = await pageWithTotal(
+    page,
+    () => q.selectAll().orderBy('created_at').orderBy('id').limit(page.limit).offset(page.offset).execute(),
+    () => q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+  );
   // Flavors are few: read each once instead of joining it onto every row.
   const flavorIds = [...new Set(rows.map((r) => r.flavor_id))];
   const flavorRows = flavorIds.length > 0 ? await k.selectFrom('flavor').selectAll().where('id', 'in', flavorIds).execute() : [];
   const byId = new Map(flavorRows.map((f) => [f.id, rowToFlavor(f)]));
   return {
     rows: rows.map((r) => ({ ...rowToReservation(r), flavor: byId.get(r.flavor_id)! })),
-    total: Number(c.n),
+    total,
   };
 }
 
