@@ -5,11 +5,8 @@
 import cluster from 'node:cluster';
 import os from 'node:os';
 import type { WarreConfig } from '../config/load.js';
-import { buildApp } from '../api/app.js';
 import type { Services } from '../services/context.js';
 import { createAuthenticator, createLimits, createLogger, createPolicy, createServiceSession, ensureSchema, openConfiguredDatabase } from './runtime.js';
-import { createLeaseBackend } from './leases.js';
-import { createWorkerNudge } from './bus.js';
 import type { Logger } from 'pino';
 
 export interface RunningApi {
@@ -26,6 +23,12 @@ export async function startApiProcess(
   // All-in-one passes its database: one SQLite connection per process, since
   // better-sqlite3 waits for a lock synchronously and two connections in one
   // process would block each other.
+  // Imported here, not at the top: the cluster primary only supervises and need not load them.
+  const [{ buildApp }, { createLeaseBackend }, { createWorkerNudge }] = await Promise.all([
+    import('../api/app.js'),
+    import('./leases.js'),
+    import('./bus.js'),
+  ]);
   const ownDb = extra.db === undefined;
   const db = extra.db ?? openConfiguredDatabase(config);
   await ensureSchema(db, config, log, extra.autoUpgrade ?? false);
