@@ -44,7 +44,14 @@ export async function startApiProcess(
     log,
   };
   const authenticator = createAuthenticator(config, log);
-  const app = await buildApp({ svc, authenticator, policy: createPolicy(config, log), logger: log, publicUrl: config.api.public_url });
+  const app = await buildApp({
+    svc,
+    authenticator,
+    policy: createPolicy(config, log),
+    logger: log,
+    publicUrl: config.api.public_url,
+    brokerHealth: busNudge ? () => busNudge.health() : undefined,
+  });
   const port = extra.port ?? config.api.port;
   const address = await app.listen({ host: config.api.host, port });
   return {

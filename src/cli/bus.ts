@@ -56,12 +56,16 @@ export function createNotifier(config: WarreConfig, log: Logger, conn: BusConnec
 }
 
 /** The API's nudge to separate workers: an oslo RPC cast `create_lease` (what the Python API sends). */
-export function createWorkerNudge(config: WarreConfig, log: Logger): { nudge: (id: string) => void; close(): Promise<void> } | null {
+export function createWorkerNudge(
+  config: WarreConfig,
+  log: Logger,
+): { nudge: (id: string) => void; health(): Promise<{ ok: boolean; error?: string }>; close(): Promise<void> } | null {
   const conn = connectBus(config, config.DEFAULT.transport_url, log, 'warre-api');
   if (!conn) return null;
   const client = new RpcClient(conn, { exchange: config.DEFAULT.control_exchange, logger: log });
   return {
     nudge: (id) => void client.cast({}, 'create_lease', { reservation_id: id }).catch(() => {}),
+    health: async () => (conn.state === 'connected' ? { ok: true } : { ok: false, error: `message bus ${conn.state}` }),
     close: async () => {
       await client.close();
       await conn.close();

@@ -16,7 +16,7 @@ import { InvalidReservation, NotFound, OverQuota, ValidationFailed, BadRequest, 
 import type { Reservation } from '../domain/types.js';
 import type { ReservationWithFlavor } from '../db/repositories/reservations.js';
 import { LeaseError } from '../drivers/lease-backend.js';
-import type { Services } from './context.js';
+import type { Logger, Services } from './context.js';
 
 export interface CreateReservationInput {
   flavor_id: string;
@@ -36,6 +36,7 @@ export async function createReservation(
   ctx: RequestContext,
   parsed: { ok: true; value: CreateReservationInput } | { ok: false; errors: Record<string, string[]> },
   bypassMaintenance: boolean,
+  log: Logger = svc.log,
 ): Promise<ReservationWithFlavor> {
   const projectId = ctx.projectId!;
   const limits = await svc.limits.getLimits(projectId);
@@ -90,7 +91,7 @@ export async function createReservation(
     await reservations.insertReservation(tx, db.codec, r);
     return { ...r, flavor };
   });
-  svc.log.info({ reservation: created.id, project: projectId, flavor: created.flavor_id }, 'reservation created');
+  log.info({ reservation: created.id, project: projectId, flavor: created.flavor_id }, 'reservation created');
   svc.nudgeWorker(created.id);
   return created;
 }
@@ -101,7 +102,13 @@ export async function createReservation(
  * locks so that two extensions cannot overbook. The row is only changed when
  * the lease back-end accepted the new end.
  */
-export async function extendReservation(svc: Services, ctx: RequestContext, current: ReservationWithFlavor, newEnd: number): Promise<ReservationWithFlavor> {
+export async function extendReservation(
+  svc: Services,
+  ctx: RequestContext,
+  current: ReservationWithFlavor,
+  newEnd: number,
+  log: Logger = svc.log,
+): Promise<ReservationWithFlavor> {
   if (newEnd <= current.end) throw new BadRequest('New end date must be greater then existing');
   const projectId = current.project_id;
   const limits = await svc.limits.getLimits(projectId);
@@ -123,17 +130,17 @@ export async function extendReservation(svc: Services, ctx: RequestContext, curr
     try {
       await svc.leases.updateLeaseEnd(svc.serviceSession, r.lease_id!, new Date(newEnd));
     } catch (err) {
-      svc.log.error({ err, lease: r.lease_id }, 'failed to extend lease');
+      log.error({ err, lease: r.lease_id }, 'failed to extend lease');
       throw new InvalidReservation('Failed to extend reservation: Failed to extend lease');
     }
     await reservations.updateReservationEnd(tx, db.codec, r.id, newEnd);
-    svc.log.info({ reservation: r.id, end: new Date(newEnd).toISOString() }, 'reservation extended');
+    log.info({ reservation: r.id, end: new Date(newEnd).toISOString() }, 'reservation extended');
     return { ...r, end: newEnd };
   });
 }
 
 /** Delete a reservation: its lease first (404 = gone), then the row. */
-export async function deleteReservation(svc: Services, r: ReservationWithFlavor): Promise<void> {
+export async function deleteReservation(svc: Services, r: ReservationWithFlavor, log: Logger = svc.log): Promise<void> {
   if (r.lease_id) {
     if (!svc.leases) throw new WarreError(500, 'Failed to delete reservation, please try again later');
     try {
@@ -141,12 +148,12 @@ export async function deleteReservation(svc: Services, r: ReservationWithFlavor)
     } catch (err) {
       // A 404 from Blazar counts as deleted (api.md §3), whichever back-end reports it.
       if (!(err instanceof LeaseError && err.status === 404)) {
-        svc.log.error({ err, lease: r.lease_id, reservation: r.id }, 'failed to delete lease');
+        log.error({ err, lease: r.lease_id, reservation: r.id }, 'failed to delete lease');
         throw new WarreError(500, 'Failed to delete reservation, please try again later');
       }
-      svc.log.warn({ lease: r.lease_id, reservation: r.id }, 'lease already deleted');
+      log.warn({ lease: r.lease_id, reservation: r.id }, 'lease already deleted');
     }
   }
   await writeTransaction(svc.db, (tx) => reservations.deleteReservation(tx, r.id));
-  svc.log.info({ reservation: r.id }, 'reservation deleted');
+  log.info({ reservation: r.id }, 'reservation deleted');
 }

@@ -60,7 +60,7 @@ export default async function reservationRoutes(app: FastifyInstance, { svc, aut
       : parsed;
     if (input.ok && !isUuid(input.value.flavor_id)) input.value.flavor_id = '';
     const bypass = authz.allowed(req, 'warre:reservation:create:bypass_maintenance');
-    const r = await createReservation(svc, ctx(req), input, bypass);
+    const r = await createReservation(svc, ctx(req), input, bypass, req.log);
     return reservationView(r);
   });
 
@@ -77,7 +77,7 @@ export default async function reservationRoutes(app: FastifyInstance, { svc, aut
     const parsed = validateBody<{ end: number }>(UPDATE_FIELDS, body);
     if (!parsed.ok) throw new BadRequest(parsed.errors);
     authz.item(req, 'warre:reservation:update', `Reservation ${id} doesn't exist`, { project_id: r.project_id });
-    const updated = await extendReservation(svc, ctx(req), r, truncateToMinute(parsed.value.end));
+    const updated = await extendReservation(svc, ctx(req), r, truncateToMinute(parsed.value.end), req.log);
     return reservationView(updated);
   });
 
@@ -85,7 +85,7 @@ export default async function reservationRoutes(app: FastifyInstance, { svc, aut
     const id = req.params.id;
     const r = await load(req, id);
     authz.item(req, 'warre:reservation:delete', `Reservation ${id} doesn't exist`, { project_id: r.project_id });
-    await deleteReservation(svc, r);
+    await deleteReservation(svc, r, req.log);
     return reply.status(204).send();
   });
 }
