@@ -2,12 +2,12 @@
  * `warre-api`: the REST API, `[api] workers` processes sharing the port
  * (node:cluster; the primary only supervises and restarts workers).
  */
-import cluster from 'node:cluster';
 import os from 'node:os';
 import type { WarreConfig } from '../config/load.js';
 import type { Services } from '../services/context.js';
-import { createAuthenticator, createLimits, createLogger, createPolicy, createServiceSession, ensureSchema, openConfiguredDatabase } from './runtime.js';
+import { createAuthenticator, createLimits, createLogger, createPolicy, createServiceSession, ensureSchema, openConfiguredDatabase, checkSchema } from './runtime.js';
 import type { Logger } from 'pino';
+import { supervise } from './cluster.js';
 
 export interface RunningApi {
   url: string;
@@ -68,31 +68,7 @@ export async function startApiProcess(
 export async function runApi(config: WarreConfig): Promise<void> {
   const log = createLogger(config, 'warre-api');
   const workers = config.api.workers > 0 ? config.api.workers : os.availableParallelism();
-  if (workers > 1 && cluster.isPrimary) {
-    // Refuse once, here, rather than in every worker (which the primary would restart forever).
-    const db = openConfiguredDatabase(config);
-    try {
-      await ensureSchema(db, config, log, false);
-    } finally {
-      await db.close();
-    }
-    log.info({ workers, host: config.api.host, port: config.api.port }, 'starting API workers');
-    for (let i = 0; i < workers; i++) cluster.fork();
-    let stopping = false;
-    cluster.on('exit', (worker, code, signal) => {
-      if (stopping) return;
-      log.error({ pid: worker.process.pid, code, signal }, 'API worker died; starting another');
-      setTimeout(() => cluster.fork(), 1000);
-    });
-    const stop = () => {
-      stopping = true;
-      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
-      setTimeout(() => process.exit(0), 5000).unref();
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-    return;
-  }
+  if (await supervise(workers, log, 'API', () => checkSchema(config, log))) return;
   const api = await startApiProcess(config, log);
   log.info({ url: api.url, pid: process.pid }, 'warre-api listening');
   const stop = async () => {

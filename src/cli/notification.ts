@@ -6,16 +6,18 @@
  * malformed messages are logged and dropped.
  */
 import type { WarreConfig } from '../config/load.js';
+import { supervise } from './cluster.js';
 import { ceilometerEvent } from '../drivers/bus/envelope.js';
 import { NotificationListener } from '../drivers/bus/listener.js';
 import { leaseEventType } from '../domain/lifecycle.js';
 import { LeaseEventHandler } from '../notification/lease-events.js';
 import { connectBus, createNotifier, notificationTransportUrl } from './bus.js';
 import { createMessenger } from './lifecycle.js';
-import { createLogger, createServiceSession, ensureSchema, openConfiguredDatabase } from './runtime.js';
+import { createLogger, createServiceSession, ensureSchema, openConfiguredDatabase, checkSchema } from './runtime.js';
 
 export async function runNotification(config: WarreConfig): Promise<void> {
   const log = createLogger(config, 'warre-notification');
+  if (await supervise(config.worker.workers, log, 'notification', () => checkSchema(config, log))) return;
   const url = notificationTransportUrl(config);
   if (!url) throw new Error('warre-notification needs a message bus: set [oslo_messaging_notifications] transport_url or [DEFAULT] transport_url');
   const db = openConfiguredDatabase(config);

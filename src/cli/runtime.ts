@@ -59,6 +59,16 @@ export async function ensureSchema(db: Db, config: WarreConfig, log: Logger, aut
   }
 }
 
+/** Open, check that no migration is pending, close (a supervising primary's check). */
+export async function checkSchema(config: WarreConfig, log: Logger): Promise<void> {
+  const db = openConfiguredDatabase(config);
+  try {
+    await ensureSchema(db, config, log, false);
+  } finally {
+    await db.close();
+  }
+}
+
 export function createPolicy(config: WarreConfig, log: Logger): PolicyEnforcer {
   const resolve = (p: string) => (path.isAbsolute(p) ? p : path.join(config.configDir, p));
   return new PolicyEnforcer({

@@ -4,14 +4,16 @@
  * bus (a nudge: it also polls, so nothing depends on the cast arriving).
  */
 import type { WarreConfig } from '../config/load.js';
+import { supervise } from './cluster.js';
 import { RpcServer } from '../drivers/bus/rpc.js';
 import { connectBus, createNotifier, notificationTransportUrl } from './bus.js';
 import { createLeaseBackend } from './leases.js';
 import { createMessenger, createPeriodic, createWorker } from './lifecycle.js';
-import { createLogger, createServiceSession, ensureSchema, openConfiguredDatabase } from './runtime.js';
+import { createLogger, createServiceSession, ensureSchema, openConfiguredDatabase, checkSchema } from './runtime.js';
 
 export async function runWorker(config: WarreConfig): Promise<void> {
   const log = createLogger(config, 'warre-worker');
+  if (await supervise(config.worker.workers, log, 'worker', () => checkSchema(config, log))) return;
   const db = openConfiguredDatabase(config);
   await ensureSchema(db, config, log, false);
   const serviceSession = createServiceSession(config, log);
