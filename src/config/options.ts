@@ -260,8 +260,16 @@ function keystoneCredentials(what: string) {
 }
 
 const httpsClient = {
-  cafile: str({ help: 'PEM file of CA certificates for HTTPS; default: the system CAs.', path: true }),
-  insecure: bool({ help: 'Do not verify HTTPS certificates.', default: false }),
+  cafile: str({
+    help: 'PEM file of CA certificates for HTTPS; default: the system CAs.',
+    path: true,
+    ignored: 'system CAs are used; add one with NODE_EXTRA_CA_CERTS=<pem>',
+  }),
+  insecure: bool({
+    help: 'Do not verify HTTPS certificates.',
+    default: false,
+    ignored: 'certificates are always verified (NODE_EXTRA_CA_CERTS=<pem>)',
+  }),
 };
 
 /** Every section and option. Section and option names are exactly the INI names. */
@@ -336,6 +344,7 @@ export const OPTIONS = {
       help: 'Seconds after which a pooled connection is replaced by a new one.',
       default: 600,
       min: 1,
+      ignored: 'the connection pools replace broken connections by themselves',
     }),
     pool_size: int({ help: 'Maximum number of pooled connections per process.', default: 10, min: 1 }),
     connect_timeout: float({ help: 'Seconds to wait when opening a database connection.', default: 10, min: 0 }),
@@ -385,7 +394,11 @@ export const OPTIONS = {
   },
 
   sentry: {
-    dsn: str({ help: 'Sentry/GlitchTip DSN errors are reported to; unset: no error reporting.', secret: true }),
+    dsn: str({
+      help: 'Sentry/GlitchTip DSN errors are reported to; unset: no error reporting.',
+      secret: true,
+      ignored: 'no Sentry reporting; errors are logged with their request id',
+    }),
     environment: str({ help: 'Environment name reported errors are tagged with (e.g. production).' }),
   },
 
@@ -438,6 +451,7 @@ export const OPTIONS = {
     service_token_roles_required: bool({
       help: 'Reject service tokens without one of service_token_roles (otherwise only logged).',
       default: false,
+      ignored: 'Warre does not take X-Service-Token',
     }),
     delay_auth_decision: bool({
       help: 'Let requests with a missing or invalid token through, marked unauthenticated.',
