@@ -121,6 +121,15 @@ async function expectSettled(
   // Acked after handling, so an empty queue means every event was handled.
   await waitFor(queueEmpty, 'warre.sample to be empty', 60_000, 200);
   const messages = (id: string, event: string) => warre.find(USER_MESSAGE, { reservation_id: id, event }).length;
+  // An empty queue counts only *ready* messages: an event whose handling failed during the outage
+  // (e.g. no free database connection while the rows were locked) may still sit in the listener's
+  // requeue delay, unacked. Wait until every expected message went out, then check none went twice.
+  await waitFor(
+    async () => b.ids.every((id, i) => (i < ENDED ? messages(id, 'end') >= 1 : messages(id, 'start') >= 1 && messages(id, 'before_end') >= 1)),
+    'every expected user message',
+    60_000,
+    200,
+  );
   for (const [i, id] of b.ids.entries()) {
     if (i < ENDED) {
       expect(messages(id, 'end'), `end message of ${id}`).toBe(1);
