@@ -97,7 +97,10 @@ export interface WarreLeaseJobTable {
 export interface WarreSentMessageTable {
   reservation_id: string;
   event: string;
+  /** When the state change that causes the message was committed. */
   sent_at: DbDateTime;
+  /** When the message was handed to its driver; null until then (resent by the periodic task). */
+  delivered_at: DbDateTime | null;
 }
 
 /** Periodic-task leader lease, so several workers do not run a task at once. */

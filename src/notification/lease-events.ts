@@ -5,8 +5,9 @@
  * messages follow, once per reservation and event.
  */
 import type { Db } from '../db/connect.js';
-import { applyLeaseEvent, leaseCreationInFlight } from '../db/repositories/lifecycle.js';
-import { onLeaseEvent, type LeaseEventType } from '../domain/lifecycle.js';
+import { applyLeaseEvent, leaseCreationInFlight, markDelivered } from '../db/repositories/lifecycle.js';
+import type { ReservationWithFlavor } from '../db/repositories/reservations.js';
+import { onLeaseEvent, type LeaseEventType, type NotificationEvent, type UserMessageEvent } from '../domain/lifecycle.js';
 import type { Logger } from '../services/context.js';
 import type { Messenger } from './messenger.js';
 
@@ -17,6 +18,17 @@ import type { Messenger } from './messenger.js';
  * a crash) — try again later.
  */
 export type EventOutcome = 'applied' | 'unknown' | 'retry';
+
+/**
+ * Send one recorded message (a user message, or a `warre.reservation.*`
+ * notification) and mark it delivered. Messengers never throw; a failure to
+ * mark it only means the periodic task sends it again.
+ */
+export async function deliver(db: Db, messenger: Messenger, log: Logger, key: string, r: ReservationWithFlavor, now: number): Promise<void> {
+  if (key.startsWith('warre.reservation.')) await messenger.notify(key as NotificationEvent, r);
+  else await messenger.userMessage(key as UserMessageEvent, r);
+  await markDelivered(db, r.id, key, now).catch((err: unknown) => log.error({ err, reservation: r.id, message: key }, 'cannot mark a message delivered'));
+}
 
 export class LeaseEventHandler {
   constructor(
@@ -47,10 +59,7 @@ export class LeaseEventHandler {
     }
     const { reservation: r, changed, newKeys } = applied;
     this.log.info({ reservation: r.id, lease: leaseId, event: eventType, status: r.status, changed, message_id: messageId }, 'lease event applied');
-    for (const key of newKeys) {
-      if (key.startsWith('warre.reservation.')) await this.messenger.notify(key as 'warre.reservation.start' | 'warre.reservation.end', r);
-      else await this.messenger.userMessage(key as 'start' | 'end' | 'before_end', r);
-    }
+    for (const key of newKeys) await deliver(this.db, this.messenger, this.log, key, r, this.now());
     return 'applied';
   }
 }

@@ -9,8 +9,7 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Db } from '../db/connect.js';
 import { getReservation } from '../db/repositories/reservations.js';
-import { claimLeaseJob, completeLeaseJob, failLeaseJob, retryLeaseJobLater, recordSent, type Claim } from '../db/repositories/lifecycle.js';
-import { writeTransaction } from '../db/transaction.js';
+import { claimLeaseJob, completeLeaseJob, failLeaseJob, markDelivered, retryLeaseJobLater, type Claim } from '../db/repositories/lifecycle.js';
 import { nextAttemptDelay, shouldRetry, statusReason } from '../domain/lifecycle.js';
 import { LeaseError, leaseName, type LeaseBackend, type LeaseRequest } from '../drivers/lease-backend.js';
 import type { ServiceSession } from '../drivers/session.js';
@@ -156,9 +155,9 @@ export class LeaseWorker {
         await leases.deleteLease(session, lease.id).catch((err: unknown) => log.error({ err, lease: lease.id }, 'could not delete orphan lease'));
         return;
       }
-      if (done.outcome === 'allocated') {
-        const first = await writeTransaction(db, (tx) => recordSent(db, tx, r.id, 'create', this.now()));
-        if (first) await this.o.messenger.userMessage('create', done.reservation);
+      if (done.outcome === 'allocated' && done.createRecorded) {
+        await this.o.messenger.userMessage('create', done.reservation);
+        await markDelivered(db, r.id, 'create', this.now()).catch((err: unknown) => log.error({ err, reservation: r.id }, 'cannot mark the create message delivered'));
       }
     } catch (err) {
       await this.failed(claim, err);

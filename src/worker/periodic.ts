@@ -5,11 +5,18 @@
  */
 import os from 'node:os';
 import type { Db } from '../db/connect.js';
-import { acquireTaskLock, activeReservations, completeOverdue, deleteCompletedBefore } from '../db/repositories/lifecycle.js';
+import { acquireTaskLock, activeReservations, completeOverdue, deleteCompletedBefore, undeliveredMessages } from '../db/repositories/lifecycle.js';
+import { getReservation } from '../db/repositories/reservations.js';
+import { deliver } from '../notification/lease-events.js';
 import { deleteEndedWindows } from '../db/repositories/maintenance-windows.js';
 import { COMPLETE_RETENTION_MS } from '../domain/lifecycle.js';
 import type { Messenger } from '../notification/messenger.js';
 import type { Logger } from '../services/context.js';
+
+/** A message recorded this long ago and still not delivered was lost by its process. */
+const RESEND_GRACE_MS = 5 * 60_000;
+/** Older than this, an unsent message is stale news: it is not sent any more. */
+const RESEND_MAX_AGE_MS = 24 * 3_600_000;
 
 export interface PeriodicOptions {
   db: Db;
@@ -22,6 +29,8 @@ export interface PeriodicOptions {
 }
 
 export interface PeriodicReport {
+  /** Messages recorded but never sent (their process died between commit and send), sent now. */
+  resent: number;
   deletedReservations: number;
   deletedWindows: number;
   completed: number;
@@ -60,11 +69,12 @@ export class PeriodicTasks {
   async runOnce(force = false): Promise<PeriodicReport> {
     const { db, log, messenger } = this.o;
     const now = this.now();
-    const report: PeriodicReport = { deletedReservations: 0, deletedWindows: 0, completed: 0, exists: 0, inUse: 0, skipped: false };
+    const report: PeriodicReport = { resent: 0, deletedReservations: 0, deletedWindows: 0, completed: 0, exists: 0, inUse: 0, skipped: false };
     if (!force && !(await acquireTaskLock(db, 'periodic', this.holder, now, Math.max(1000, this.o.intervalMs - 1000)))) {
       report.skipped = true;
       return report;
     }
+    report.resent = await this.resendUndelivered(now);
     report.deletedReservations = await deleteCompletedBefore(db, now - COMPLETE_RETENTION_MS);
     report.deletedWindows = await deleteEndedWindows(db.kysely, db.codec, now);
     for (const r of await activeReservations(db)) {
@@ -81,5 +91,19 @@ export class PeriodicTasks {
     }
     log.info({ ...report }, 'periodic tasks done');
     return report;
+  }
+
+  /** Send the messages a dead process recorded but never sent (older than a grace period). */
+  private async resendUndelivered(now: number): Promise<number> {
+    const { db, log, messenger } = this.o;
+    let n = 0;
+    for (const m of await undeliveredMessages(db, now - RESEND_MAX_AGE_MS, now - RESEND_GRACE_MS)) {
+      const r = await getReservation(db.kysely, m.reservation_id);
+      if (!r) continue; // deleted meanwhile; its rows go with it
+      log.warn({ reservation: r.id, message: m.event }, 'sending a message its process did not send');
+      await deliver(db, messenger, log, m.event, r, now);
+      n++;
+    }
+    return n;
   }
 }

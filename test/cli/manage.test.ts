@@ -46,7 +46,7 @@ const DEFAULT_POLICY: Record<string, string> = {
   'warre:reservation:delete': 'rule:admin_or_owner',
 };
 
-const MIGRATIONS = ['0001-base-schema', '0002-indexes', '0003-warre-tables', '0004-reservation-order-index'];
+const MIGRATIONS = ['0001-base-schema', '0002-indexes', '0003-warre-tables', '0004-reservation-order-index', '0005-message-delivery'];
 
 let tmp: string;
 beforeAll(() => {
@@ -223,7 +223,7 @@ describe('warre api on a database with pending migrations', () => {
     const r = await runWarre(['api'], await env(1), { timeoutMs: 30_000 });
     expect(r.signal).toBeNull();
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/not up to date: pending migrations 0001-base-schema, 0002-indexes, 0003-warre-tables, 0004-reservation-order-index/);
+    expect(r.stderr).toMatch(/not up to date: pending migrations 0001-base-schema, 0002-indexes, 0003-warre-tables, 0004-reservation-order-index, 0005-message-delivery/);
     expect(r.stderr).toContain('Run "warre-manage db upgrade" first');
     const v = await runWarre(['manage', 'db', 'version'], warreEnv({ WARRE_DATABASE__CONNECTION: testDb.url }));
     expect(v.stdout).toMatch(/^applied: +\(none\)$/m);

@@ -80,7 +80,7 @@ describe.each(DIALECTS)('periodic tasks on %s', (dialect) => {
   it('cleans up, completes overdue reservations silently, sends exists for each ACTIVE and in_use only with servers', async () => {
     const now = Date.now();
     const oldComplete = await seedReservation(db, { flavor, status: 'COMPLETE', leaseId: randomUUID(), start: minute(now - 9 * DAY), end: minute(now - 8 * DAY) });
-    await db.kysely.insertInto('warre_sent_message').values({ reservation_id: oldComplete, event: 'end', sent_at: db.codec.dt(now - 8 * DAY) }).execute();
+    await db.kysely.insertInto('warre_sent_message').values({ reservation_id: oldComplete, event: 'end', sent_at: db.codec.dt(now - 8 * DAY), delivered_at: db.codec.dt(now - 8 * DAY) }).execute();
     const recentComplete = await seedReservation(db, { flavor, status: 'COMPLETE', leaseId: randomUUID(), start: minute(now - 7 * DAY), end: minute(now - 6 * DAY) });
     const oldError = await seedReservation(db, { flavor, status: 'ERROR', start: minute(now - 40 * DAY), end: minute(now - 30 * DAY) });
     const overdue = await active({ end: minute(now - 2 * MINUTE) });
@@ -102,7 +102,7 @@ describe.each(DIALECTS)('periodic tasks on %s', (dialect) => {
     await insertMaintenanceWindow(db.kysely, db.codec, { id: windows.future, start: minute(now + DAY), end: minute(now + 2 * DAY), note: null, flavors: [] });
 
     const report = await periodic().runOnce();
-    expect(report).toEqual({ deletedReservations: 1, deletedWindows: 1, completed: 1, exists: 3, inUse: 1, skipped: false });
+    expect(report).toEqual({ resent: 0, deletedReservations: 1, deletedWindows: 1, completed: 1, exists: 3, inUse: 1, skipped: false });
 
     expect(await reservationRow(db, oldComplete)).toBeUndefined();
     expect(await db.kysely.selectFrom('warre_sent_message').selectAll().where('reservation_id', '=', oldComplete).execute()).toEqual([]);

@@ -8,6 +8,7 @@ import { baseSchema } from './0001-base-schema.js';
 import { hotQueryIndexes } from './0002-indexes.js';
 import { warreTables } from './0003-warre-tables.js';
 import { reservationOrderIndex } from './0004-reservation-order-index.js';
+import { messageDelivery } from './0005-message-delivery.js';
 
 export const PYTHON_HEAD_REVISION = 'a1b2c3d4e5f6';
 
@@ -17,4 +18,4 @@ export interface Migration {
   up(db: Db, opts: { adopting: boolean }): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [baseSchema, hotQueryIndexes, warreTables, reservationOrderIndex];
+export const MIGRATIONS: readonly Migration[] = [baseSchema, hotQueryIndexes, warreTables, reservationOrderIndex, messageDelivery];

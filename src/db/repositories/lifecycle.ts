@@ -99,14 +99,20 @@ export async function leaseCreationInFlight(db: Db): Promise<boolean> {
   return r !== undefined;
 }
 
-export type CompleteResult = { outcome: 'allocated'; reservation: ReservationWithFlavor } | { outcome: 'gone' } | { outcome: 'already'; leaseId: string | null };
+export type CompleteResult = { outcome: 'allocated'; reservation: ReservationWithFlavor; createRecorded: boolean } | { outcome: 'gone' } | { outcome: 'already'; leaseId: string | null };
 
 /**
  * Record the created lease: PENDING_CREATE → ALLOCATED with lease_id and
  * compute_flavor, and drop the job. `gone` when the reservation was deleted
  * meanwhile; `already` when it is no longer PENDING_CREATE.
  */
-export async function completeLeaseJob(db: Db, reservationId: string, leaseId: string, computeFlavor: string | null): Promise<CompleteResult> {
+export async function completeLeaseJob(
+  db: Db,
+  reservationId: string,
+  leaseId: string,
+  computeFlavor: string | null,
+  now: number = Date.now(),
+): Promise<CompleteResult> {
   return writeTransaction(db, async (tx) => {
     await lockReservation(db, tx, reservationId);
     const r = await getReservation(tx, reservationId);
@@ -118,7 +124,13 @@ export async function completeLeaseJob(db: Db, reservationId: string, leaseId: s
       .set({ lease_id: leaseId, compute_flavor: computeFlavor, status: 'ALLOCATED', status_reason: null })
       .where('id', '=', reservationId)
       .execute();
-    return { outcome: 'allocated', reservation: { ...r, lease_id: leaseId, compute_flavor: computeFlavor, status: 'ALLOCATED', status_reason: null } };
+    // The 'create' message is recorded with the state change (sent after the commit).
+    const createRecorded = await recordSent(db, tx, reservationId, 'create', now);
+    return {
+      outcome: 'allocated',
+      createRecorded,
+      reservation: { ...r, lease_id: leaseId, compute_flavor: computeFlavor, status: 'ALLOCATED', status_reason: null },
+    };
   });
 }
 
@@ -154,9 +166,35 @@ async function lockReservation(db: Db, tx: Tx, id: string): Promise<void> {
  * first time only, so duplicate events send nothing twice.
  */
 export async function recordSent(db: Db, tx: Tx, reservationId: string, event: string, now: number): Promise<boolean> {
-  const q = tx.insertInto('warre_sent_message').values({ reservation_id: reservationId, event, sent_at: db.codec.dt(now) });
+  const q = tx.insertInto('warre_sent_message').values({ reservation_id: reservationId, event, sent_at: db.codec.dt(now), delivered_at: null });
   const r = db.dialect === 'mysql' ? await q.ignore().executeTakeFirst() : await q.onConflict((oc) => oc.columns(['reservation_id', 'event']).doNothing()).executeTakeFirst();
   return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+}
+
+/** The message has been handed to its driver. */
+export async function markDelivered(db: Db, reservationId: string, event: string, now: number): Promise<void> {
+  await db.kysely
+    .updateTable('warre_sent_message')
+    .set({ delivered_at: db.codec.dt(now) })
+    .where('reservation_id', '=', reservationId)
+    .where('event', '=', event)
+    .execute();
+}
+
+/**
+ * Messages recorded in [after, before) and never delivered (their process
+ * died in between). Older ones are stale news and are not sent any more.
+ */
+export async function undeliveredMessages(db: Db, after: number, before: number): Promise<{ reservation_id: string; event: string }[]> {
+  return db.kysely
+    .selectFrom('warre_sent_message')
+    .select(['reservation_id', 'event'])
+    .where('delivered_at', 'is', null)
+    .where('sent_at', '>=', db.codec.dt(after))
+    .where('sent_at', '<', db.codec.dt(before))
+    .orderBy('sent_at')
+    .limit(1000)
+    .execute();
 }
 
 export interface AppliedEvent {
