@@ -42,11 +42,6 @@ export class ValidationFailed extends WarreError {
     super(422, fields);
   }
 }
-export class ServiceUnavailable extends WarreError {
-  constructor(message: string) {
-    super(503, message);
-  }
-}
 /** A refusal of the reservation rules (api.md §3 step 4, §7): always 400. */
 export class InvalidReservation extends BadRequest {
   constructor(readonly reason: string) {

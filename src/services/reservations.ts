@@ -104,7 +104,6 @@ export async function createReservation(
  */
 export async function extendReservation(
   svc: Services,
-  ctx: RequestContext,
   current: ReservationWithFlavor,
   newEnd: number,
   log: Logger = svc.log,

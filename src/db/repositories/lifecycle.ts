@@ -3,7 +3,6 @@
  * PENDING_CREATE row is the job; `warre_lease_job` holds the claim), lease
  * events, the record of messages sent, periodic-task locks and clean-up.
  */
-import { sql } from 'kysely';
 import type { Db } from '../connect.js';
 import { writeTransaction, type Tx } from '../transaction.js';
 import { read } from '../codec.js';
@@ -197,11 +196,6 @@ export async function undeliveredMessages(db: Db, after: number, before: number)
     .execute();
 }
 
-export interface AppliedEvent {
-  reservation: ReservationWithFlavor;
-  changed: boolean;
-}
-
 /**
  * Apply a lease event's status change under a row lock. `decide` gets the
  * current status and returns the new one (or null), plus the message keys to
@@ -302,4 +296,3 @@ export async function leasedReservations(db: Db): Promise<{ id: string; lease_id
   return rows.map((r) => ({ id: r.id, lease_id: r.lease_id!, status: r.status as ReservationStatus, start: read.dt(r.start), end: read.dt(r.end) }));
 }
 
-export { sql };

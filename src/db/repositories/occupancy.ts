@@ -71,17 +71,3 @@ export async function flavorOccupancy(
   }
   return { reservations: reservationsOut, maintenance };
 }
-
-/** Does any maintenance window of the flavor overlap [start, end]? */
-export async function maintenanceOverlaps(k: Kysely<Database>, codec: Codec, flavorId: string, start: number, end: number): Promise<boolean> {
-  const r = await k
-    .selectFrom('maintenance_window')
-    .innerJoin('maintenance_window_flavor', 'maintenance_window_flavor.maintenance_window_id', 'maintenance_window.id')
-    .select('maintenance_window.id')
-    .where('maintenance_window_flavor.flavor_id', '=', flavorId)
-    .where('maintenance_window.start', '<=', codec.dt(end))
-    .where('maintenance_window.end', '>=', codec.dt(start))
-    .limit(1)
-    .executeTakeFirst();
-  return r !== undefined;
-}

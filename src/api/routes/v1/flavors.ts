@@ -8,7 +8,7 @@ import { freeSlots } from '../../../domain/capacity.js';
 import { BadRequest, Conflict, NotFound, ValidationFailed } from '../../../domain/errors.js';
 import { DAY, formatApi, parseDateOrDateTime, truncateToMinute, truncateToSecond } from '../../../domain/time.js';
 import type { Flavor } from '../../../domain/types.js';
-import { ctx, projectOf, pageRequest, pageResponse, query, queryBool, queryString, requireBody } from '../../request.js';
+import { projectOf, pageRequest, pageResponse, query, queryBool, queryString, requireBody } from '../../request.js';
 import { isUuid, validateBody, type Schema } from '../../validate.js';
 import { flavorView } from '../../views.js';
 import type { RouteDeps } from '../index.js';

@@ -1,5 +1,5 @@
 /** /v1/reservations/ (api.md §3 Reservation). */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import * as reservations from '../../../db/repositories/reservations.js';
 import { BadRequest, NotFound } from '../../../domain/errors.js';
 import { truncateToMinute } from '../../../domain/time.js';
@@ -23,7 +23,7 @@ const UPDATE_FIELDS: Schema = {
 export default async function reservationRoutes(app: FastifyInstance, { svc, authz, publicUrl }: RouteDeps): Promise<void> {
   const k = () => svc.db.kysely;
 
-  async function load(req: FastifyRequest, id: string) {
+  async function load(id: string) {
     const r = isUuid(id) ? await reservations.getReservation(k(), id) : null;
     if (!r) throw new NotFound(`Reservation ${id} doesn't exist`);
     return r;
@@ -65,25 +65,25 @@ export default async function reservationRoutes(app: FastifyInstance, { svc, aut
   });
 
   app.get<{ Params: { id: string } }>('/v1/reservations/:id', async (req) => {
-    const r = await load(req, req.params.id);
+    const r = await load(req.params.id);
     authz.item(req, 'warre:reservation:get', `Reservation ${req.params.id} doesn't exist`, { project_id: r.project_id });
     return reservationView(r);
   });
 
   app.patch<{ Params: { id: string } }>('/v1/reservations/:id', async (req) => {
     const id = req.params.id;
-    const r = await load(req, id);
+    const r = await load(id);
     const body = requireBody(req);
     const parsed = validateBody<{ end: number }>(UPDATE_FIELDS, body);
     if (!parsed.ok) throw new BadRequest(parsed.errors);
     authz.item(req, 'warre:reservation:update', `Reservation ${id} doesn't exist`, { project_id: r.project_id });
-    const updated = await extendReservation(svc, ctx(req), r, truncateToMinute(parsed.value.end), req.log);
+    const updated = await extendReservation(svc, r, truncateToMinute(parsed.value.end), req.log);
     return reservationView(updated);
   });
 
   app.delete<{ Params: { id: string } }>('/v1/reservations/:id', async (req, reply) => {
     const id = req.params.id;
-    const r = await load(req, id);
+    const r = await load(id);
     authz.item(req, 'warre:reservation:delete', `Reservation ${id} doesn't exist`, { project_id: r.project_id });
     await deleteReservation(svc, r, req.log);
     return reply.status(204).send();
