@@ -54,7 +54,7 @@ export function botSessions(config: WarreConfig, serviceSession: KeystoneSession
     await grantProjectRole(serviceSession, projectId, bot_user_id, bot_role_id);
     let s = sessions.get(projectId);
     if (!s) {
-      s = botSession({ auth_url: authUrl, bot_user_id, bot_password, projectId });
+      s = botSession({ auth_url: authUrl, bot_user_id, bot_password, projectId, tls: serviceSession.tls });
       sessions.set(projectId, s);
     }
     return s;

@@ -110,5 +110,5 @@ export function createLimits(config: WarreConfig, log: Logger): LimitsProvider {
 export function createServiceSession(config: WarreConfig, log: Logger): KeystoneSession | null {
   const sa = config.service_auth as unknown as Record<string, unknown>;
   if (typeof sa.auth_url !== 'string' || sa.auth_url === '') return null;
-  return new KeystoneSession(sa as never, { logger: log });
+  return new KeystoneSession(sa as never, { logger: log, section: 'service_auth' });
 }

@@ -261,14 +261,12 @@ function keystoneCredentials(what: string) {
 
 const httpsClient = {
   cafile: str({
-    help: 'PEM file of CA certificates for HTTPS; default: the system CAs.',
+    help: 'PEM file of the CA certificates trusted for HTTPS (replaces the system CAs, as keystoneauth does); default: the system CAs.',
     path: true,
-    ignored: 'system CAs are used; add one with NODE_EXTRA_CA_CERTS=<pem>',
   }),
   insecure: bool({
-    help: 'Do not verify HTTPS certificates.',
+    help: 'Do not verify HTTPS certificates (for tests only).',
     default: false,
-    ignored: 'certificates are always verified (NODE_EXTRA_CA_CERTS=<pem>)',
   }),
 };
 

@@ -3,7 +3,7 @@
  * of its reserved flavor? One request, as python-novaclient 2.87 sends it
  * (interop.md §6); novaclient does not page in this mode and neither do we.
  */
-import { parseJson, serviceRequest } from './blazar/http.js';
+import { parseJson, serviceRequest } from './service-request.js';
 import type { ServiceSession } from './session.js';
 
 export interface NovaOptions {

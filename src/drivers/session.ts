@@ -4,7 +4,11 @@
  * Keystone session (src/drivers/keystone/session.ts); drivers for Blazar, Nova
  * and Taynac depend only on this interface.
  */
+import type { TlsOptions } from './http.js';
+
 export interface ServiceSession {
+  /** keystoneauth `cafile` / `insecure` of the identity, applied to every service it calls. */
+  readonly tls?: TlsOptions;
   /** A valid token (renewed before it expires). */
   getToken(): Promise<string>;
   /**

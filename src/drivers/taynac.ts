@@ -2,7 +2,7 @@
  * Taynac, Nectar's message service (it opens a help-desk ticket that e-mails the
  * user). One call, as python-taynacclient sends it (interop.md §5).
  */
-import { parseJson, serviceRequest } from './blazar/http.js';
+import { parseJson, serviceRequest } from './service-request.js';
 import type { ServiceSession } from './session.js';
 
 export interface TaynacOptions {

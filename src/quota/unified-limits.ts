@@ -57,7 +57,7 @@ export class UnifiedLimitsProvider implements LimitsProvider {
     private readonly logger: KeystoneLogger,
     session?: KeystoneSession,
   ) {
-    this.session = session ?? new KeystoneSession(options, { logger });
+    this.session = session ?? new KeystoneSession(options, { logger, section: 'oslo_limit' });
     this.cacheTimeMs = (options.cache_time ?? DEFAULT_CACHE_TIME_S) * 1000;
     if (!opt(options.system_scope) && (opt(options.project_id) || opt(options.project_name))) {
       this.logger.warn(

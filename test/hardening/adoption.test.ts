@@ -19,6 +19,7 @@ import type { DatabaseTarget } from '../../src/config/database-url.js';
 import { createTestDatabase, DIALECTS, MYSQL, PG, type Dialect, type TestDatabase } from '../support/db.js';
 import { ensureBuilt, ROOT, runWarre, warreEnv, type RunResult } from '../cli/process.js';
 import { appOn, type AppOnDb } from './app-on.js';
+import { ensureDebianPython } from '../support/python/oslo.js';
 
 const FIXTURE = path.join(ROOT, 'test/fixtures/python-warre-a1b2c3d4e5f6.mysql.sql');
 const READER = path.join(ROOT, 'test/fixtures/read_with_sqlalchemy.py');
@@ -229,7 +230,10 @@ async function writeThroughApi(a: AppOnDb, opts: { fourByteText: boolean }): Pro
 
 // --------------------------------------------------------------- tests --
 
-beforeAll(() => ensureBuilt());
+beforeAll(async () => {
+  await ensureBuilt();
+  await ensureDebianPython('import sqlalchemy, pymysql, psycopg2', ['python3-sqlalchemy', 'python3-pymysql', 'python3-psycopg2']);
+}, 300_000);
 
 describe('adopting a Python Warre database at Alembic a1b2c3d4e5f6 (MariaDB)', () => {
   let db: Awaited<ReturnType<typeof newMysqlDatabase>>;

@@ -26,6 +26,7 @@ import { getUser } from '../../src/drivers/keystone/identity.js';
 import type { KeystoneSession } from '../../src/drivers/keystone/session.js';
 import { EndpointNotFoundError } from '../../src/drivers/session.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { countHttpRequests } from '../support/http-spy.js';
 import * as ks from '../support/keystone.js';
 
 /** Not 5011: test/keystone/keystone.test.ts may run its own outage at the same time. */
@@ -97,14 +98,7 @@ async function call(w: Warre, method: string, path: string, token?: string | nul
 
 /** Counts the calls this process makes to Keystone's token validation (GET /v3/auth/tokens). */
 function countValidations(): { count: () => number } {
-  const real = globalThis.fetch;
-  let n = 0;
-  vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    if ((init?.method ?? 'GET') === 'GET' && url.includes('/v3/auth/tokens')) n++;
-    return real(input, init);
-  });
-  return { count: () => n };
+  return countHttpRequests('GET', '/v3/auth/tokens');
 }
 
 function expectUnauthenticated(res: Answer): void {

@@ -15,6 +15,7 @@ import { EndpointNotFoundError } from '../../src/drivers/session.js';
 import { LimitsUnavailableError, UnknownProjectError } from '../../src/quota/limits.js';
 import { formatOverLimit } from '../../src/quota/messages.js';
 import { UnifiedLimitsProvider } from '../../src/quota/unified-limits.js';
+import { countHttpRequests } from '../support/http-spy.js';
 import * as ks from '../support/keystone.js';
 
 const OUTAGE_PORT = 5011;
@@ -43,14 +44,7 @@ function captureLogger(): { logger: KeystoneLogger; lines: { level: string; obj:
 
 /** Counts the HTTP calls to Keystone matching a method and path fragment. */
 function countCalls(method: string, fragment: string): { count: () => number } {
-  const real = globalThis.fetch;
-  let n = 0;
-  vi.spyOn(globalThis, 'fetch').mockImplementation((input, init) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-    if ((init?.method ?? 'GET') === method && url.includes(fragment)) n++;
-    return real(input, init);
-  });
-  return { count: () => n };
+  return countHttpRequests(method, fragment);
 }
 
 const adminOpts = () => ({

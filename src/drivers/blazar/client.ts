@@ -4,7 +4,8 @@
  */
 import { LeaseError, leaseName, type Lease, type LeaseBackend, type LeaseRequest } from '../lease-backend.js';
 import type { ServiceSession } from '../session.js';
-import { ConnectFailure, ConnectTimeout, parseJson, serviceRequest, type HttpResponse } from './http.js';
+import { ConnectFailure, ConnectTimeout, type HttpResponse } from '../http.js';
+import { parseJson, serviceRequest } from '../service-request.js';
 
 export interface BlazarOptions {
   /** `[blazar] interface` (default `public`). */

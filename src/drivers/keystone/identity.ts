@@ -3,6 +3,7 @@
  * bot role grant (interop.md §2.7), user look-up for e-mails (§2.8), and the
  * bot's own project-scoped session.
  */
+import type { TlsOptions } from '../http.js';
 import { errorMessage, KeystoneSession } from './session.js';
 
 export interface KeystoneUser {
@@ -46,6 +47,7 @@ export function botSession(opts: {
   timeout?: number | null;
   region_name?: string | null;
   interface?: string | null;
+  tls?: TlsOptions;
 }): KeystoneSession {
   return new KeystoneSession({
     auth_url: opts.auth_url,
@@ -55,5 +57,5 @@ export function botSession(opts: {
     timeout: opts.timeout ?? null,
     region_name: opts.region_name ?? null,
     interface: opts.interface ?? null,
-  });
+  }, opts.tls ? { tls: opts.tls } : {});
 }

@@ -31,6 +31,10 @@ export interface KeystoneAuthOptions {
   interface?: string | null;
   /** Per-request timeout in seconds (default 30). */
   timeout?: number | null;
+  /** PEM bundle of the CAs trusted for HTTPS (replaces the system CAs). */
+  cafile?: string | null;
+  /** Do not verify HTTPS certificates. */
+  insecure?: boolean | null;
 }
 
 /** keystonemiddleware `[keystone_authtoken]`. */

@@ -2,9 +2,12 @@
  * A Keystone session: password authentication as keystoneauth sends it
  * (interop.md §2.1), catalog lookup (§2.2) and authenticated identity calls.
  *
- * Written on Node's fetch: there is no maintained Keystone client for Node
- * worth a dependency, and Warre needs only these few calls.
+ * Written by hand on the shared HTTP transport: there is no maintained Keystone
+ * client for Node worth a dependency, and Warre needs only these few calls.
  */
+import type { IncomingHttpHeaders } from 'node:http';
+
+import { ConnectTimeout, rawRequest, SSLError, tlsOptions, type TlsOptions } from '../http.js';
 import type { ServiceSession } from '../session.js';
 import { EndpointNotFoundError, joinUrl } from '../session.js';
 import type { KeystoneAuthOptions, KeystoneLogger } from './options.js';
@@ -14,8 +17,8 @@ import { opt, SILENT_KEYSTONE_LOGGER } from './options.js';
 export class KeystoneUnavailableError extends Error {
   constructor(
     message: string,
-    /** What went wrong: `connect` failures are retried where configured. */
-    readonly kind: 'connect' | 'timeout' | 'status',
+    /** What went wrong: `connect` failures are retried where configured; `tls` ones never are. */
+    readonly kind: 'connect' | 'timeout' | 'status' | 'tls',
   ) {
     super(message);
     this.name = 'KeystoneUnavailableError';
@@ -72,7 +75,7 @@ export interface TokenBody {
 
 export interface KeystoneResponse {
   status: number;
-  headers: Headers;
+  headers: IncomingHttpHeaders;
   /** Parsed JSON, or the raw text when not JSON, or null when empty. */
   body: any;
 }
@@ -146,16 +149,16 @@ function normaliseInterface(iface: string): string {
 }
 
 /**
- * One HTTP exchange with Keystone. Sends `Connection: close`: uwsgi-served
+ * One HTTP exchange with Keystone, on a connection of its own: uwsgi-served
  * Keystone drops idle keep-alive sockets, which made reused connections fail
- * intermittently (interop.md §7; reproduced here with Node's fetch).
+ * with "socket hang up" (interop.md §7).
  */
 export async function keystoneFetch(
   method: string,
   url: string,
-  opts: RequestOptions & { timeoutMs: number },
+  opts: RequestOptions & { timeoutMs: number; tls?: TlsOptions },
 ): Promise<KeystoneResponse> {
-  const headers: Record<string, string> = { Accept: 'application/json', Connection: 'close', ...opts.headers };
+  const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers };
   let body: string | undefined;
   if (typeof opts.body === 'string') body = opts.body;
   else if (opts.body !== undefined) {
@@ -163,19 +166,18 @@ export async function keystoneFetch(
     headers['Content-Type'] ??= 'application/json';
   }
   const where = `${method} ${url.replace(/\?.*$/, '')}`;
-  let res: Response;
-  let text: string;
+  let res: { status: number; headers: IncomingHttpHeaders; text: string };
   try {
-    res = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(opts.timeoutMs) });
-    text = await res.text();
+    res = await rawRequest(url, { method, headers, body, timeoutMs: opts.timeoutMs, keepAlive: false, ...(opts.tls ? { tls: opts.tls } : {}) });
   } catch (err) {
-    const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+    if (err instanceof ConnectTimeout) throw new KeystoneUnavailableError(`Keystone did not answer ${where} within ${opts.timeoutMs / 1000} s`, 'timeout');
     const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
-    throw new KeystoneUnavailableError(
-      timedOut ? `Keystone did not answer ${where} within ${opts.timeoutMs / 1000} s` : `Unable to reach Keystone (${where}): ${cause}`,
-      timedOut ? 'timeout' : 'connect',
-    );
+    if (err instanceof SSLError) {
+      throw new KeystoneUnavailableError(`Keystone's certificate was refused (${where}): ${cause}; check cafile / insecure`, 'tls');
+    }
+    throw new KeystoneUnavailableError(`Unable to reach Keystone (${where}): ${cause}`, 'connect');
   }
+  const text = res.text;
   let parsed: unknown = null;
   if (text) {
     try {
@@ -198,6 +200,10 @@ export function errorMessage(body: unknown): string {
 }
 
 export interface KeystoneSessionConfig {
+  /** Section the options come from, named in errors (default `keystone`). */
+  section?: string;
+  /** TLS options to use instead of the options' own `cafile` / `insecure` (the bot uses `[service_auth]`'s). */
+  tls?: TlsOptions;
   /** Retries after a connection failure (keystoneauth `connect_retries`; default 0). */
   connectRetries?: number;
   logger?: KeystoneLogger;
@@ -206,6 +212,7 @@ export interface KeystoneSessionConfig {
 /** A password-authenticated Keystone identity (service user, bot, limits reader). */
 export class KeystoneSession implements ServiceSession {
   readonly identityUrl: string;
+  readonly tls: TlsOptions;
   private readonly timeoutMs: number;
   private readonly connectRetries: number;
   private readonly logger: KeystoneLogger;
@@ -219,6 +226,7 @@ export class KeystoneSession implements ServiceSession {
     if (!opt(options.auth_url)) throw new Error('Keystone auth_url is not set');
     passwordAuthBody(options); // fail early on incomplete options
     this.identityUrl = identityBase(options.auth_url);
+    this.tls = config.tls ?? tlsOptions(options, config.section ?? 'keystone');
     this.timeoutMs = (options.timeout ?? DEFAULT_TIMEOUT_S) * 1000;
     this.connectRetries = config.connectRetries ?? 0;
     this.logger = config.logger ?? SILENT_KEYSTONE_LOGGER;
@@ -289,7 +297,7 @@ export class KeystoneSession implements ServiceSession {
   private async fetchWithRetries(method: string, url: string, opts: RequestOptions): Promise<KeystoneResponse> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await keystoneFetch(method, url, { ...opts, timeoutMs: this.timeoutMs });
+        return await keystoneFetch(method, url, { ...opts, timeoutMs: this.timeoutMs, tls: this.tls });
       } catch (err) {
         if (!(err instanceof KeystoneUnavailableError) || err.kind !== 'connect' || attempt >= this.connectRetries) throw err;
         const delay = Math.min(500 * 2 ** attempt, 10_000); // keystoneauth's connect-retry backoff
@@ -314,14 +322,16 @@ export class KeystoneSession implements ServiceSession {
     if (res.status !== 201) {
       throw new KeystoneAuthError(res.status, `Keystone refused to authenticate ${who}: ${res.status} ${errorMessage(res.body)}`);
     }
-    const token = res.headers.get('x-subject-token');
+    const token = res.headers['x-subject-token'];
+    if (typeof token !== 'string') throw new KeystoneUnavailableError('Keystone answered a token request without X-Subject-Token', 'status');
     const body = (res.body as { token?: TokenBody } | null)?.token;
-    if (!token || !body?.expires_at) throw new KeystoneUnavailableError('Keystone answered a token request without X-Subject-Token', 'status');
+    if (!token || !body?.expires_at) throw new KeystoneUnavailableError('Keystone answered a token request without a token body', 'status');
     const expiresAt = Date.parse(body.expires_at);
     const issuedAt = body.issued_at ? Date.parse(body.issued_at) : Date.now();
     // Renew when less than 60 s, or 10% of a short lifetime, remain.
     const margin = Math.min(60_000, Math.max(0, expiresAt - issuedAt) / 10);
-    this.state = { token, body, expiresAt, renewAt: expiresAt - margin };
-    return this.state;
+    const state = { token, body, expiresAt, renewAt: expiresAt - margin };
+    this.state = state;
+    return state;
   }
 }

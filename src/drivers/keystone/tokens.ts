@@ -82,7 +82,7 @@ export class TokenValidator {
   constructor(options: AuthTokenOptions, logger: KeystoneLogger = SILENT_KEYSTONE_LOGGER) {
     this.logger = logger;
     this.cacheTimeMs = (options.token_cache_time ?? DEFAULT_CACHE_TIME_S) * 1000;
-    this.session = new KeystoneSession(options, { connectRetries: options.http_request_max_retries ?? 3, logger });
+    this.session = new KeystoneSession(options, { connectRetries: options.http_request_max_retries ?? 3, logger, section: 'keystone_authtoken' });
   }
 
   /**

@@ -12,28 +12,32 @@ const run = promisify(execFile);
 export const PYTHON = '/usr/bin/python3';
 export const SCRIPTS = dirname(fileURLToPath(import.meta.url));
 
-/** Make sure `import oslo_messaging` works, installing `python3-oslo.messaging` if needed. */
-export async function ensureOsloMessaging(): Promise<void> {
+/**
+ * Make sure `/usr/bin/python3 -c <imports>` works, installing the Debian
+ * `packages` if it does not (so `npm test` needs no manual set-up).
+ */
+export async function ensureDebianPython(imports: string, packages: string[]): Promise<void> {
   const ok = async (): Promise<boolean> =>
-    run(PYTHON, ['-c', 'import oslo_messaging, oslo_context']).then(
+    run(PYTHON, ['-c', imports]).then(
       () => true,
       () => false,
     );
   if (await ok()) return;
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const install = (): Promise<unknown> =>
-    run(
-      'apt-get',
-      ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '-q', '--no-install-recommends', 'python3-oslo.messaging'],
-      { env, timeout: 280_000 },
-    );
+    run('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '-q', '--no-install-recommends', ...packages], { env, timeout: 280_000 });
   try {
     await install();
   } catch {
     await run('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'update', '-q'], { env, timeout: 280_000 });
     await install();
   }
-  if (!(await ok())) throw new Error('python3-oslo.messaging is installed but cannot be imported');
+  if (!(await ok())) throw new Error(`${packages.join(', ')} installed, but "${imports}" still fails`);
+}
+
+/** Make sure `import oslo_messaging` works, installing `python3-oslo.messaging` if needed. */
+export function ensureOsloMessaging(): Promise<void> {
+  return ensureDebianPython('import oslo_messaging, oslo_context', ['python3-oslo.messaging']);
 }
 
 /** Run a script to completion; rejects with its stderr on a non-zero exit. */

@@ -1,0 +1,210 @@
+/**
+ * Keystone over HTTPS with keystoneauth's `cafile` / `insecure` options: the
+ * real Keystone (test/support/keystone.ts) behind a TLS-terminating proxy whose
+ * certificate is signed by a CA made here with openssl. Covers the API's token
+ * validation ([keystone_authtoken]), the [service_auth] session, the calls it
+ * makes to services (serviceRequest) and the worker's bot login.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { pino, type Logger } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { startApiProcess, type RunningApi } from '../../src/cli/api.js';
+import { botSessions } from '../../src/cli/lifecycle.js';
+import { createServiceSession } from '../../src/cli/runtime.js';
+import { loadConfig, type WarreConfig } from '../../src/config/load.js';
+import { SSLError, tlsOptions } from '../../src/drivers/http.js';
+import { KeystoneSession, KeystoneUnavailableError } from '../../src/drivers/keystone/session.js';
+import { serviceRequest } from '../../src/drivers/service-request.js';
+import type { ServiceSession } from '../../src/drivers/session.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import * as ks from '../support/keystone.js';
+
+let fx: ks.WarreFixtures;
+let dir: string;
+let confFile: string;
+let proxy: https.Server;
+let proxyUrl: string;
+/** TCP connections the proxy accepted (a refused handshake counts too). */
+let connections = 0;
+const running: { api: RunningApi; db: TestDatabase }[] = [];
+
+function openssl(...args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+}
+
+/** A CA (`<name>.pem`) and, with `server`, a certificate for 127.0.0.1 that it signs. */
+function makeCa(name: string): void {
+  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+    '-subj', `/CN=Warre test ${name}`, '-keyout', `${name}.key`, '-out', `${name}.pem`);
+}
+
+beforeAll(async () => {
+  fx = await ks.createWarreFixtures();
+  dir = mkdtempSync(join(tmpdir(), 'warre-keystone-tls-'));
+  makeCa('ca');
+  makeCa('other-ca');
+  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=127.0.0.1',
+    '-keyout', 'server.key', '-out', 'server.csr');
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName = IP:127.0.0.1\n');
+  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2',
+    '-extfile', 'san.ext', '-out', 'server.pem');
+  writeFileSync(join(dir, 'not-a-ca.pem'), 'hello\n');
+
+  // TLS in front of the real Keystone: every request forwarded as is.
+  const upstream = new URL(ks.keystoneUrl());
+  proxy = https.createServer({ key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.pem')) }, (req, res) => {
+    // A connection per request: uwsgi drops idle keep-alive sockets (interop.md §7).
+    const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, connection: 'close' }, agent: false }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
+  proxy.on('connection', () => connections++);
+  proxy.on('tlsClientError', () => undefined);
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  proxyUrl = `https://127.0.0.1:${(proxy.address() as AddressInfo).port}/v3`;
+
+  confFile = join(dir, 'warre.conf');
+  const credentials = (section: string) => [
+    `[${section}]`,
+    `auth_url = ${proxyUrl}`,
+    'username = admin',
+    `password = ${fx.adminPassword}`,
+    'user_domain_name = Default',
+    'project_name = admin',
+    'project_domain_name = Default',
+    'region_name = RegionOne',
+    // Relative: taken from the directory of this file.
+    'cafile = ca.pem',
+  ];
+  writeFileSync(confFile, [
+    '[DEFAULT]',
+    'auth_strategy = keystone',
+    '[api]',
+    'host = 127.0.0.1',
+    'workers = 1',
+    ...credentials('keystone_authtoken'),
+    'http_request_max_retries = 3',
+    ...credentials('service_auth'),
+    '[warre]',
+    `bot_auth_url = ${proxyUrl}`,
+    `bot_user_id = ${fx.bot.id}`,
+    `bot_password = ${fx.bot.password}`,
+    `bot_role_id = ${fx.bot.roleId}`,
+    '',
+  ].join('\n'));
+}, 900_000);
+
+afterAll(async () => {
+  for (const { api, db } of running.splice(0)) {
+    await api.close().catch(() => undefined);
+    await db.drop();
+  }
+  await new Promise<void>((resolve) => (proxy ? proxy.close(() => resolve()) : resolve()));
+  await fx?.cleanup();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+}, 120_000);
+
+function config(env: Record<string, string> = {}): WarreConfig {
+  return loadConfig({ argv: ['--config-file', confFile], env, defaultConfigFile: null });
+}
+
+async function startWarre(env: Record<string, string> = {}): Promise<{ url: string; logs: Record<string, any>[] }> {
+  const db = await createTestDatabase('sqlite');
+  const logs: Record<string, any>[] = [];
+  const log: Logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
+  const api = await startApiProcess(config({ WARRE_DATABASE__CONNECTION: db.url, ...env }), log, { autoUpgrade: true, port: 0 });
+  running.push({ api, db });
+  return { url: api.url, logs };
+}
+
+async function flavors(url: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${url}/v1/flavors/`, { headers: { 'X-Auth-Token': fx.member.token } });
+  return { status: res.status, body: await res.json() };
+}
+
+const adminOpts = (extra: Record<string, unknown> = {}) => ({
+  auth_url: proxyUrl, username: 'admin', password: fx.adminPassword, user_domain_name: 'Default', project_name: 'admin', project_domain_name: 'Default', ...extra,
+});
+
+describe('[keystone_authtoken] over HTTPS', () => {
+  it('validates tokens through the CA of cafile (a path relative to warre.conf)', async () => {
+    const w = await startWarre();
+    const before = connections;
+    const res = await flavors(w.url);
+    expect(res.status).toBe(200);
+    expect(Array.isArray(res.body.results)).toBe(true);
+    expect(connections).toBeGreaterThan(before);
+  });
+
+  it('answers 503 when the certificate is refused: system CAs only, or a cafile of another CA', async () => {
+    for (const cafile of ['', join(dir, 'other-ca.pem')]) {
+      const w = await startWarre({ WARRE_KEYSTONE_AUTHTOKEN__CAFILE: cafile });
+      const res = await flavors(w.url);
+      expect(res.status).toBe(503);
+      expect(res.body).toEqual({ error_message: 'The Keystone service is temporarily unavailable.' });
+      expect(w.logs.some((l) => /Keystone's certificate was refused \(POST https:\/\/127\.0\.0\.1:\d+\/v3\/auth\/tokens\): .+; check cafile \/ insecure/.test(String(l.error ?? l.msg))))
+        .toBe(true);
+    }
+  });
+
+  it('accepts any certificate with insecure = true', async () => {
+    const w = await startWarre({ WARRE_KEYSTONE_AUTHTOKEN__CAFILE: '', WARRE_KEYSTONE_AUTHTOKEN__INSECURE: 'true' });
+    expect((await flavors(w.url)).status).toBe(200);
+  });
+
+  it('stops start-up on a missing or non-PEM cafile, naming the section and file', async () => {
+    await expect(startWarre({ WARRE_KEYSTONE_AUTHTOKEN__CAFILE: 'nope.pem' }))
+      .rejects.toThrow(`[keystone_authtoken] cafile: cannot read ${join(dir, 'nope.pem')} (ENOENT)`);
+    await expect(startWarre({ WARRE_KEYSTONE_AUTHTOKEN__CAFILE: 'not-a-ca.pem' }))
+      .rejects.toThrow(`[keystone_authtoken] cafile: ${join(dir, 'not-a-ca.pem')} holds no PEM certificate`);
+  });
+
+  it('does not retry a refused certificate (http_request_max_retries is for connection failures)', async () => {
+    const s = new KeystoneSession(adminOpts(), { connectRetries: 3 });
+    const before = connections;
+    const err = await s.getToken().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KeystoneUnavailableError);
+    expect((err as KeystoneUnavailableError).kind).toBe('tls');
+    expect(connections - before).toBe(1);
+  });
+});
+
+describe('[service_auth] over HTTPS', () => {
+  it('logs in through cafile, and the calls it makes to services use the same CAs', async () => {
+    const session = createServiceSession(config(), pino({ level: 'silent' }))!;
+    expect(await session.getToken()).toMatch(/^\S{20,}$/);
+    // A service at the proxy's address: serviceRequest must take the session's TLS options.
+    const at = (tls: ServiceSession['tls']): ServiceSession => ({
+      ...(tls ? { tls } : {}),
+      getToken: () => session.getToken(),
+      getEndpoint: async () => proxyUrl,
+      invalidate: () => session.invalidate(),
+    });
+    const ok = await serviceRequest(at(session.tls), { serviceType: 'identity', method: 'GET', path: 'auth/tokens', headers: { 'X-Subject-Token': await session.getToken() }, timeoutMs: 10_000 });
+    expect(ok.status).toBe(200);
+    await expect(serviceRequest(at(undefined), { serviceType: 'identity', method: 'GET', path: 'projects', headers: {}, timeoutMs: 10_000 }))
+      .rejects.toBeInstanceOf(SSLError);
+    await expect(serviceRequest(at(tlsOptions({ cafile: join(dir, 'other-ca.pem') }, 'service_auth')), { serviceType: 'identity', method: 'GET', path: 'projects', headers: {}, timeoutMs: 10_000 }))
+      .rejects.toThrow(/^SSL exception connecting to https:\/\/127\.0\.0\.1:\d+\/v3\/projects: /);
+  });
+
+  it('the bot logs in at an HTTPS bot_auth_url with [service_auth] cafile', async () => {
+    const session = createServiceSession(config(), pino({ level: 'silent' }))!;
+    const bot = (await botSessions(config(), session)(fx.project.id))!;
+    expect(bot.tls).toBe(session.tls);
+    const access = await (bot as KeystoneSession).getAccess();
+    expect(access.project?.id).toBe(fx.project.id);
+    expect(access.user.id).toBe(fx.bot.id);
+  });
+});
