@@ -4,8 +4,9 @@
  * Only a nudge: the worker finds PENDING_CREATE reservations without it.
  */
 import { randomUUID } from 'node:crypto';
-import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
+import type { Channel, ConsumeMessage } from 'amqplib';
 import { errorText, type BusConnection } from './connection.js';
+import { BusConsumer, settle, type ConsumerSettings } from './consumer.js';
 import {
   BusDecodeError,
   encodeBody,
@@ -105,16 +106,12 @@ export class RpcClient {
 
 export type RpcHandler = (method: string, args: Record<string, unknown>, context: Record<string, unknown>) => Promise<void> | void;
 
-export interface RpcServerSettings {
+export interface RpcServerSettings extends ConsumerSettings {
   exchange?: string;
   topic?: string;
   /** This host's name (`[DEFAULT] host`): queue `<topic>.<server>`. */
   server: string;
   handler: RpcHandler;
-  logger?: BusLogger;
-  /** Unacked messages; default the connection's `rabbit_qos_prefetch_count`. */
-  prefetch?: number;
-  channelRetryMs?: number;
 }
 
 /**
@@ -123,113 +120,41 @@ export interface RpcServerSettings {
  * oslo's. Messages are acked on receipt, as oslo does for casts; duplicates (same
  * `_unique_id`) are dropped; RPC *calls* are not answered.
  */
-export class RpcServer {
+export class RpcServer extends BusConsumer {
   readonly exchange: string;
   readonly topic: string;
   readonly server: string;
   /** The fanout queue name, fixed for this server's lifetime (redeclared on reconnect). */
   readonly fanoutQueue: string;
-  private readonly conn: BusConnection;
-  private readonly logger: BusLogger;
   private readonly handler: RpcHandler;
-  private readonly prefetch: number;
-  private readonly channelRetryMs: number;
-  private channel: Channel | null = null;
-  private opening = false;
-  private consumerTags: string[] = [];
-  private unregister: (() => void) | null = null;
-  private stopped = false;
   private readonly recentIds: string[] = [];
-  private readonly inFlight = new Set<Promise<void>>();
-  private firstConsume: { resolve: () => void; promise: Promise<void> };
-  private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(conn: BusConnection, settings: RpcServerSettings) {
-    this.conn = conn;
+    super(conn, 'RPC server', settings);
     this.exchange = settings.exchange ?? 'warre';
     this.topic = settings.topic ?? 'warre-worker';
     this.server = settings.server;
     this.handler = settings.handler;
-    this.logger = settings.logger ?? SILENT_LOGGER;
-    this.prefetch = settings.prefetch ?? conn.options.rabbit_qos_prefetch_count;
-    this.channelRetryMs = settings.channelRetryMs ?? 1000;
     this.fanoutQueue = `${this.topic}_fanout_${randomUUID().replace(/-/g, '')}`;
-    let resolve!: () => void;
-    const promise = new Promise<void>((r) => (resolve = r));
-    this.firstConsume = { resolve, promise };
   }
 
-  /** Start consuming (now and after every reconnect); resolves once consuming the first time. */
-  start(): Promise<void> {
-    if (!this.unregister) {
-      this.unregister = this.conn.onConnect((model) => this.setup(model));
-      this.conn.start();
-    }
-    return this.firstConsume.promise;
-  }
-
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.unregister?.();
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    const ch = this.channel;
-    if (ch) for (const tag of this.consumerTags) await ch.cancel(tag).catch(() => undefined);
-    await Promise.allSettled([...this.inFlight]);
-    this.channel = null;
-    if (ch) await ch.close().catch(() => undefined);
-  }
-
-  private async setup(model: ChannelModel): Promise<void> {
-    if (this.stopped || this.opening || this.channel) return;
-    this.opening = true;
-    let ch: Channel;
-    try {
-      ch = await model.createChannel();
-    } finally {
-      this.opening = false;
-    }
-    ch.on('error', (err: Error) => this.logger.error({ err }, `RPC server channel error: ${errorText(err)}`));
-    ch.on('close', () => {
-      if (this.channel !== ch) return;
-      this.channel = null;
-      if (this.stopped || this.conn.model !== model) return;
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = null;
-        if (this.conn.model === model) void this.setup(model).catch((err: unknown) => {
-          this.logger.error({ err }, `RPC server setup failed: ${errorText(err)}`);
-        });
-      }, this.channelRetryMs);
-    });
-    this.channel = ch;
-    this.consumerTags = [];
+  protected async declare(ch: Channel): Promise<string[]> {
     const o = this.conn.options;
-    if (this.prefetch > 0) await ch.prefetch(this.prefetch);
     const topicEx = topicExchange(this.exchange, o);
     const serverKey = `${this.topic}.${this.server}`;
     await declareBinding(ch, topicEx, topicQueue(this.topic, o), this.topic);
     await declareBinding(ch, topicEx, topicQueue(serverKey, o), serverKey);
     await declareBinding(ch, fanoutExchange(this.topic), fanoutQueue(this.fanoutQueue, o), this.topic);
-    for (const q of [this.topic, serverKey, this.fanoutQueue]) {
-      const { consumerTag } = await ch.consume(q, (msg) => this.onMessage(ch, msg), { noAck: false });
-      this.consumerTags.push(consumerTag);
-    }
-    this.logger.info(`RPC server consuming ${this.topic}, ${serverKey}, ${this.fanoutQueue} on exchange ${this.exchange}`);
-    this.firstConsume.resolve();
+    return [this.topic, serverKey, this.fanoutQueue];
   }
 
-  private onMessage(ch: Channel, msg: ConsumeMessage | null): void {
-    if (msg === null) {
-      this.logger.warn('RPC consumer cancelled by the broker; resubscribing');
-      ch.close().catch(() => undefined);
-      return;
-    }
-    try {
-      ch.ack(msg);
-    } catch {
-      // channel closed: the message will be redelivered
-      return;
-    }
+  protected consuming(queues: string[]): void {
+    this.logger.info(`RPC server consuming ${queues.join(', ')} on exchange ${this.exchange}`);
+  }
+
+  protected async handle(ch: Channel, msg: ConsumeMessage): Promise<void> {
+    // Acked on receipt, as oslo does for casts; if the channel closed, it comes again.
+    if (!settle(() => ch.ack(msg))) return;
     let parsed;
     try {
       parsed = parseRpcMessage(msg.content);
@@ -250,14 +175,10 @@ export class RpcServer {
       this.logger.warn({ method: parsed.method }, `RPC call ${parsed.method} received: calls are not answered, handling it as a cast`);
     }
     const { method, args, context } = parsed;
-    const task = (async () => {
-      try {
-        await this.handler(method, args, context);
-      } catch (err) {
-        this.logger.error({ err, method }, `Exception during RPC message handling (${method}): ${errorText(err)}`);
-      }
-    })();
-    this.inFlight.add(task);
-    void task.finally(() => this.inFlight.delete(task));
+    try {
+      await this.handler(method, args, context);
+    } catch (err) {
+      this.logger.error({ err, method }, `Exception during RPC message handling (${method}): ${errorText(err)}`);
+    }
   }
 }
