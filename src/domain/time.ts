@@ -91,9 +91,34 @@ function pad(n: number, w = 2): string {
 }
 
 
-/** API output: `YYYY-MM-DDTHH:MM:SS+00:00` (years 1000–9999, as stored; the native ISO form is the fast path). */
+const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+
+/**
+ * API output: `YYYY-MM-DDTHH:MM:SS+00:00` (years 1000–9999, as stored).
+ * Hand-written because a 1,000-row list formats 3,000 of them: integer
+ * arithmetic (the days-to-civil-date algorithm of H. Hinnant) is several
+ * times faster than `new Date(ms).toISOString()` and allocates no Date.
+ */
 export function formatApi(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 19) + '+00:00';
+  const secs = Math.floor(ms / 1000);
+  const days = Math.floor(secs / 86_400);
+  let sod = secs - days * 86_400;
+  const h = Math.floor(sod / 3600);
+  sod -= h * 3600;
+  const mi = Math.floor(sod / 60);
+  const sec = sod - mi * 60;
+  // Civil date from days since 1970-01-01 (proleptic Gregorian).
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  if (y < 1000 || y > 9999) return new Date(ms).toISOString().slice(0, 19) + '+00:00'; // never stored; kept exact anyway
+  return `${y}-${TWO_DIGITS[m]}-${TWO_DIGITS[d]}T${TWO_DIGITS[h]}:${TWO_DIGITS[mi]}:${TWO_DIGITS[sec]}+00:00`;
 }
 
 export function formatApiOrNull(ms: number | null): string | null {
