@@ -138,8 +138,10 @@ describe('connectTargets', () => {
       heartbeat: 30,
     });
     expect(targets[0]!.socket.credentials?.mechanism).toBe('AMQPLAIN');
-    // no CA file → the certificate is not verified, as oslo does
-    expect(targets[0]!.socket.rejectUnauthorized).toBe(false);
+    // no CA file → verified against the system CAs, without a host name check (py-amqp 5)
+    expect(targets[0]!.socket.rejectUnauthorized).toBe(true);
+    expect(targets[0]!.socket.ca).toBeUndefined();
+    expect(targets[0]!.socket.checkServerIdentity!('mq1', {} as never)).toBeUndefined();
   });
 
   it('vhost "", null and "/" all reach the broker default; guest/guest without credentials; PLAIN login', () => {

@@ -5,12 +5,10 @@
  * validation ([keystone_authtoken]), the [service_auth] session, the calls it
  * makes to services (serviceRequest) and the worker's bot login.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { pino, type Logger } from 'pino';
@@ -26,8 +24,10 @@ import { serviceRequest } from '../../src/drivers/service-request.js';
 import type { ServiceSession } from '../../src/drivers/session.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import * as ks from '../support/keystone.js';
+import { makeTestPki, type TestPki } from '../support/pki.js';
 
 let fx: ks.WarreFixtures;
+let pki: TestPki;
 let dir: string;
 let confFile: string;
 let proxy: https.Server;
@@ -36,31 +36,16 @@ let proxyUrl: string;
 let connections = 0;
 const running: { api: RunningApi; db: TestDatabase }[] = [];
 
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-}
-
-/** A CA (`<name>.pem`) and, with `server`, a certificate for 127.0.0.1 that it signs. */
-function makeCa(name: string): void {
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-subj', `/CN=Warre test ${name}`, '-keyout', `${name}.key`, '-out', `${name}.pem`);
-}
-
 beforeAll(async () => {
   fx = await ks.createWarreFixtures();
-  dir = mkdtempSync(join(tmpdir(), 'warre-keystone-tls-'));
-  makeCa('ca');
-  makeCa('other-ca');
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=127.0.0.1',
-    '-keyout', 'server.key', '-out', 'server.csr');
-  writeFileSync(join(dir, 'san.ext'), 'subjectAltName = IP:127.0.0.1\n');
-  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2',
-    '-extfile', 'san.ext', '-out', 'server.pem');
+  pki = makeTestPki('keystone');
+  // warre.conf lives next to the certificates: `cafile = ca.pem` is relative to it.
+  dir = pki.dir;
   writeFileSync(join(dir, 'not-a-ca.pem'), 'hello\n');
 
   // TLS in front of the real Keystone: every request forwarded as is.
   const upstream = new URL(ks.keystoneUrl());
-  proxy = https.createServer({ key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.pem')) }, (req, res) => {
+  proxy = https.createServer({ key: readFileSync(pki.serverKeyFile), cert: readFileSync(pki.serverCertFile) }, (req, res) => {
     // A connection per request: uwsgi drops idle keep-alive sockets (interop.md §7).
     const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, connection: 'close' }, agent: false }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
@@ -112,7 +97,7 @@ afterAll(async () => {
   }
   await new Promise<void>((resolve) => (proxy ? proxy.close(() => resolve()) : resolve()));
   await fx?.cleanup();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  pki?.remove();
 }, 120_000);
 
 function config(env: Record<string, string> = {}): WarreConfig {

@@ -398,7 +398,12 @@ function pidAlive(pid: number): boolean {
  */
 export class PrivateBroker {
   port = 0;
+  /** The AMQPS listener's port, with `tls`. */
+  sslPort = 0;
   private distPort = 0;
+
+  /** With `tls`: also an AMQPS listener presenting that certificate (client certificates not required). */
+  constructor(private readonly tls?: { certFile: string; keyFile: string; caFile: string }) {}
   private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warre-lc-rmq-'));
   private readonly node = `warrelc${process.pid}x${Math.floor(Math.random() * 1e6)}@localhost`;
   private pid = 0;
@@ -420,7 +425,19 @@ export class PrivateBroker {
       this.port = await freePort();
       this.distPort = await freePort();
       fs.writeFileSync(path.join(this.dir, 'enabled_plugins'), '[].\n');
-      fs.writeFileSync(path.join(this.dir, 'rabbitmq.conf'), `listeners.tcp.default = 127.0.0.1:${this.port}\nloopback_users = none\n`);
+      const conf = [`listeners.tcp.default = 127.0.0.1:${this.port}`, 'loopback_users = none'];
+      if (this.tls) {
+        this.sslPort = await freePort();
+        conf.push(
+          `listeners.ssl.default = 127.0.0.1:${this.sslPort}`,
+          `ssl_options.cacertfile = ${this.tls.caFile}`,
+          `ssl_options.certfile = ${this.tls.certFile}`,
+          `ssl_options.keyfile = ${this.tls.keyFile}`,
+          'ssl_options.verify = verify_none',
+          'ssl_options.fail_if_no_peer_cert = false',
+        );
+      }
+      fs.writeFileSync(path.join(this.dir, 'rabbitmq.conf'), conf.join('\n') + '\n');
       fs.writeFileSync(path.join(this.dir, 'env.conf'), '');
       process.on('exit', this.onExit);
     }
@@ -448,7 +465,7 @@ export class PrivateBroker {
     fs.closeSync(log);
     child.unref();
     const deadline = Date.now() + timeoutMs;
-    while (!(await portOpen(this.port))) {
+    while (!(await portOpen(this.port)) || (this.sslPort && !(await portOpen(this.sslPort)))) {
       if (Date.now() > deadline) throw new Error(`private RabbitMQ did not start; see ${path.join(this.dir, 'server.log')}`);
       await new Promise((r) => setTimeout(r, 250));
     }

@@ -222,10 +222,10 @@ export function redactUrl(url: string): string {
 
 function tlsSocketOptions(options: BusOptions): SocketOptions {
   if (!options.ssl) return {};
-  const out: SocketOptions = {
-    // oslo verifies the broker certificate only when a CA file is configured.
-    rejectUnauthorized: Boolean(options.ssl_ca_file),
-  };
+  // As oslo.messaging on py-amqp 5 (checked against Debian's, test/bus/tls.test.ts): the broker
+  // certificate is always verified, against ssl_ca_file (instead of the system CAs) when set;
+  // its host name only with ssl_ca_file and ssl_enforce_hostname_verification.
+  const out: SocketOptions = { rejectUnauthorized: true };
   if (options.ssl_ca_file) out.ca = readFileSync(options.ssl_ca_file);
   if (options.ssl_cert_file) out.cert = readFileSync(options.ssl_cert_file);
   if (options.ssl_key_file) out.key = readFileSync(options.ssl_key_file);

@@ -19,6 +19,8 @@ import oslo_messaging
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--url', required=True)
+    p.add_argument('--config-file', default=None,
+                   help='an oslo.config file, e.g. [oslo_messaging_rabbit] ssl_ca_file')
     p.add_argument('--exchange', default='warre')
     p.add_argument('--topic', default='notifications')
     p.add_argument('--priority', action='append', default=None)
@@ -48,7 +50,7 @@ def main():
     Endpoint = type('Endpoint', (object,), {p: make(p) for p in priorities})
 
     conf = cfg.CONF
-    conf([])
+    conf(['--config-file', args.config_file] if args.config_file else [])
     transport = oslo_messaging.get_notification_transport(conf, url=args.url)
     targets = [oslo_messaging.Target(exchange=args.exchange, topic=args.topic)]
     listener = oslo_messaging.get_notification_listener(

@@ -49,6 +49,8 @@ def event_for(spec):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--url', required=True)
+    p.add_argument('--config-file', default=None,
+                   help='an oslo.config file, e.g. [oslo_messaging_rabbit] ssl_ca_file')
     p.add_argument('--host', default='ceilo-host')
     p.add_argument('--topic', default='warre')
     p.add_argument('--events', required=True)
@@ -56,7 +58,7 @@ def main():
 
     oslo_messaging.set_transport_defaults('ceilometer')
     conf = cfg.CONF
-    conf([])
+    conf(['--config-file', args.config_file] if args.config_file else [])
     transport = oslo_messaging.get_notification_transport(conf, url=args.url)
     notifier = oslo_messaging.Notifier(
         transport, publisher_id='telemetry.publisher.%s' % args.host,
