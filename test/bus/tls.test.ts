@@ -1,8 +1,9 @@
 /**
  * RabbitMQ over TLS, as oslo.messaging configures it: `?ssl=1` in transport_url and
- * `[oslo_messaging_rabbit] ssl_ca_file`. A RabbitMQ node of this test's own
- * (PrivateBroker) gets an AMQPS listener with a certificate from a throw-away CA;
- * Python oslo.messaging (Debian) talks to it over TLS too, on both sides of Warre.
+ * `[oslo_messaging_rabbit] ssl_ca_file`, `ssl_cert_file`, `ssl_key_file`. A RabbitMQ
+ * node of this test's own (PrivateBroker) gets an AMQPS listener with a certificate
+ * from a throw-away CA, and requires client certificates from that CA; Python
+ * oslo.messaging (Debian) talks to it over TLS too, on both sides of Warre.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ const open: BusConnection[] = [];
 beforeAll(async () => {
   await ensureOsloMessaging();
   pki = makeTestPki('rabbit');
-  broker = new PrivateBroker({ certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, caFile: pki.caFile });
+  broker = new PrivateBroker({ certFile: pki.serverCertFile, keyFile: pki.serverKeyFile, caFile: pki.caFile, requireClientCert: true });
   await broker.start();
 }, 180_000);
 
@@ -36,10 +37,10 @@ afterAll(async () => {
 
 const tlsUrl = () => `rabbit://guest:guest@127.0.0.1:${broker.sslPort}/?ssl=1`;
 
-/** The Python side's oslo.config file: the same CA. */
+/** The Python side's oslo.config file: the same CA and client certificate. */
 function pythonConf(): string {
   const file = join(pki.dir, 'python.conf');
-  writeFileSync(file, `[oslo_messaging_rabbit]\nssl_ca_file = ${pki.caFile}\n`);
+  writeFileSync(file, `[oslo_messaging_rabbit]\nssl_ca_file = ${pki.caFile}\nssl_cert_file = ${pki.clientCertFile}\nssl_key_file = ${pki.clientKeyFile}\n`);
   return file;
 }
 
@@ -55,12 +56,14 @@ function connect(rabbit: Record<string, string>, withNotifier = false) {
   return { conn, log, config };
 }
 
-describe('transport_url ?ssl=1 with [oslo_messaging_rabbit] ssl_ca_file', () => {
+const mutual = () => ({ ssl_ca_file: pki.caFile, ssl_cert_file: pki.clientCertFile, ssl_key_file: pki.clientKeyFile });
+
+describe('transport_url ?ssl=1 with [oslo_messaging_rabbit] ssl_ca_file, ssl_cert_file, ssl_key_file', () => {
   it('sends notifications over TLS that a Python oslo.messaging listener (over TLS) receives', async () => {
     const py = new ScriptProcess('notify_listener.py', ['--url', tlsUrl(), '--config-file', pythonConf(), '--exchange', 'warre', '--topic', 'notifications', '--count', '1', '--timeout', '60']);
     try {
       await py.ready(60_000);
-      const { conn, log, config } = connect({ ssl_ca_file: pki.caFile }, true);
+      const { conn, log, config } = connect(mutual(), true);
       await conn.whenConnected(30_000);
       const notifier = createNotifier(config, log.logger, conn);
       await notifier.info({ client_timeout: null }, 'warre.reservation.start', { id: 'over-tls' });
@@ -74,7 +77,7 @@ describe('transport_url ?ssl=1 with [oslo_messaging_rabbit] ssl_ca_file', () => 
   });
 
   it('consumes over TLS the lease events Python publishes over TLS', async () => {
-    const { conn, log } = connect({ ssl_ca_file: pki.caFile });
+    const { conn, log } = connect(mutual());
     const got: ParsedNotification[] = [];
     const listener = new NotificationListener(conn, {
       exchange: 'ceilometer', topic: 'warre', priorities: ['sample'], logger: log.logger,
@@ -92,14 +95,21 @@ describe('transport_url ?ssl=1 with [oslo_messaging_rabbit] ssl_ca_file', () => 
   });
 
   it('refuses a broker certificate that ssl_ca_file does not vouch for, says why, and keeps retrying', async () => {
-    const { conn, log } = connect({ ssl_ca_file: pki.otherCaFile });
+    const { conn, log } = connect({ ...mutual(), ssl_ca_file: pki.otherCaFile });
     const refused = () => log.lines.filter((l) => /certificate/i.test(String(l.msg)));
     await waitFor(() => refused().length >= 2, 'two refused connection attempts', 30_000);
     expect(conn.connected).toBe(false);
   });
 
+  it('is refused by a broker that requires a client certificate when ssl_cert_file is not set', async () => {
+    const { conn, log } = connect({ ssl_ca_file: pki.caFile });
+    const failed = await waitFor(() => log.lines.find((l) => /^Connection failed: /.test(String(l.msg))), 'a refused connection attempt', 30_000);
+    expect(String(failed.msg)).toMatch(/certificate required/);
+    expect(conn.connected).toBe(false);
+  });
+
   it('without ssl_ca_file verifies against the system CAs (as py-amqp 5 does): a private CA is refused', async () => {
-    const { conn, log } = connect({});
+    const { conn, log } = connect({ ssl_cert_file: pki.clientCertFile, ssl_key_file: pki.clientKeyFile });
     await waitFor(() => log.lines.some((l) => /self[- ]signed|unable to (get|verify)|certificate/i.test(String(l.msg))), 'a refused connection attempt', 30_000);
     expect(conn.connected).toBe(false);
   });

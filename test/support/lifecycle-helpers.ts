@@ -402,8 +402,11 @@ export class PrivateBroker {
   sslPort = 0;
   private distPort = 0;
 
-  /** With `tls`: also an AMQPS listener presenting that certificate (client certificates not required). */
-  constructor(private readonly tls?: { certFile: string; keyFile: string; caFile: string }) {}
+  /**
+   * With `tls`: also an AMQPS listener presenting that certificate; with `requireClientCert`
+   * it accepts only clients presenting a certificate signed by `caFile`.
+   */
+  constructor(private readonly tls?: { certFile: string; keyFile: string; caFile: string; requireClientCert?: boolean }) {}
   private readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warre-lc-rmq-'));
   private readonly node = `warrelc${process.pid}x${Math.floor(Math.random() * 1e6)}@localhost`;
   private pid = 0;
@@ -433,8 +436,8 @@ export class PrivateBroker {
           `ssl_options.cacertfile = ${this.tls.caFile}`,
           `ssl_options.certfile = ${this.tls.certFile}`,
           `ssl_options.keyfile = ${this.tls.keyFile}`,
-          'ssl_options.verify = verify_none',
-          'ssl_options.fail_if_no_peer_cert = false',
+          `ssl_options.verify = ${this.tls.requireClientCert ? 'verify_peer' : 'verify_none'}`,
+          `ssl_options.fail_if_no_peer_cert = ${this.tls.requireClientCert ? 'true' : 'false'}`,
         );
       }
       fs.writeFileSync(path.join(this.dir, 'rabbitmq.conf'), conf.join('\n') + '\n');

@@ -1,7 +1,7 @@
 /**
  * Throw-away certificates for TLS tests, made with the openssl command: a CA, a
- * server certificate for 127.0.0.1 / localhost signed by it, and a second CA that
- * signed nothing here (a "wrong" CA).
+ * server and a client certificate signed by it (the server's for 127.0.0.1 /
+ * localhost), and a second CA that signed nothing here (a "wrong" CA).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,9 @@ export interface TestPki {
   otherCaFile: string;
   serverCertFile: string;
   serverKeyFile: string;
+  /** A client certificate signed by the CA (for brokers that require one). */
+  clientCertFile: string;
+  clientKeyFile: string;
   remove(): void;
 }
 
@@ -30,12 +33,16 @@ export function makeTestPki(label: string): TestPki {
   openssl('req', ...EC, '-subj', '/CN=127.0.0.1', '-keyout', 'server.key', '-out', 'server.csr');
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName = IP:127.0.0.1, DNS:localhost\n');
   openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'san.ext', '-out', 'server.pem');
+  openssl('req', ...EC, '-subj', '/CN=warre-client', '-keyout', 'client.key', '-out', 'client.csr');
+  openssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'client.pem');
   return {
     dir,
     caFile: join(dir, 'ca.pem'),
     otherCaFile: join(dir, 'other-ca.pem'),
     serverCertFile: join(dir, 'server.pem'),
     serverKeyFile: join(dir, 'server.key'),
+    clientCertFile: join(dir, 'client.pem'),
+    clientKeyFile: join(dir, 'client.key'),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
