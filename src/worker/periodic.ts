@@ -1,11 +1,21 @@
 /**
  * Periodic tasks of the worker (api.md §5), every `[worker]
  * periodic_task_interval` seconds. Each task takes a database lock for the
- * interval, so several workers never run the same task at once.
+ * interval, so several workers never run the same task at once. Lost messages
+ * (recorded with a state change, never sent because their process died) are
+ * looked for more often, every minute, under a lock of their own.
  */
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Db } from '../db/connect.js';
-import { acquireTaskLock, activeReservations, completeOverdue, deleteCompletedBefore, undeliveredMessages } from '../db/repositories/lifecycle.js';
+import {
+  acquireTaskLock,
+  activeReservations,
+  completeOverdue,
+  deleteCompletedBefore,
+  releaseTaskLock,
+  undeliveredMessages,
+} from '../db/repositories/lifecycle.js';
 import { getReservation } from '../db/repositories/reservations.js';
 import { deliver } from '../notification/lease-events.js';
 import { deleteEndedWindows } from '../db/repositories/maintenance-windows.js';
@@ -17,6 +27,8 @@ import type { Logger } from '../services/context.js';
 const RESEND_GRACE_MS = 5 * 60_000;
 /** Older than this, an unsent message is stale news: it is not sent any more. */
 const RESEND_MAX_AGE_MS = 24 * 3_600_000;
+/** How often lost messages are looked for. */
+const RESEND_INTERVAL_MS = 60_000;
 
 export interface PeriodicOptions {
   db: Db;
@@ -26,6 +38,8 @@ export interface PeriodicOptions {
   /** Does Nova list servers of this compute flavor in this project? Errors count as "no". */
   inUse: (projectId: string, computeFlavor: string) => Promise<boolean>;
   now?: () => number;
+  /** Between looks for lost messages (default 60 s). */
+  resendIntervalMs?: number;
 }
 
 export interface PeriodicReport {
@@ -41,8 +55,11 @@ export interface PeriodicReport {
 
 export class PeriodicTasks {
   private timer: NodeJS.Timeout | null = null;
-  private readonly holder = `${os.hostname()}:${process.pid}`;
+  private resendTimer: NodeJS.Timeout | null = null;
+  /** Unique per instance: two in one process are two lock holders. */
+  private readonly holder = `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   private current: Promise<unknown> = Promise.resolve();
+  private resending: Promise<number> | null = null;
 
   constructor(private readonly o: PeriodicOptions) {}
 
@@ -58,11 +75,37 @@ export class PeriodicTasks {
     };
     this.timer = setTimeout(tick, Math.min(10_000, this.o.intervalMs));
     this.timer.unref();
+    this.resendTimer = setInterval(() => {
+      this.resendLost(this.now()).catch((err: unknown) => this.o.log.error({ err }, 'resending lost messages failed'));
+    }, this.o.resendIntervalMs ?? RESEND_INTERVAL_MS);
+    this.resendTimer.unref();
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
+    if (this.resendTimer) clearInterval(this.resendTimer);
     await this.current;
+    await this.resending?.catch(() => undefined);
+  }
+
+  /**
+   * Send the messages a dead process recorded but never sent (older than a grace
+   * period), if no other worker is doing it (`force` ignores the lock, for tests).
+   * The lock is held while sending (at most the grace period) and released after.
+   */
+  resendLost(now: number, force = false): Promise<number> {
+    this.resending ??= (async () => {
+      const { db } = this.o;
+      if (!force && !(await acquireTaskLock(db, 'resend', this.holder, now, RESEND_GRACE_MS))) return 0;
+      try {
+        return await this.resendUndelivered(now);
+      } finally {
+        if (!force) await releaseTaskLock(db, 'resend', this.holder);
+      }
+    })().finally(() => {
+      this.resending = null;
+    });
+    return this.resending;
   }
 
   /** Run every task once if this process wins the lock (`force` ignores the lock, for tests). */
@@ -74,7 +117,7 @@ export class PeriodicTasks {
       report.skipped = true;
       return report;
     }
-    report.resent = await this.resendUndelivered(now);
+    report.resent = await this.resendLost(now, force);
     report.deletedReservations = await deleteCompletedBefore(db, now - COMPLETE_RETENTION_MS);
     report.deletedWindows = await deleteEndedWindows(db.kysely, db.codec, now);
     for (const r of await activeReservations(db)) {
@@ -93,7 +136,6 @@ export class PeriodicTasks {
     return report;
   }
 
-  /** Send the messages a dead process recorded but never sent (older than a grace period). */
   private async resendUndelivered(now: number): Promise<number> {
     const { db, log, messenger } = this.o;
     let n = 0;

@@ -11,7 +11,7 @@ import { onLeaseEvent } from '../../src/domain/lifecycle.js';
 import { LeaseEventHandler } from '../../src/notification/lease-events.js';
 import { PeriodicTasks } from '../../src/worker/periodic.js';
 import { DIALECTS, migratedDatabase } from '../support/db.js';
-import { DAY, MINUTE, recordingLogger, RecordingMessenger, seedFlavor, seedReservation } from '../support/lifecycle-helpers.js';
+import { DAY, MINUTE, recordingLogger, RecordingMessenger, seedFlavor, seedReservation, waitFor } from '../support/lifecycle-helpers.js';
 
 describe.each(DIALECTS)('message outbox on %s', (dialect) => {
   let db: Db;
@@ -60,6 +60,44 @@ describe.each(DIALECTS)('message outbox on %s', (dialect) => {
     const later = new RecordingMessenger();
     await periodic(later, () => Date.now()).runOnce(true);
     expect(later.of(id)).toEqual(['notify:warre.reservation.exists']);
+  });
+
+  /** An ALLOCATED reservation whose start event was applied 10 minutes ago by a process that died before sending. */
+  async function lostStartMessages(): Promise<string> {
+    const flavor = await seedFlavor(db);
+    const leaseId = randomUUID();
+    const start = Math.floor(Date.now() / MINUTE) * MINUTE + DAY;
+    const id = await seedReservation(db, { flavor, status: 'ALLOCATED', leaseId, start, end: start + DAY });
+    await applyLeaseEvent(db, leaseId, Date.now() - 10 * MINUTE, (status) => {
+      const d = onLeaseEvent(status, 'start_lease');
+      return { status: d.status, keys: [d.message!, d.notification!] };
+    });
+    return id;
+  }
+
+  it('looks for lost messages every resend interval, not only at the (30-minute) periodic run', async () => {
+    const id = await lostStartMessages();
+    const messenger = new RecordingMessenger();
+    const tasks = new PeriodicTasks({ db, messenger, log: recordingLogger(), intervalMs: 3_600_000, resendIntervalMs: 100, inUse: async () => false });
+    tasks.start();
+    try {
+      await waitFor(() => messenger.of(id).length >= 2, 'the lost messages', 10_000);
+      expect(messenger.of(id)).toEqual(['user:start', 'notify:warre.reservation.start']);
+    } finally {
+      await tasks.stop();
+    }
+  });
+
+  it('two workers looking at the same time send a lost message once (the resend lock)', async () => {
+    const id = await lostStartMessages();
+    const a = new RecordingMessenger();
+    const b = new RecordingMessenger();
+    const now = Date.now();
+    const [na, nb] = await Promise.all([periodic(a, () => now).resendLost(now), periodic(b, () => now).resendLost(now)]);
+    expect([...a.of(id), ...b.of(id)].sort()).toEqual(['notify:warre.reservation.start', 'user:start']);
+    expect(Math.min(na, nb)).toBe(0);
+    // Released after the pass: the next look (nothing left) can take it at once.
+    expect(await periodic(new RecordingMessenger(), () => now).resendLost(now)).toBe(0);
   });
 
   it('a recent undelivered message is left to its process (grace period)', async () => {

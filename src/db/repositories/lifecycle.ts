@@ -246,6 +246,11 @@ export async function acquireTaskLock(db: Db, name: string, holder: string, now:
   return Number(r.numUpdatedRows) > 0;
 }
 
+/** Give a task lock back before its time (only if `holder` still holds it). */
+export async function releaseTaskLock(db: Db, name: string, holder: string): Promise<void> {
+  await db.kysely.updateTable('warre_task_lock').set({ held_until: null }).where('name', '=', name).where('holder', '=', holder).execute();
+}
+
 /** Delete COMPLETE reservations whose end is before `before`. */
 export async function deleteCompletedBefore(db: Db, before: number): Promise<number> {
   return writeTransaction(db, async (tx) => {
