@@ -9,9 +9,10 @@
  * headers (`sec-fetch-mode`, `accept-language`) the Python clients never send,
  * and takes no per-request CA bundle without the undici package.
  */
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+
+import { readPemFile } from './pem.js';
 
 /** keystoneauth session TLS options: `cafile` (a PEM bundle that replaces the system CAs) and `insecure`. */
 export interface TlsOptions {
@@ -27,16 +28,7 @@ export interface TlsOptions {
  */
 export function tlsOptions(o: { cafile?: string | null; insecure?: boolean | null }, section: string): TlsOptions {
   const tls: TlsOptions = { rejectUnauthorized: o.insecure !== true };
-  if (o.cafile) {
-    let pem: string;
-    try {
-      pem = readFileSync(o.cafile, 'utf8');
-    } catch (e) {
-      throw new Error(`[${section}] cafile: cannot read ${o.cafile} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
-    }
-    if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`[${section}] cafile: ${o.cafile} holds no PEM certificate`);
-    tls.ca = pem;
-  }
+  if (o.cafile) tls.ca = readPemFile(o.cafile, `[${section}] cafile`, 'CERTIFICATE');
   return tls;
 }
 

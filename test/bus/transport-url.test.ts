@@ -157,18 +157,27 @@ describe('connectTargets', () => {
   it('TLS options: CA file → verified certificate, hostname check only when enforced, ssl_version pins the protocol', () => {
     const dir = mkdtempSync(join(tmpdir(), 'warre-tls-'));
     const ca = join(dir, 'ca.pem');
-    writeFileSync(ca, 'not really a certificate');
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    writeFileSync(ca, pem);
+    writeFileSync(join(dir, 'junk.pem'), 'not really a certificate');
     try {
       const [t] = resolveTransport('rabbit://u:p@mq/?ssl=true', { ssl_ca_file: ca, ssl_version: 'TLSv1_2' }).targets;
       expect(t!.connect.protocol).toBe('amqps');
       expect(t!.socket.rejectUnauthorized).toBe(true);
-      expect(String(t!.socket.ca)).toBe('not really a certificate');
+      expect(String(t!.socket.ca)).toBe(pem);
       expect(t!.socket.minVersion).toBe('TLSv1.2');
       expect(t!.socket.maxVersion).toBe('TLSv1.2');
       expect(t!.socket.checkServerIdentity!('mq', {} as never)).toBeUndefined();
       const [strict] = resolveTransport('rabbit://u:p@mq/?ssl=true&ssl_enforce_hostname_verification=true', { ssl_ca_file: ca }).targets;
       expect(strict!.socket.checkServerIdentity).not.toBe(t!.socket.checkServerIdentity);
       expect(() => resolveTransport('rabbit://u:p@mq/?ssl=1&ssl_version=sslv9')).toThrow(/Invalid SSL version : sslv9/);
+      // Unreadable or wrong files are named with their option, at start-up.
+      expect(() => resolveTransport('rabbit://u:p@mq/?ssl=1', { ssl_ca_file: join(dir, 'nope.pem') }))
+        .toThrow(`[oslo_messaging_rabbit] ssl_ca_file: cannot read ${join(dir, 'nope.pem')} (ENOENT)`);
+      expect(() => resolveTransport('rabbit://u:p@mq/?ssl=1', { ssl_ca_file: join(dir, 'junk.pem') }))
+        .toThrow(`[oslo_messaging_rabbit] ssl_ca_file: ${join(dir, 'junk.pem')} holds no PEM certificate`);
+      expect(() => resolveTransport('rabbit://u:p@mq/?ssl=1', { ssl_ca_file: ca, ssl_cert_file: ca, ssl_key_file: ca }))
+        .toThrow(`[oslo_messaging_rabbit] ssl_key_file: ${ca} holds no PEM private key`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -2,9 +2,9 @@
  * `transport_url` parsing with oslo.messaging's rules (interop.md §1.6):
  * `rabbit://[user:pass@]host[:port][,[user:pass@]host[:port]…]/[vhost][?option=value&…]`.
  */
-import { readFileSync } from 'node:fs';
 import { checkServerIdentity, type SecureVersion } from 'node:tls';
 import amqp, { type Options, type SocketOptions } from 'amqplib';
+import { readPemFile } from '../pem.js';
 import { DEFAULT_BUS_OPTIONS, IGNORED_RABBIT_OPTIONS, type BusOptions } from './options.js';
 
 export class TransportUrlError extends Error {
@@ -226,9 +226,10 @@ function tlsSocketOptions(options: BusOptions): SocketOptions {
   // certificate is always verified, against ssl_ca_file (instead of the system CAs) when set;
   // its host name only with ssl_ca_file and ssl_enforce_hostname_verification.
   const out: SocketOptions = { rejectUnauthorized: true };
-  if (options.ssl_ca_file) out.ca = readFileSync(options.ssl_ca_file);
-  if (options.ssl_cert_file) out.cert = readFileSync(options.ssl_cert_file);
-  if (options.ssl_key_file) out.key = readFileSync(options.ssl_key_file);
+  const option = (name: string) => `[oslo_messaging_rabbit] ${name}`;
+  if (options.ssl_ca_file) out.ca = readPemFile(options.ssl_ca_file, option('ssl_ca_file'), 'CERTIFICATE');
+  if (options.ssl_cert_file) out.cert = readPemFile(options.ssl_cert_file, option('ssl_cert_file'), 'CERTIFICATE');
+  if (options.ssl_key_file) out.key = readPemFile(options.ssl_key_file, option('ssl_key_file'), 'PRIVATE KEY');
   out.checkServerIdentity =
     options.ssl_ca_file && options.ssl_enforce_hostname_verification ? checkServerIdentity : () => undefined;
   if (options.ssl_version) {
