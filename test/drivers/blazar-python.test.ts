@@ -1,0 +1,178 @@
+/**
+ * Warre's Blazar client next to the real python-blazarclient 3.5 (Debian
+ * python3-blazarclient, driven as the Python Warre drives it): the same calls go
+ * to the same recording fake Blazar, and the requests must match — method, path,
+ * headers, JSON body with its key order — and so must the error texts that end up
+ * in a reservation's `status_reason`.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+
+import { BlazarLeaseBackend, formatLeaseDate } from '../../src/drivers/blazar/client.js';
+import { LeaseError, leaseName, type LeaseRequest } from '../../src/drivers/lease-backend.js';
+import { FakeBlazar } from '../support/fake-blazar.js';
+import type { RecordedRequest } from '../support/fake-openstack-http.js';
+import { FakeSession } from '../support/fake-session.js';
+import { ensureDebianPython, runScript } from '../support/python/oslo.js';
+
+const HOUR = 3_600_000;
+const TOKEN = 'token-1';
+
+const fake = new FakeBlazar();
+
+beforeAll(async () => {
+  await ensureDebianPython('import blazarclient, keystoneauth1', ['python3-blazarclient']);
+  await fake.start();
+}, 300_000);
+
+afterAll(async () => {
+  await fake.stop();
+});
+
+beforeEach(() => {
+  fake.reset();
+  fake.leases.clear();
+});
+
+function future(hours: number): Date {
+  return new Date(Math.floor((Date.now() + hours * HOUR) / 60_000) * 60_000);
+}
+
+const request: LeaseRequest = {
+  reservationId: '3c2b1a09-8f7e-4d6c-b5a4-9382716f5e4d',
+  start: future(24),
+  end: future(72),
+  amount: 2,
+  vcpus: 4,
+  memoryMb: 16384,
+  diskGb: 30,
+  ephemeralGb: 0,
+  resourceProperties: '["=", "$gpu", "a100"]',
+  extraSpecs: { 'resources:VGPU': '1', 'trait:CUSTOM_A100': 'required' },
+};
+
+/** What the Python Warre passes to lease.create for that reservation (interop.md §3.1). */
+const pythonCreate = {
+  op: 'create',
+  name: leaseName(request.reservationId),
+  start: formatLeaseDate(request.start),
+  end: formatLeaseDate(request.end),
+  reservations: [{
+    resource_type: 'virtual:instance', amount: 2, vcpus: 4, memory_mb: 16384, disk_gb: 30, ephemeral_gb: 0, affinity: null,
+    resource_properties: '["=", "$gpu", "a100"]', extra_specs: { 'resources:VGPU': '1', 'trait:CUSTOM_A100': 'required' },
+  }],
+};
+
+type PyResult = { ok?: unknown; error?: string; code?: number };
+
+async function python(ops: Record<string, unknown>[]): Promise<PyResult[]> {
+  const out = await runScript('blazar_calls.py', ['--endpoint', fake.url, '--token', TOKEN, '--ops', JSON.stringify(ops)]);
+  return out.trim().split('\n').map((l) => JSON.parse(l) as PyResult);
+}
+
+/** What a request says on the wire, minus what differs by HTTP library only. */
+function wire(r: RecordedRequest) {
+  const h = r.headers;
+  return {
+    method: r.method,
+    path: r.path,
+    headers: {
+      'x-auth-token': h['x-auth-token'],
+      accept: h['accept'],
+      'user-agent': h['user-agent'],
+      'content-type': h['content-type'],
+      'openstack-api-version': h['openstack-api-version'],
+      // Python's json.dumps spaces differ from JSON.stringify's; each length must match its body.
+      'content-length matches': h['content-length'] === String(Buffer.byteLength(r.bodyText)),
+    },
+    // Parsed and re-serialised: same values, same key order.
+    body: r.bodyText === '' ? '' : JSON.stringify(JSON.parse(r.bodyText)),
+  };
+}
+
+async function ours<T>(p: Promise<T>): Promise<{ ok?: T; error?: string; code?: number | null }> {
+  try {
+    return { ok: await p };
+  } catch (e) {
+    if (e instanceof LeaseError) return { error: e.message, code: e.status };
+    throw e;
+  }
+}
+
+describe('Warre Blazar client = python-blazarclient 3.5 on the wire', () => {
+  it('create, list, update end (get then put), delete: the same requests', async () => {
+    const newEnd = formatLeaseDate(future(96));
+    const py = await python([pythonCreate, { op: 'list' }, { op: 'update_end', lease_id: '$last', end: newEnd }, { op: 'delete', lease_id: '$last' }]);
+    expect(py.map((r) => r.error ?? 'ok')).toEqual(['ok', 'ok', 'ok', 'ok']);
+    const fromPython = fake.requests.map(wire);
+    expect(fromPython.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/leases', 'GET /v1/leases', 'GET /v1/leases/' + (py[0]!.ok as { id: string }).id, 'PUT /v1/leases/' + (py[0]!.ok as { id: string }).id, 'DELETE /v1/leases/' + (py[0]!.ok as { id: string }).id]);
+
+    fake.reset();
+    fake.leases.clear();
+    const blazar = new BlazarLeaseBackend({ interface: 'public' });
+    const session = new FakeSession({ reservation: fake.url });
+    const lease = await blazar.createLease(session, request);
+    expect(await blazar.findLeaseByName(session, leaseName(request.reservationId))).toMatchObject({ id: lease.id });
+    await blazar.updateLeaseEnd(session, lease.id, new Date(`${newEnd.replace(' ', 'T')}:00Z`));
+    await blazar.deleteLease(session, lease.id);
+    const fromWarre = fake.requests.map(wire).map((r) => ({ ...r, path: r.path.replace(lease.id, (py[0]!.ok as { id: string }).id) }));
+
+    expect(fromWarre).toEqual(fromPython);
+    // And what each made of Blazar's create answer: the lease id and the flavor id.
+    const pyLease = py[0]!.ok as { id: string; reservations: { flavor_id: string }[] };
+    expect(typeof pyLease.reservations[0]!.flavor_id).toBe('string');
+    expect(lease.computeFlavor).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('the same error texts (what status_reason keeps): 500 no hosts, 400 bad dates, 409 duplicate name; 404 on delete', async () => {
+    const blazar = new BlazarLeaseBackend();
+    const session = new FakeSession({ reservation: fake.url });
+    // python-blazarclient's exception keeps `code` 500 whatever the status (its class default),
+    // so only the texts are compared; Warre keeps the real status to decide on retries.
+    const cases: { name: string; status: number; python: Record<string, unknown>[]; warre: () => Promise<unknown>; before?: () => void }[] = [
+      {
+        name: 'no hosts',
+        status: 500,
+        before: () => fake.failNext(1, 500, 'Not enough hosts available'),
+        python: [pythonCreate],
+        warre: () => blazar.createLease(session, request),
+      },
+      {
+        name: 'start in the past',
+        status: 400,
+        python: [{ ...pythonCreate, start: formatLeaseDate(future(-48)) }],
+        warre: () => blazar.createLease(session, { ...request, start: future(-48) }),
+      },
+    ];
+    for (const c of cases) {
+      fake.reset();
+      fake.leases.clear();
+      c.before?.();
+      const [py] = await python(c.python);
+      fake.reset();
+      fake.leases.clear();
+      c.before?.();
+      const w = await ours(c.warre());
+      expect(py!.error, c.name).toBeDefined();
+      expect(w.code, c.name).toBe(c.status);
+      expect(w.error, c.name).toBe(py!.error);
+    }
+
+    // 404 on delete: Python raises; Warre sends the same request and counts it as done (api.md §3).
+    fake.reset();
+    const unknown = 'b0b5c2a4-0000-4000-8000-000000000000';
+    const [gone] = await python([{ op: 'delete', lease_id: unknown }]);
+    expect(gone!.error).toBe(`ERROR: Object with {'lease_id': '${unknown}'} not found`);
+    const pythonDelete = fake.requests.map(wire);
+    fake.reset();
+    await expect(blazar.deleteLease(session, unknown)).resolves.toBeUndefined();
+    expect(fake.requests.map(wire)).toEqual(pythonDelete);
+
+    // A second create of the same reservation: 409 with the same words.
+    fake.reset();
+    fake.leases.clear();
+    const [first, dup] = await python([pythonCreate, pythonCreate]);
+    expect(first!.ok).toBeDefined();
+    const w = await ours(blazar.createLease(session, request));
+    expect(w).toEqual({ error: dup!.error, code: 409 });
+  });
+});
