@@ -1,15 +1,17 @@
 /**
- * Warre's Blazar client next to the real python-blazarclient 3.5 (Debian
- * python3-blazarclient, driven as the Python Warre drives it): the same calls go
- * to the same recording fake Blazar, and the requests must match — method, path,
- * headers, JSON body with its key order — and so must the error texts that end up
- * in a reservation's `status_reason`.
+ * Warre's Blazar and Nova clients next to the real python-blazarclient 3.5 and
+ * python-novaclient 18.1 (Debian packages, driven as the Python Warre drives them):
+ * the same calls go to the same recording fakes, and the requests must match —
+ * method, path and query, headers, JSON body with its key order — and so must the
+ * Blazar error texts that end up in a reservation's `status_reason`.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { BlazarLeaseBackend, formatLeaseDate } from '../../src/drivers/blazar/client.js';
 import { LeaseError, leaseName, type LeaseRequest } from '../../src/drivers/lease-backend.js';
+import { listServers } from '../../src/drivers/nova.js';
 import { FakeBlazar } from '../support/fake-blazar.js';
+import { FakeNova } from '../support/fake-nova.js';
 import type { RecordedRequest } from '../support/fake-openstack-http.js';
 import { FakeSession } from '../support/fake-session.js';
 import { ensureDebianPython, runScript } from '../support/python/oslo.js';
@@ -18,14 +20,17 @@ const HOUR = 3_600_000;
 const TOKEN = 'token-1';
 
 const fake = new FakeBlazar();
+const nova = new FakeNova();
 
 beforeAll(async () => {
-  await ensureDebianPython('import blazarclient, keystoneauth1', ['python3-blazarclient']);
+  await ensureDebianPython('import blazarclient, novaclient, keystoneauth1', ['python3-blazarclient', 'python3-novaclient']);
   await fake.start();
+  await nova.start();
 }, 300_000);
 
 afterAll(async () => {
   await fake.stop();
+  await nova.stop();
 });
 
 beforeEach(() => {
@@ -81,6 +86,7 @@ function wire(r: RecordedRequest) {
       'user-agent': h['user-agent'],
       'content-type': h['content-type'],
       'openstack-api-version': h['openstack-api-version'],
+      'x-openstack-nova-api-version': h['x-openstack-nova-api-version'],
       // Python's json.dumps spaces differ from JSON.stringify's; each length must match its body.
       'content-length matches': h['content-length'] === String(Buffer.byteLength(r.bodyText)),
     },
@@ -174,5 +180,29 @@ describe('Warre Blazar client = python-blazarclient 3.5 on the wire', () => {
     expect(first!.ok).toBeDefined();
     const w = await ours(blazar.createLease(session, request));
     expect(w).toEqual({ error: dup!.error, code: 409 });
+  });
+});
+
+describe('Warre Nova call = python-novaclient 18.1 (microversion 2.87) on the wire', () => {
+  it('servers.list(search_opts={all_tenants, tenant_id, flavor}): the same request, the same servers', async () => {
+    const project = '9e8d7c6b5a4f43e2b1c0d9e8f7a6b5c4';
+    const flavor = '0f9b6a5e-6c3f-4d2b-8f51-3c7e1f3a2d44';
+    nova.servers = [
+      { id: 's1', name: 'mine', tenant_id: project, flavorId: flavor },
+      { id: 's2', name: 'other flavor', tenant_id: project, flavorId: 'f2' },
+      { id: 's3', name: 'other project', tenant_id: 'p2', flavorId: flavor },
+    ];
+    nova.reset();
+    const out = await runScript('nova_calls.py', ['--endpoint', nova.url, '--token', TOKEN, '--project', project, '--flavor', flavor]);
+    expect(JSON.parse(out)).toEqual({ ok: ['s1'] });
+    const fromPython = nova.requests.map(wire);
+    nova.reset();
+    const servers = await listServers(new FakeSession({ compute: nova.url }), { projectId: project, flavorId: flavor });
+    expect(servers.map((s) => (s as { id: string }).id)).toEqual(['s1']);
+    const fromWarre = nova.requests.map(wire);
+    expect(fromWarre).toEqual(fromPython);
+    // The microversion headers novaclient sends, on both.
+    expect(nova.requests[0]!.headers['x-openstack-nova-api-version']).toBe('2.87');
+    expect(nova.requests[0]!.headers['openstack-api-version']).toBe('compute 2.87');
   });
 });
