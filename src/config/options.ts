@@ -268,6 +268,8 @@ const httpsClient = {
     help: 'Do not verify HTTPS certificates (for tests only).',
     default: false,
   }),
+  certfile: str({ help: 'PEM client certificate presented over HTTPS (with keyfile).', path: true }),
+  keyfile: str({ help: 'PEM private key of certfile.', path: true }),
 };
 
 /** Every section and option. Section and option names are exactly the INI names. */

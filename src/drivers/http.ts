@@ -14,21 +14,34 @@ import https from 'node:https';
 
 import { readPemFile } from './pem.js';
 
-/** keystoneauth session TLS options: `cafile` (a PEM bundle that replaces the system CAs) and `insecure`. */
+/** keystoneauth session TLS options: `cafile` (a PEM bundle that replaces the system CAs), `insecure`, `certfile` + `keyfile`. */
 export interface TlsOptions {
   /** PEM text of the trusted CAs; unset: the system CAs. */
   ca?: string;
   /** false with `insecure = true`. */
   rejectUnauthorized: boolean;
+  /** A client certificate and its key (PEM text). */
+  cert?: string;
+  key?: string;
 }
 
 /**
  * TLS options from a section's `cafile` / `insecure`. The bundle is read once,
  * at start-up, so a missing or unreadable file stops the service with its name.
  */
-export function tlsOptions(o: { cafile?: string | null; insecure?: boolean | null }, section: string): TlsOptions {
+export function tlsOptions(
+  o: { cafile?: string | null; insecure?: boolean | null; certfile?: string | null; keyfile?: string | null },
+  section: string,
+): TlsOptions {
   const tls: TlsOptions = { rejectUnauthorized: o.insecure !== true };
   if (o.cafile) tls.ca = readPemFile(o.cafile, `[${section}] cafile`, 'CERTIFICATE');
+  if (o.certfile) {
+    tls.cert = readPemFile(o.certfile, `[${section}] certfile`, 'CERTIFICATE');
+    // keystoneauth: the key may sit in the certificate file.
+    tls.key = readPemFile(o.keyfile || o.certfile, `[${section}] ${o.keyfile ? 'keyfile' : 'certfile (no keyfile)'}`, 'PRIVATE KEY');
+  } else if (o.keyfile) {
+    throw new Error(`[${section}] keyfile is set without certfile`);
+  }
   return tls;
 }
 
@@ -98,6 +111,8 @@ export function rawRequest(url: string, req: RawRequest): Promise<HttpResponse> 
   if (secure && req.tls) {
     options.rejectUnauthorized = req.tls.rejectUnauthorized;
     if (req.tls.ca !== undefined) options.ca = req.tls.ca;
+    if (req.tls.cert !== undefined) options.cert = req.tls.cert;
+    if (req.tls.key !== undefined) options.key = req.tls.key;
   }
 
   return new Promise<HttpResponse>((resolve, reject) => {

@@ -32,6 +32,9 @@ let dir: string;
 let confFile: string;
 let proxy: https.Server;
 let proxyUrl: string;
+/** The same, but it requires a client certificate signed by the test CA. */
+let mtlsProxy: https.Server;
+let mtlsUrl: string;
 /** TCP connections the proxy accepted (a refused handshake counts too). */
 let connections = 0;
 const running: { api: RunningApi; db: TestDatabase }[] = [];
@@ -45,7 +48,7 @@ beforeAll(async () => {
 
   // TLS in front of the real Keystone: every request forwarded as is.
   const upstream = new URL(ks.keystoneUrl());
-  proxy = https.createServer({ key: readFileSync(pki.serverKeyFile), cert: readFileSync(pki.serverCertFile) }, (req, res) => {
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
     // A connection per request: uwsgi drops idle keep-alive sockets (interop.md §7).
     const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, connection: 'close' }, agent: false }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
@@ -53,11 +56,17 @@ beforeAll(async () => {
     });
     out.on('error', () => res.destroy());
     req.pipe(out);
-  });
+  };
+  const serverTls = { key: readFileSync(pki.serverKeyFile), cert: readFileSync(pki.serverCertFile) };
+  proxy = https.createServer(serverTls, forward);
   proxy.on('connection', () => connections++);
   proxy.on('tlsClientError', () => undefined);
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   proxyUrl = `https://127.0.0.1:${(proxy.address() as AddressInfo).port}/v3`;
+  mtlsProxy = https.createServer({ ...serverTls, ca: readFileSync(pki.caFile), requestCert: true, rejectUnauthorized: true }, forward);
+  mtlsProxy.on('tlsClientError', () => undefined);
+  await new Promise<void>((resolve) => mtlsProxy.listen(0, '127.0.0.1', resolve));
+  mtlsUrl = `https://127.0.0.1:${(mtlsProxy.address() as AddressInfo).port}/v3`;
 
   confFile = join(dir, 'warre.conf');
   const credentials = (section: string) => [
@@ -96,6 +105,7 @@ afterAll(async () => {
     await db.drop();
   }
   await new Promise<void>((resolve) => (proxy ? proxy.close(() => resolve()) : resolve()));
+  await new Promise<void>((resolve) => (mtlsProxy ? mtlsProxy.close(() => resolve()) : resolve()));
   await fx?.cleanup();
   pki?.remove();
 }, 120_000);
@@ -162,6 +172,28 @@ describe('[keystone_authtoken] over HTTPS', () => {
     expect(err).toBeInstanceOf(KeystoneUnavailableError);
     expect((err as KeystoneUnavailableError).kind).toBe('tls');
     expect(connections - before).toBe(1);
+  });
+});
+
+describe('client certificates (certfile / keyfile)', () => {
+  it('are presented to a Keystone that requires one; without them the handshake is refused', async () => {
+    const withCert = new KeystoneSession(adminOpts({ auth_url: mtlsUrl, cafile: pki.caFile, certfile: pki.clientCertFile, keyfile: pki.clientKeyFile }));
+    expect(await withCert.getToken()).toMatch(/^\S{20,}$/);
+    const without = new KeystoneSession(adminOpts({ auth_url: mtlsUrl, cafile: pki.caFile }), { connectRetries: 3 });
+    const err = await without.getToken().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KeystoneUnavailableError);
+    expect((err as KeystoneUnavailableError).kind).toBe('tls');
+  });
+
+  it('a certfile that also holds its key needs no keyfile; a keyfile alone is refused at start-up', async () => {
+    const both = join(dir, 'client-with-key.pem');
+    writeFileSync(both, readFileSync(pki.clientCertFile, 'utf8') + readFileSync(pki.clientKeyFile, 'utf8'));
+    const s = new KeystoneSession(adminOpts({ auth_url: mtlsUrl, cafile: pki.caFile, certfile: both }));
+    expect(await s.getToken()).toMatch(/^\S{20,}$/);
+    expect(() => new KeystoneSession(adminOpts({ keyfile: pki.clientKeyFile }), { section: 'service_auth' }))
+      .toThrow('[service_auth] keyfile is set without certfile');
+    expect(() => new KeystoneSession(adminOpts({ certfile: pki.caFile }), { section: 'service_auth' }))
+      .toThrow(`[service_auth] certfile (no keyfile): ${pki.caFile} holds no PEM private key`);
   });
 });
 

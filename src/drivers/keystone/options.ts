@@ -35,6 +35,9 @@ export interface KeystoneAuthOptions {
   cafile?: string | null;
   /** Do not verify HTTPS certificates. */
   insecure?: boolean | null;
+  /** A client certificate (PEM) and its key, presented over HTTPS. */
+  certfile?: string | null;
+  keyfile?: string | null;
 }
 
 /** keystonemiddleware `[keystone_authtoken]`. */
