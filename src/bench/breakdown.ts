@@ -47,12 +47,12 @@ export async function breakdown(db: Db, s: Seeded): Promise<string> {
   await step(`list flavors: listFlavors (count + ${fl.rows.length} rows)`, 200, () => flavors.listFlavors(k, db.codec, { visibleToProject: s.memberProject }, all));
   await step('list flavors: views + JSON.stringify', 200, () => JSON.stringify({ results: fl.rows.map(flavorView), total: fl.total }));
 
-  const mine = await reservations.listReservations(k, { projectId: s.memberProject }, all);
-  await step(`member list: listReservations (count + ${mine.rows.length} rows)`, 200, () => reservations.listReservations(k, { projectId: s.memberProject }, all));
+  const mine = await reservations.listReservations(k, db.dialect, { projectId: s.memberProject }, all);
+  await step(`member list: listReservations (count + ${mine.rows.length} rows)`, 200, () => reservations.listReservations(k, db.dialect, { projectId: s.memberProject }, all));
   await step('member list: views + JSON.stringify', 200, () => JSON.stringify({ results: mine.rows.map((r) => reservationView(r)), total: mine.total }));
 
-  const admin = await reservations.listReservations(k, { projectId: null }, all);
-  await step('admin 1,000: listReservations (count + rows + mapping)', 20, () => reservations.listReservations(k, { projectId: null }, all));
+  const admin = await reservations.listReservations(k, db.dialect, { projectId: null }, all);
+  await step('admin 1,000: listReservations (count + rows + mapping)', 20, () => reservations.listReservations(k, db.dialect, { projectId: null }, all));
   await step('admin 1,000: SQL alone: count(*)', 20, () => k.selectFrom('reservation').select((eb) => eb.fn.countAll().as('n')).execute());
   await step('admin 1,000: SQL alone: reservation ⨝ flavor order by created_at, id limit 1000', 20, () =>
     k

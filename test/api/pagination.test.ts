@@ -100,6 +100,24 @@ describe.each(DIALECTS)('pagination on %s', (dialect) => {
     expect(new Set(all).size).toBe(5);
   });
 
+  it('all projects\' reservations (the unfiltered admin list) page in creation order, then id, without gaps or repeats', async () => {
+    const first = expectOk(await call(t, 'GET', '/v1/reservations/?all_projects=true&limit=1000', ADMIN));
+    const order = (first.results as { id: string; created_at: string }[])
+      .map((r) => [r.created_at, r.id] as const)
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
+      .map((r) => r[1]);
+    expect(ids(first)).toEqual(order);
+    expect(first.total).toBe(order.length);
+    const paged: string[] = [];
+    for (let page = 1; ; page++) {
+      const body = expectOk(await call(t, 'GET', `/v1/reservations/?all_projects=true&limit=2&page=${page}`, ADMIN));
+      expect(body.total).toBe(order.length);
+      paged.push(...ids(body));
+      if (!body.next) break;
+    }
+    expect(paged).toEqual(order);
+  });
+
   it('flavorprojects and reservations paginate the same way', async () => {
     const g1 = expectOk(await call(t, 'GET', `/v1/flavorprojects/?project_id=${project}&limit=4`, ADMIN));
     expect(g1.total).toBe(5);

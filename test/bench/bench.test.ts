@@ -63,7 +63,7 @@ describe('seeded data set (SQLite)', () => {
     const n = await db.kysely.selectFrom('reservation').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     expect(Number(n.n)).toBe(s.totalReservations);
     expect(s.memberReservations).toBe(40);
-    const mine = await reservations.listReservations(db.kysely, { projectId: s.memberProject }, { limit: 1000, offset: 0 });
+    const mine = await reservations.listReservations(db.kysely, db.dialect, { projectId: s.memberProject }, { limit: 1000, offset: 0 });
     expect(mine.total).toBe(40);
   });
 
@@ -135,7 +135,7 @@ describe('seeded data set with chosen project ids (as Keystone assigns them)', (
 
   it('gives the member project its 40 reservations and the private flavors', async () => {
     expect(s.memberReservations).toBe(40);
-    const mine = await reservations.listReservations(db.kysely, { projectId: ids.memberProject }, { limit: 1000, offset: 0 });
+    const mine = await reservations.listReservations(db.kysely, db.dialect, { projectId: ids.memberProject }, { limit: 1000, offset: 0 });
     expect(mine.total).toBe(40);
     expect(mine.rows.every((r) => r.project_id === ids.memberProject)).toBe(true);
     const seen = await flavors.listFlavors(db.kysely, db.codec, { visibleToProject: ids.memberProject }, { limit: 1000, offset: 0 });
@@ -144,7 +144,7 @@ describe('seeded data set with chosen project ids (as Keystone assigns them)', (
 
   it('leaves the admin and create projects without reservations', async () => {
     for (const projectId of [ids.adminProject, ids.createProject]) {
-      const theirs = await reservations.listReservations(db.kysely, { projectId }, { limit: 10, offset: 0 });
+      const theirs = await reservations.listReservations(db.kysely, db.dialect, { projectId }, { limit: 10, offset: 0 });
       expect(theirs.total).toBe(0);
     }
   });

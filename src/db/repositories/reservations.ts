@@ -1,8 +1,8 @@
 /** SQL for reservations: reads with their flavor, capacity occupancy, usage, writes. */
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database, ReservationTable } from '../schema.js';
 import { pageWithTotal } from './page.js';
-import { read, type Codec } from '../codec.js';
+import { read, type Codec, type DialectName } from '../codec.js';
 import { rowToFlavor } from './flavors.js';
 import { EFFECTIVE_STATUSES, type Flavor, type Reservation, type ReservationStatus } from '../../domain/types.js';
 
@@ -58,6 +58,7 @@ export async function getReservationByLease(k: K, leaseId: string): Promise<Rese
 
 export async function listReservations(
   k: K,
+  dialect: DialectName,
   filter: { projectId: string | null; flavorId?: string | null; statuses?: readonly ReservationStatus[] },
   page: { limit: number; offset: number },
 ): Promise<{ rows: ReservationWithFlavor[]; total: number }> {
@@ -65,9 +66,18 @@ export async function listReservations(
   if (filter.projectId !== null) q = q.where('project_id', '=', filter.projectId);
   if (filter.flavorId) q = q.where('flavor_id', '=', filter.flavorId);
   if (filter.statuses) q = q.where('status', 'in', filter.statuses);
+  const unfiltered = filter.projectId === null && !filter.flavorId && !filter.statuses;
   const { rows, total } = await pageWithTotal(
     page,
-    () => q.selectAll().orderBy('created_at').orderBy('id').limit(page.limit).offset(page.offset).execute(),
+    () =>
+      // MariaDB plans the unfiltered page as a full scan plus a filesort of every row
+      // (EXPLAIN: ALL, Using filesort), 2.8x slower at 13,000 rows than walking the
+      // (created_at, id) index, which it must be told to use. Kysely has no index hints.
+      dialect === 'mysql' && unfiltered
+        ? sql<Selectable<ReservationTable>>`select * from reservation force index (warre_ix_reservation_created) order by created_at, id limit ${page.limit} offset ${page.offset}`
+            .execute(k)
+            .then((r) => r.rows)
+        : q.selectAll().orderBy('created_at').orderBy('id').limit(page.limit).offset(page.offset).execute(),
     () => q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
   );
   // Flavors are few: read each once instead of joining it onto every row.

@@ -38,7 +38,7 @@ export default async function reservationRoutes(app: FastifyInstance, { svc, aut
     const flavorId = queryString(q, 'flavor_id');
     const projectId: string | null =
       (allProjects || projectFilter) && authz.allowed(req, 'warre:reservation:list:all') ? projectFilter : projectOf(req);
-    const { rows, total } = await reservations.listReservations(k(), { projectId, flavorId }, page);
+    const { rows, total } = await reservations.listReservations(k(), svc.db.dialect, { projectId, flavorId }, page);
     const flavorViews = new Map();
     return pageResponse(req, publicUrl, page, total, rows.map((r) => reservationView(r, flavorViews)));
   });
