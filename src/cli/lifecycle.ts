@@ -2,6 +2,7 @@
  * Builds the lifecycle parts from configuration: messenger (user messages +
  * bus notifications), bot sessions, the lease worker, periodic tasks.
  */
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { WarreConfig } from '../config/load.js';
 import type { Db } from '../db/connect.js';
@@ -16,6 +17,9 @@ import type { Messenger } from '../notification/messenger.js';
 import { WarreMessenger } from '../notification/warre-messenger.js';
 import { LeaseWorker } from '../worker/lease-worker.js';
 import { PeriodicTasks } from '../worker/periodic.js';
+
+/** Bot sessions kept (each holds a token and its catalog); older ones log in again when needed. */
+const BOT_SESSIONS_KEPT = 500;
 
 export function createMessenger(config: WarreConfig, log: Logger, session: KeystoneSession | null, notifier: Notifier | null): WarreMessenger {
   const users = createUserNotifier(config.warre.user_notifier, {
@@ -39,7 +43,8 @@ export function createMessenger(config: WarreConfig, log: Logger, session: Keyst
 /**
  * The bot identity for a project (api.md §5): grant `[warre] bot_role_id` to
  * the bot user on the project, then log in as the bot scoped to it. Sessions
- * are kept per project so tokens are reused until they expire.
+ * are kept per project (the most recently used {@link BOT_SESSIONS_KEPT}) so
+ * tokens are reused until they expire.
  */
 export function botSessions(config: WarreConfig, serviceSession: KeystoneSession | null): (projectId: string) => Promise<ServiceSession | null> {
   const { bot_user_id, bot_password, bot_role_id, bot_auth_url } = config.warre;
@@ -49,7 +54,7 @@ export function botSessions(config: WarreConfig, serviceSession: KeystoneSession
     };
   }
   const authUrl = bot_auth_url ?? (serviceSession.options.auth_url as string);
-  const sessions = new Map<string, ServiceSession>();
+  const sessions = new LRUCache<string, ServiceSession>({ max: BOT_SESSIONS_KEPT });
   return async (projectId) => {
     await grantProjectRole(serviceSession, projectId, bot_user_id, bot_role_id);
     let s = sessions.get(projectId);
