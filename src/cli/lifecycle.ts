@@ -82,6 +82,7 @@ export function createWorker(
     log,
     claimTtlMs: config.worker.claim_ttl * 1000,
     retryTimeoutMs: config.worker.lease_retry_timeout * 1000,
+    concurrency: config.worker.lease_concurrency,
   });
 }
 

@@ -419,6 +419,12 @@ export const OPTIONS = {
       default: 300,
       min: 1,
     }),
+    lease_concurrency: int({
+      help: 'Pending reservations each worker process turns into Blazar leases at the same time.',
+      default: 8,
+      min: 1,
+      max: 64,
+    }),
   },
 
   blazar: {

@@ -32,6 +32,8 @@ export interface LeaseWorkerOptions {
   now?: () => number;
   /** Base delay of the retry backoff (default 2 s; tests shorten it). */
   retryBaseMs?: number;
+  /** Reservations worked on at once (`[worker] lease_concurrency`, default 1). */
+  concurrency?: number;
 }
 
 export class LeaseWorker {
@@ -77,18 +79,24 @@ export class LeaseWorker {
     try {
       do {
         this.wakeRequested = false;
-        while (!this.stopped) {
-          const claim = await claimLeaseJob(this.o.db, this.id, this.now(), this.o.claimTtlMs).catch((err: unknown) => {
-            this.o.log.error({ err }, 'cannot claim lease jobs (database unavailable?)');
-            return null;
-          });
-          if (!claim) break;
-          await this.process(claim);
-        }
+        // Several claim-and-process loops at once: a Blazar call takes seconds, and claims
+        // are safe between loops as they are between workers (src/db/repositories/lifecycle.ts).
+        await Promise.all(Array.from({ length: Math.max(1, this.o.concurrency ?? 1) }, () => this.loop()));
       } while (this.wakeRequested && !this.stopped);
     } finally {
       this.running = false;
       if (!this.stopped) this.timer = setTimeout(() => this.wake(), this.o.pollMs ?? 5_000);
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      const claim = await claimLeaseJob(this.o.db, this.id, this.now(), this.o.claimTtlMs).catch((err: unknown) => {
+        this.o.log.error({ err }, 'cannot claim lease jobs (database unavailable?)');
+        return null;
+      });
+      if (!claim) return;
+      await this.process(claim);
     }
   }
 

@@ -58,7 +58,7 @@ describe('all-in-one defaults (no configuration file)', () => {
     expect(config.database.connection).toBe(`sqlite:///${cwd}/.warre/warre.db`);
     expect(config.databaseTarget).toEqual({ dialect: 'sqlite', filename: path.join(cwd, '.warre', 'warre.db') });
     expect(config.oslo_policy).toEqual({ policy_file: '/etc/warre/policy.yaml', policy_dirs: [path.join(cwd, 'policy.d')] });
-    expect(config.worker).toEqual({ workers: 1, periodic_task_interval: 1800, lease_retry_timeout: 900, claim_ttl: 300 });
+    expect(config.worker).toEqual({ workers: 1, periodic_task_interval: 1800, lease_retry_timeout: 900, claim_ttl: 300, lease_concurrency: 8 });
     expect(config.keystone_authtoken.token_cache_time).toBe(300);
     expect(config.keystone_authtoken.service_token_roles).toEqual(['service']);
     expect(config.keystone_authtoken.interface).toBe('internal');

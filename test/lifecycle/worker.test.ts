@@ -485,6 +485,26 @@ describe.each(DIALECTS)('lease worker on %s', (dialect) => {
     expect(claims).toBe(10 * 40);
   });
 
+  it('works on up to lease_concurrency reservations at once while Blazar is slow, one lease each', async () => {
+    const flavor = await seedFlavor(db);
+    const { start, end } = future(5);
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push(await seedReservation(db, { flavor, start, end, instanceCount: 1, createdAt: Date.now() + i }));
+    blazar.delayMs = 150;
+    const w = worker({ concurrency: 4, pollMs: 60_000 });
+    w.start();
+    try {
+      await waitFor(async () => [...(await statuses(db, ids)).values()].every((s) => s === 'ALLOCATED'), 'every reservation ALLOCATED', 30_000);
+    } finally {
+      await w.stop();
+    }
+    expect(blazar.maxInFlight).toBeGreaterThan(1);
+    expect(blazar.maxInFlight).toBeLessThanOrEqual(4);
+    const names = blazar.requestsFor('POST').map((p) => (p.body as { name: string }).name);
+    for (const id of ids) expect(names.filter((n) => n === `Reservation ${id}`)).toHaveLength(1);
+    for (const id of ids) expect(messenger.of(id)).toEqual(['user:create']);
+  });
+
   it('started workers pick up new reservations by themselves (poll) and stop cleanly', async () => {
     const flavor = await seedFlavor(db);
     const { start, end } = future(3);

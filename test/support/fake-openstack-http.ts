@@ -36,6 +36,11 @@ export abstract class FakeOpenStackService {
   acceptToken: (token: string) => boolean = (t) => t.length > 0;
   /** The fake's idea of now (ms since the epoch). */
   clock: () => number = () => Date.now();
+  /** Answers wait this long (a slow service). */
+  delayMs = 0;
+  /** Requests being answered now, and the most at once since the last reset. */
+  inFlight = 0;
+  maxInFlight = 0;
 
   private server: http.Server | null = null;
   private failQueue: { status: number; message?: string }[] = [];
@@ -80,6 +85,8 @@ export abstract class FakeOpenStackService {
     this.failWindow = null;
     this.hang = false;
     this.acceptToken = (t) => t.length > 0;
+    this.delayMs = 0;
+    this.maxInFlight = this.inFlight;
   }
 
   /** The recorded requests with this method. */
@@ -107,7 +114,14 @@ export abstract class FakeOpenStackService {
       const rec: RecordedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, bodyText, body };
       this.requests.push(rec);
       if (this.hang) return;
-      this.send(res, this.answer(rec));
+      this.inFlight++;
+      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+      const reply = () => {
+        this.inFlight--;
+        this.send(res, this.answer(rec));
+      };
+      if (this.delayMs > 0) setTimeout(reply, this.delayMs);
+      else reply();
     });
   }
 
