@@ -6,7 +6,7 @@ import { dbVersion, upgrade } from '../db/migrate.js';
 import { renderPolicySample } from '../policy/sample.js';
 import { openConfiguredDatabase } from './runtime.js';
 
-export const MANAGE_USAGE = `usage: warre-manage [--config-file FILE] <command>
+export const MANAGE_USAGE = `usage: warre-manage [--config-file FILE] [--config-dir DIR] <command>
 
 commands:
   db upgrade        create the tables, or adopt a Python Warre database (Alembic a1b2c3d4e5f6), and apply Warre's migrations

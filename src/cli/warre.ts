@@ -7,11 +7,12 @@
  *   warre notification   lease events from the message bus (warre-notification)
  *   warre manage …       operator commands (warre-manage)
  */
-import { ConfigError, loadConfig, type WarreConfig } from '../config/load.js';
+import { CONFIG_ARGS, ConfigError, loadConfig, withoutConfigArgs, type WarreConfig } from '../config/load.js';
 
-const USAGE = `usage: warre [--config-file FILE] <all|api|worker|notification|manage> [args]
+const USAGE = `usage: warre [--config-file FILE] [--config-dir DIR] <all|api|worker|notification|manage> [args]
 
-Configuration: --config-file FILE, else $WARRE_CONFIG_FILE, else /etc/warre/warre.conf when present,
+Configuration: --config-file FILE and --config-dir DIR (its *.conf files), as oslo.config reads them,
+else $WARRE_CONFIG_FILE, else /etc/warre/warre.conf when present,
 else built-in all-in-one defaults (noauth, SQLite in ./.warre, simulated leases).
 Any option can be overridden with WARRE_<SECTION>__<OPTION>, e.g. WARRE_API__PORT=9000.
 `;
@@ -29,7 +30,7 @@ function load(): WarreConfig {
 }
 
 export async function main(command: string | undefined, rest: string[]): Promise<void> {
-  const args = rest.filter((a, i) => a !== '--config-file' && rest[i - 1] !== '--config-file' && !a.startsWith('--config-file='));
+  const args = withoutConfigArgs(rest);
   switch (command) {
     case 'all': {
       const { runAllInOne } = await import('./all.js');
@@ -63,13 +64,13 @@ export async function main(command: string | undefined, rest: string[]): Promise
   }
 }
 
-/** Run as a program: the first argument that is not `--config-file X` is the command. */
+/** Run as a program: the first argument that is not a configuration argument (`--config-file X`…) is the command. */
 export function cli(fixedCommand?: string): void {
   const argv = process.argv.slice(2);
   let command = fixedCommand;
   let rest = argv;
   if (!command) {
-    const idx = argv.findIndex((a, i) => !a.startsWith('-') && argv[i - 1] !== '--config-file');
+    const idx = argv.findIndex((a, i) => !a.startsWith('-') && !(CONFIG_ARGS as readonly string[]).includes(argv[i - 1] ?? ''));
     command = idx >= 0 ? argv[idx] : undefined;
     rest = idx >= 0 ? [...argv.slice(0, idx), ...argv.slice(idx + 1)] : argv;
   }

@@ -5,8 +5,9 @@
  * 1. environment variables `WARRE_<SECTION>__<OPTION>` (e.g. `WARRE_DATABASE__CONNECTION`,
  *    `WARRE_DEFAULT__AUTH_STRATEGY`; names are case-insensitive; a multi-valued option takes
  *    one value per line);
- * 2. the configuration file(s): `--config-file <path>` in argv (repeatable, later files win,
- *    multi-valued options collect from all), else `WARRE_CONFIG_FILE`, else
+ * 2. the configuration file(s): `--config-file <path>` and `--config-dir <dir>` (its `*.conf`
+ *    files, sorted) in argv, as oslo.config reads them: repeatable, in order, later files win,
+ *    multi-valued options collect from all; else `WARRE_CONFIG_FILE`, else
  *    `/etc/warre/warre.conf` when it exists;
  * 3. the defaults in `options.ts`. With no file at all the all-in-one defaults apply
  *    (`config.allInOne`: noauth, SQLite in ./.warre, simulated leases).
@@ -15,7 +16,7 @@
  * option names are case-sensitive. Unknown sections and options are ignored (listed in
  * `unknownOptions`), as operators' files hold options of libraries Warre does not use.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseDatabaseUrl, maskUrl, type DatabaseTarget } from './database-url.js';
 import { ConfigError } from './errors.js';
@@ -157,31 +158,66 @@ function show(value: unknown, secret: boolean): string {
   return text.includes('://') ? maskUrl(text) : '***';
 }
 
-/** The configuration files to read, absolute, in order (empty: none). */
-function configFiles(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string, defaultFile: string | null): string[] {
-  const given: string[] = [];
+/** The configuration options of the command line (each takes a value). */
+export const CONFIG_ARGS = ['--config-file', '--config-dir'] as const;
+
+/**
+ * The `--config-file X` / `--config-dir X` arguments of `argv` (also `--opt=X`), in order.
+ * Other arguments are the caller's.
+ */
+export function configArgs(argv: readonly string[]): { option: (typeof CONFIG_ARGS)[number]; value: string }[] {
+  const out: { option: (typeof CONFIG_ARGS)[number]; value: string }[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
-    let file: string | undefined;
-    if (arg === '--config-file') {
-      file = argv[++i];
-      if (file === undefined || file.startsWith('--')) throw new ConfigError('--config-file needs a file path');
-    } else if (arg.startsWith('--config-file=')) {
-      file = arg.slice('--config-file='.length);
-      if (file === '') throw new ConfigError('--config-file needs a file path');
+    for (const option of CONFIG_ARGS) {
+      let value: string | undefined;
+      if (arg === option) {
+        value = argv[++i];
+        if (value === undefined || value.startsWith('--')) throw new ConfigError(`${option} needs a ${option === '--config-dir' ? 'directory' : 'file'} path`);
+      } else if (arg.startsWith(`${option}=`)) {
+        value = arg.slice(option.length + 1);
+        if (value === '') throw new ConfigError(`${option} needs a ${option === '--config-dir' ? 'directory' : 'file'} path`);
+      }
+      if (value !== undefined) out.push({ option, value });
     }
-    if (file !== undefined) given.push(file);
   }
-  const from = given.length > 0 ? '--config-file' : 'WARRE_CONFIG_FILE';
-  if (given.length === 0 && env.WARRE_CONFIG_FILE) given.push(env.WARRE_CONFIG_FILE);
-  if (given.length === 0) {
-    return defaultFile !== null && existsSync(defaultFile) ? [path.resolve(cwd, defaultFile)] : [];
+  return out;
+}
+
+/** `argv` without the configuration arguments. */
+export function withoutConfigArgs(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if ((CONFIG_ARGS as readonly string[]).includes(arg)) i++;
+    else if (!CONFIG_ARGS.some((o) => arg.startsWith(`${o}=`))) out.push(arg);
   }
-  return given.map((file) => {
-    const absolute = path.resolve(cwd, file);
-    if (!existsSync(absolute)) throw new ConfigError(`configuration file ${absolute} (given by ${from}) does not exist`);
-    return absolute;
-  });
+  return out;
+}
+
+/** The configuration files to read, absolute, in order (empty: none). */
+function configFiles(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string, defaultFile: string | null): string[] {
+  const files: string[] = [];
+  for (const { option, value } of configArgs(argv)) {
+    const absolute = path.resolve(cwd, value);
+    if (option === '--config-file') {
+      if (!existsSync(absolute)) throw new ConfigError(`configuration file ${absolute} (given by --config-file) does not exist`);
+      files.push(absolute);
+      continue;
+    }
+    // oslo.config: the directory's *.conf files, sorted, parsed after the files before it.
+    if (!existsSync(absolute) || !statSync(absolute).isDirectory()) {
+      throw new ConfigError(`configuration directory ${absolute} (given by --config-dir) does not exist`);
+    }
+    for (const name of readdirSync(absolute).filter((n) => n.endsWith('.conf')).sort()) files.push(path.join(absolute, name));
+  }
+  if (configArgs(argv).length > 0) return files;
+  if (env.WARRE_CONFIG_FILE) {
+    const absolute = path.resolve(cwd, env.WARRE_CONFIG_FILE);
+    if (!existsSync(absolute)) throw new ConfigError(`configuration file ${absolute} (given by WARRE_CONFIG_FILE) does not exist`);
+    return [absolute];
+  }
+  return defaultFile !== null && existsSync(defaultFile) ? [path.resolve(cwd, defaultFile)] : [];
 }
 
 /** Merges files in order, with section names normalised as oslo.config does. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import { parseIni } from '../../src/config/ini.js';
-import { describeConfig, loadConfig, unknownOptions, type LoadOptions, type WarreConfig } from '../../src/config/load.js';
+import { describeConfig, loadConfig, unknownOptions, withoutConfigArgs, type LoadOptions, type WarreConfig } from '../../src/config/load.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'warre-config-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -267,6 +267,23 @@ describe('where the file comes from', () => {
     );
     expect(errorOf(() => load({ env: { WARRE_CONFIG_FILE: missing } })).message).toContain('(given by WARRE_CONFIG_FILE)');
     expect(errorOf(() => load({ argv: ['--config-file'] })).message).toBe('--config-file needs a file path');
+  });
+
+  it('--config-dir adds the directory\'s *.conf files, sorted, where it stands among the --config-file arguments', () => {
+    const first = confFile('[api]\nport = 1\nhost = from-file\n');
+    const dir = path.dirname(confFile('[api]\nport = 2\n', '20-port.conf'));
+    writeFileSync(path.join(dir, '10-host.conf'), '[api]\nhost = from-dir\nport = 3\n');
+    writeFileSync(path.join(dir, 'README'), 'not a configuration file = really\n');
+    const last = confFile('[api]\nport = 4\n');
+    const config = load({ argv: ['--config-file', first, `--config-dir=${dir}`, '--config-file', last] });
+    expect(config.sources).toEqual([first, path.join(dir, '10-host.conf'), path.join(dir, '20-port.conf'), last]);
+    expect([config.api.host, config.api.port]).toEqual(['from-dir', 4]);
+    expect(load({ argv: ['--config-dir', dir] }).api.port).toBe(2);
+    expect(errorOf(() => load({ argv: ['--config-dir', path.join(tmp, 'absent')] })).message).toBe(
+      `configuration directory ${path.join(tmp, 'absent')} (given by --config-dir) does not exist`,
+    );
+    expect(errorOf(() => load({ argv: ['--config-dir'] })).message).toBe('--config-dir needs a directory path');
+    expect(withoutConfigArgs(['--config-dir', dir, 'db', '--config-file=x', 'upgrade'])).toEqual(['db', 'upgrade']);
   });
 
   it('a syntax error names the file and line', () => {
