@@ -198,7 +198,8 @@ export function withoutConfigArgs(argv: readonly string[]): string[] {
 /** The configuration files to read, absolute, in order (empty: none). */
 function configFiles(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: string, defaultFile: string | null): string[] {
   const files: string[] = [];
-  for (const { option, value } of configArgs(argv)) {
+  const given = configArgs(argv);
+  for (const { option, value } of given) {
     const absolute = path.resolve(cwd, value);
     if (option === '--config-file') {
       if (!existsSync(absolute)) throw new ConfigError(`configuration file ${absolute} (given by --config-file) does not exist`);
@@ -211,7 +212,7 @@ function configFiles(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: strin
     }
     for (const name of readdirSync(absolute).filter((n) => n.endsWith('.conf')).sort()) files.push(path.join(absolute, name));
   }
-  if (configArgs(argv).length > 0) return files;
+  if (given.length > 0) return files;
   if (env.WARRE_CONFIG_FILE) {
     const absolute = path.resolve(cwd, env.WARRE_CONFIG_FILE);
     if (!existsSync(absolute)) throw new ConfigError(`configuration file ${absolute} (given by WARRE_CONFIG_FILE) does not exist`);
