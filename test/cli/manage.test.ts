@@ -156,7 +156,7 @@ describe('usage and configuration errors', () => {
     for (const args of [['manage', 'frobnicate'], ['manage', 'db', 'downgrade'], ['manage']]) {
       const r = await runWarre(args, warreEnv({}));
       expect(r.code, args.join(' ')).toBe(2);
-      expect(r.stderr).toMatch(/usage: warre-manage \[--config-file FILE\] <command>/);
+      expect(r.stderr).toMatch(/usage: warre-manage \[--config-file FILE\] \[--config-dir DIR\] <command>/);
       expect(r.stderr).toMatch(/db upgrade/);
       if (args.length > 1) expect(r.stderr).toContain(`unknown command "${args.slice(1).join(' ')}"`);
     }
@@ -166,7 +166,7 @@ describe('usage and configuration errors', () => {
     const r = await runWarre(['serve'], warreEnv({}));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('unknown command "serve"');
-    expect(r.stderr).toMatch(/usage: warre \[--config-file FILE\] <all\|api\|worker\|notification\|manage>/);
+    expect(r.stderr).toMatch(/usage: warre \[--config-file FILE\] \[--config-dir DIR\] <all\|api\|worker\|notification\|manage>/);
     const none = await runWarre([], warreEnv({}));
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/usage: warre/);
