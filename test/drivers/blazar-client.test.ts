@@ -4,32 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import { BlazarLeaseBackend, formatLeaseDate, parseBlazarDate } from '../../src/drivers/blazar/client.js';
-import { LeaseError, type LeaseRequest } from '../../src/drivers/lease-backend.js';
-import { FakeBlazar } from '../support/fake-blazar.js';
+import { LeaseError } from '../../src/drivers/lease-backend.js';
+import { exampleLeaseRequest, FakeBlazar, futureMinute } from '../support/fake-blazar.js';
 import { FakeSession } from '../support/fake-session.js';
 
 const HOUR = 3_600_000;
 
-/** A whole-minute time `hours` from now, plus `extraSeconds` (which Blazar's format drops). */
-function future(hours: number, extraSeconds = 0): Date {
-  return new Date(Math.floor((Date.now() + hours * HOUR) / 60_000) * 60_000 + extraSeconds * 1000);
-}
-
-function request(overrides: Partial<LeaseRequest> = {}): LeaseRequest {
-  return {
-    reservationId: '3c2b1a09-8f7e-4d6c-b5a4-9382716f5e4d',
-    start: future(24, 45),
-    end: future(72),
-    amount: 2,
-    vcpus: 4,
-    memoryMb: 16384,
-    diskGb: 30,
-    ephemeralGb: 0,
-    resourceProperties: '["=", "$gpu", "a100"]',
-    extraSpecs: { 'resources:VGPU': '1', 'trait:CUSTOM_A100': 'required' },
-    ...overrides,
-  };
-}
+const future = futureMinute;
+const request = exampleLeaseRequest;
 
 /** Header names as sent, lower-cased. */
 function headerNames(raw: string[]): string[] {

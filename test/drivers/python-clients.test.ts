@@ -8,15 +8,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { BlazarLeaseBackend, formatLeaseDate } from '../../src/drivers/blazar/client.js';
-import { LeaseError, leaseName, type LeaseRequest } from '../../src/drivers/lease-backend.js';
+import { LeaseError, leaseName } from '../../src/drivers/lease-backend.js';
 import { listServers } from '../../src/drivers/nova.js';
-import { FakeBlazar } from '../support/fake-blazar.js';
+import { exampleLeaseRequest, FakeBlazar, futureMinute } from '../support/fake-blazar.js';
 import { FakeNova } from '../support/fake-nova.js';
 import type { RecordedRequest } from '../support/fake-openstack-http.js';
 import { FakeSession } from '../support/fake-session.js';
 import { ensureDebianPython, runScript } from '../support/python/oslo.js';
 
-const HOUR = 3_600_000;
 const TOKEN = 'token-1';
 
 const fake = new FakeBlazar();
@@ -38,22 +37,8 @@ beforeEach(() => {
   fake.leases.clear();
 });
 
-function future(hours: number): Date {
-  return new Date(Math.floor((Date.now() + hours * HOUR) / 60_000) * 60_000);
-}
-
-const request: LeaseRequest = {
-  reservationId: '3c2b1a09-8f7e-4d6c-b5a4-9382716f5e4d',
-  start: future(24),
-  end: future(72),
-  amount: 2,
-  vcpus: 4,
-  memoryMb: 16384,
-  diskGb: 30,
-  ephemeralGb: 0,
-  resourceProperties: '["=", "$gpu", "a100"]',
-  extraSpecs: { 'resources:VGPU': '1', 'trait:CUSTOM_A100': 'required' },
-};
+const future = futureMinute;
+const request = exampleLeaseRequest();
 
 /** What the Python Warre passes to lease.create for that reservation (interop.md §3.1). */
 const pythonCreate = {

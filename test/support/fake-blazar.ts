@@ -6,7 +6,30 @@
  */
 import { randomUUID } from 'node:crypto';
 
+import type { LeaseRequest } from '../../src/drivers/lease-backend.js';
 import { FakeOpenStackService, type FakeResponse, type RecordedRequest } from './fake-openstack-http.js';
+
+/** A whole-minute time `hours` from now, plus `extraSeconds` (which Blazar's date format drops). */
+export function futureMinute(hours: number, extraSeconds = 0): Date {
+  return new Date(Math.floor((Date.now() + hours * 3_600_000) / 60_000) * 60_000 + extraSeconds * 1000);
+}
+
+/** The lease request of interop.md §3.1's example: 2 instances of a GPU flavor with properties and extra specs. */
+export function exampleLeaseRequest(overrides: Partial<LeaseRequest> = {}): LeaseRequest {
+  return {
+    reservationId: '3c2b1a09-8f7e-4d6c-b5a4-9382716f5e4d',
+    start: futureMinute(24, 45),
+    end: futureMinute(72),
+    amount: 2,
+    vcpus: 4,
+    memoryMb: 16384,
+    diskGb: 30,
+    ephemeralGb: 0,
+    resourceProperties: '["=", "$gpu", "a100"]',
+    extraSpecs: { 'resources:VGPU': '1', 'trait:CUSTOM_A100': 'required' },
+    ...overrides,
+  };
+}
 
 export interface FakeLease {
   id: string;
