@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { RequestContext } from '../../src/auth/context.js';
 import {
   BusDecodeError,
   ceilometerEvent,
@@ -21,6 +20,7 @@ import {
   type ReservationForPayload,
 } from '../../src/drivers/bus/envelope.js';
 import { ensureOsloMessaging, runScript } from '../support/python/oslo.js';
+import { ALICE_CONTEXT } from '../support/contexts.js';
 
 const reservation: ReservationForPayload = {
   id: '3c2b1a09-8f7e-4d6c-b5a4-9382716f5e4d',
@@ -45,23 +45,7 @@ const reservation: ReservationForPayload = {
   instance_count: 2,
 };
 
-const userContext: RequestContext = {
-  userId: 'a3f5c8d2e1b04f6a9c7d8e9f0a1b2c3d',
-  userName: 'alice',
-  userDomainId: 'default',
-  userDomainName: 'Default',
-  projectId: '9e8d7c6b5a4f43e2b1c0d9e8f7a6b5c4',
-  projectName: 'demo',
-  projectDomainId: 'default',
-  projectDomainName: 'Default',
-  domainId: null,
-  domainName: null,
-  roles: ['member', 'reader'],
-  isAdminProject: true,
-  systemScope: null,
-  requestId: 'req-7a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
-  authToken: 'gAAAAABexampletoken',
-};
+const userContext = ALICE_CONTEXT;
 
 describe('pyJsonDumps', () => {
   it('uses Python separators and escapes like ensure_ascii', () => {

@@ -1,12 +1,12 @@
 /** RPC casts API → worker (interop.md §1.5), both directions with the real oslo.messaging. */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RequestContext } from '../../src/auth/context.js';
 import { BusConnection } from '../../src/drivers/bus/connection.js';
 import { encodeBody, PUBLISH_PROPERTIES, rpcCastMessage } from '../../src/drivers/bus/envelope.js';
 import { RpcClient, RpcServer } from '../../src/drivers/bus/rpc.js';
 import { ensureOsloMessaging, runScript, ScriptProcess } from '../support/python/oslo.js';
 import { createVhost, recordingLogger, waitFor, type TestVhost } from '../support/rabbit.js';
+import { ALICE_CONTEXT } from '../support/contexts.js';
 
 let vh: TestVhost;
 let conn: BusConnection;
@@ -23,23 +23,7 @@ afterAll(async () => {
   await vh?.delete();
 });
 
-const ctx: RequestContext = {
-  userId: 'a3f5c8d2e1b04f6a9c7d8e9f0a1b2c3d',
-  userName: 'alice',
-  userDomainId: 'default',
-  userDomainName: 'Default',
-  projectId: '9e8d7c6b5a4f43e2b1c0d9e8f7a6b5c4',
-  projectName: 'demo',
-  projectDomainId: 'default',
-  projectDomainName: 'Default',
-  domainId: null,
-  domainName: null,
-  roles: ['member', 'reader'],
-  isAdminProject: true,
-  systemScope: null,
-  requestId: 'req-7a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
-  authToken: 'gAAAAABexampletoken',
-};
+const ctx = ALICE_CONTEXT;
 
 type Call = { method: string; args: Record<string, unknown>; context: Record<string, unknown> };
 
