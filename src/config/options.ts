@@ -391,6 +391,16 @@ export const OPTIONS = {
         'configuration file is used, blazar when one is.',
       computeDefault: (ctx) => (ctx.allInOne ? 'simulator' : 'blazar'),
     }),
+    rate_extra_spec: str({
+      help:
+        'Flavor extra_specs key holding its service-unit rate (per instance-hour); offers and ' +
+        'dry runs show cost = hours x rate for flavors that have it.',
+      default: 'nectar:rate',
+    }),
+  },
+
+  dashboard: {
+    enabled: bool({ help: 'Serve the web portal at /dashboard/ from warre-api.', default: true }),
   },
 
   sentry: {

@@ -31,6 +31,8 @@ const WINDOWS = '/v1/maintenancewindows/';
 const WINDOW = '/v1/maintenancewindows/{window_id}/';
 const RESERVATIONS = '/v1/reservations/';
 const RESERVATION = '/v1/reservations/{reservation_id}/';
+const AVAILABILITY = '/v1/availability/';
+const OFFERS = '/v1/offers/';
 
 export const POLICY_DEFAULTS = [
   // Base rules
@@ -229,6 +231,28 @@ export const POLICY_DEFAULTS = [
     check: 'rule:admin_or_owner',
     description: 'Cancel a reservation and delete its lease.',
     operations: op('DELETE', RESERVATION),
+  },
+  {
+    name: 'warre:reservation:calendar',
+    check: '',
+    description:
+      'Export reservations as an iCalendar file (one reservation needs warre:reservation:get too; ' +
+      'all_projects needs warre:reservation:list:all).',
+    operations: [...get('/v1/reservations/calendar.ics'), ...get('/v1/reservations/{reservation_id}/calendar.ics')],
+  },
+  {
+    name: 'warre:availability:get',
+    check: '',
+    description:
+      'See the free slots over time of every flavor the caller may book (all_projects: every ' +
+      'flavor, with warre:flavor:list:all).',
+    operations: get(AVAILABILITY),
+  },
+  {
+    name: 'warre:offer:list',
+    check: '',
+    description: 'List the earliest bookings that fit a number of instances for a number of hours.',
+    operations: get(OFFERS),
   },
 ] as const satisfies readonly PolicyDefault[];
 

@@ -68,6 +68,9 @@ describe('interop.md §4.3 rows 1–12 (Warre defaults)', () => {
       'warre:reservation:list',
       'warre:reservation:update',
       'warre:reservation:delete',
+      'warre:reservation:calendar',
+      'warre:availability:get',
+      'warre:offer:list',
     ]);
   });
 });
