@@ -41,7 +41,7 @@ function floorToMinute(t: number): number {
 }
 
 /** Distinct event instants in increasing order, with the net occupancy change at each. */
-interface Timeline {
+export interface Timeline {
   times: Float64Array;
   delta: Float64Array;
   length: number;
@@ -157,6 +157,15 @@ function searchedTimeline(occupants: readonly Occupant[], S: number, E: number):
 }
 
 /**
+ * The occupancy timeline of the occupants overlapping the closed window [S, E]: instants
+ * before S are merged into S − 1 ms and those after E into E + 1 ms (see packedTimeline).
+ * Shared by the free-slot sweep and the availability profile (src/domain/availability.ts).
+ */
+export function occupancyTimeline(occupants: readonly Occupant[], S: number, E: number): Timeline {
+  return packedTimeline(occupants, S, E) ?? searchedTimeline(occupants, S, E);
+}
+
+/**
  * Historical free-slot answer over [start, end] (spec §4 steps 1–5), generalised: a segment is
  * busy when occupied > slots - instanceCount (k=1 → occupied >= slots). `occupants` need not be
  * sorted or pre-filtered to the window; like the historical database query, only occupants with
@@ -189,7 +198,7 @@ export function freeSlots(
 
   // Step 3: the occupancy timeline (ends and starts at one instant are netted: touching
   // occupants do not overlap).
-  const { times, delta, length } = packedTimeline(occupants, S, E) ?? searchedTimeline(occupants, S, E);
+  const { times, delta, length } = occupancyTimeline(occupants, S, E);
 
   // Step 5: walk the busy segments [times[i], times[i+1]] in time order with cursor F.
   const free: Slot[] = [];
