@@ -4,7 +4,8 @@ import type { RequestContext } from '../auth/context.js';
 import { policyValues } from '../auth/context.js';
 import { BadRequest, Forbidden, NotFound } from '../domain/errors.js';
 import type { PolicyEnforcer } from '../policy/enforcer.js';
-import { isObject } from './validate.js';
+import { parseDateOrDateTime } from '../domain/time.js';
+import { isObject, isUuid } from './validate.js';
 
 export type Query = Record<string, string>;
 
@@ -31,6 +32,44 @@ export function queryString(q: Query, name: string): string | null {
   if (v.length > 255) throw new BadRequest(`Query parameter ${name} is too long (255 characters at most)`);
   if (v.includes('\u0000')) throw new BadRequest(`Query parameter ${name} contains a NUL character`);
   return v;
+}
+
+/** A date parameter: `YYYY-MM-DD` (midnight UTC) or an ISO 8601 datetime with offset; absent or empty → null. */
+export function queryDate(q: Query, name: string): number | null {
+  const v = q[name];
+  if (v === undefined || v === '') return null;
+  const ms = parseDateOrDateTime(v);
+  if (ms === null) {
+    throw new BadRequest(`Invalid value for query parameter ${name}: "${v.slice(0, 64)}" (expected YYYY-MM-DD or an ISO 8601 datetime with offset)`);
+  }
+  return ms;
+}
+
+/** An integer parameter in [min, max]; absent or empty → null; anything else is a 400 naming it. */
+export function queryInt(q: Query, name: string, min: number, max: number): number | null {
+  const v = q[name];
+  if (v === undefined || v === '') return null;
+  const n = /^\s*[-+]?\d{1,15}\s*$/.test(v) ? Number(v) : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new BadRequest(`Invalid value for query parameter ${name}: "${v.slice(0, 64)}" (expected an integer from ${min} to ${max})`);
+  }
+  return n;
+}
+
+/**
+ * Every value of a repeatable id parameter (`?flavor_id=a&flavor_id=b`): `query()` keeps only
+ * the first value of each name, so this reads the query string again. Empty values are
+ * skipped; a value that is not a UUID is a 400. No value → null (no filter).
+ */
+export function queryIds(req: FastifyRequest, name: string): string[] | null {
+  const search = req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '';
+  const ids = new URLSearchParams(search).getAll(name).filter((v) => v !== '');
+  if (ids.length === 0) return null;
+  if (ids.length > 1000) throw new BadRequest(`Too many values for query parameter ${name} (1000 at most)`);
+  for (const id of ids) {
+    if (!isUuid(id)) throw new BadRequest(`Invalid value for query parameter ${name}: "${id.slice(0, 64)}" (expected an id)`);
+  }
+  return ids;
 }
 
 export interface PageRequest {

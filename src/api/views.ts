@@ -25,6 +25,23 @@ export function flavorView(f: Flavor) {
   };
 }
 
+/** A flavor as availability and offers show it: what a researcher chooses by (docs/availability.md). */
+export function bookableFlavorView(f: Flavor) {
+  return {
+    id: f.id,
+    name: f.name,
+    description: f.description,
+    category: f.category,
+    availability_zone: f.availability_zone,
+    vcpu: f.vcpu,
+    memory_mb: f.memory_mb,
+    disk_gb: f.disk_gb,
+    slots: f.slots,
+    max_length_hours: f.max_length_hours,
+    extra_specs: f.extra_specs ?? {},
+  };
+}
+
 /**
  * A reservation as the API shows it. `flavorViews` lets a list render each
  * flavor once and share it between its reservations.

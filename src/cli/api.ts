@@ -8,6 +8,7 @@ import type { Services } from '../services/context.js';
 import { createAuthenticator, createLimits, createLogger, createPolicy, createServiceSession, ensureSchema, openConfiguredDatabase, checkSchema } from './runtime.js';
 import type { Logger } from 'pino';
 import { supervise } from './cluster.js';
+import { dashboardOptions } from './dashboard.js';
 
 export interface RunningApi {
   url: string;
@@ -42,6 +43,7 @@ export async function startApiProcess(
     nudgeWorker: extra.nudgeWorker ?? busNudge?.nudge ?? (() => {}),
     now: () => Date.now(),
     log,
+    rateExtraSpec: config.warre.rate_extra_spec,
   };
   const authenticator = createAuthenticator(config, log);
   const app = await buildApp({
@@ -51,6 +53,7 @@ export async function startApiProcess(
     logger: log,
     publicUrl: config.api.public_url,
     brokerHealth: busNudge ? () => busNudge.health() : undefined,
+    dashboard: dashboardOptions(config),
   });
   const port = extra.port ?? config.api.port;
   const address = await app.listen({ host: config.api.host, port });

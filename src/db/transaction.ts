@@ -43,6 +43,14 @@ export async function writeTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): P
   }
 }
 
+/**
+ * The same callback shape without a transaction or locks: for read-only previews (a
+ * reservation dry run), whose answer is a hint that the real write checks again.
+ */
+export async function readOnly<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return fn(db.kysely);
+}
+
 function isDeadlock(err: unknown): boolean {
   const e = err as { code?: string; errno?: number };
   return e?.code === 'ER_LOCK_DEADLOCK' || e?.errno === 1213 || e?.code === '40P01' || e?.code === '40001';

@@ -5,6 +5,8 @@
  * `hours` quota (duration in hours × instance count).
  */
 
+import { reservationHours } from './quota.js';
+
 const DECIMAL = /^\s*\d+(\.\d+)?\s*$/;
 
 /** The flavor's rate: the extra spec as a finite number ≥ 0 (a JSON number or a decimal string, as Nova keeps extra specs), else null. */
@@ -19,4 +21,13 @@ export function serviceUnitRate(extraSpecs: Record<string, unknown> | null, key:
 export function bookingCost(hours: number, rate: number | null): number | null {
   if (rate === null) return null;
   return Math.round(hours * rate * 1e6) / 1e6;
+}
+
+/** The hours a booking takes from the quota and what they cost at its flavor's rate. */
+export function bookingPrice(
+  r: { start: number; end: number; instance_count: number; flavor: { extra_specs: Record<string, unknown> | null } },
+  rateKey: string,
+): { hours: number; cost: number | null } {
+  const hours = reservationHours(r);
+  return { hours, cost: bookingCost(hours, serviceUnitRate(r.flavor.extra_specs, rateKey)) };
 }

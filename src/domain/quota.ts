@@ -8,10 +8,15 @@ import { formatOverLimit } from '../quota/messages.js';
 
 export type Usage = Record<QuotaResource, number>;
 
+/** What one reservation takes from the `hours` quota: instance_count × total_hours. */
+export function reservationHours(r: { start: number; end: number; instance_count: number }): number {
+  return r.instance_count * totalHours(r.start, r.end);
+}
+
 /** Usage of a project from its effective reservations. */
 export function usageOf(reservations: readonly { start: number; end: number; instance_count: number }[]): Usage {
   let hours = 0;
-  for (const r of reservations) hours += r.instance_count * totalHours(r.start, r.end);
+  for (const r of reservations) hours += reservationHours(r);
   return { reservation: reservations.length, hours };
 }
 

@@ -20,6 +20,8 @@ export interface Services {
   serviceSession: ServiceSession | null;
   /** Tell the worker a new reservation is waiting (best effort; correctness never depends on it). */
   nudgeWorker(reservationId: string): void;
+  /** `[warre] rate_extra_spec`: the flavor extra spec holding its service-unit rate (default `nectar:rate`). */
+  rateExtraSpec?: string;
   /** Milliseconds since the epoch; replaceable in tests. */
   now(): number;
   log: Logger;

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../auth/context.js';
-import { writeTransaction, ensureProjectLockRow, lockProject, lockFlavor } from '../db/transaction.js';
+import { writeTransaction, readOnly, ensureProjectLockRow, lockProject, lockFlavor } from '../db/transaction.js';
 import * as flavors from '../db/repositories/flavors.js';
 import * as reservations from '../db/repositories/reservations.js';
 import { flavorOccupancy } from '../db/repositories/occupancy.js';
@@ -30,6 +30,10 @@ export interface CreateReservationInput {
  * reservation quota → schema errors → unknown flavor → hours quota → rules.
  * `parsed` carries the already-validated body or its field errors, so the
  * schema answer comes after the reservation quota, as historically.
+ *
+ * `dryRun` (docs/availability.md#dry-run): every check runs the same way, with the same
+ * refusals, but nothing is written or locked and the worker is not told; the answer is the
+ * reservation as it would have been created.
  */
 export async function createReservation(
   svc: Services,
@@ -37,20 +41,21 @@ export async function createReservation(
   parsed: { ok: true; value: CreateReservationInput } | { ok: false; errors: Record<string, string[]> },
   bypassMaintenance: boolean,
   log: Logger = svc.log,
+  dryRun = false,
 ): Promise<ReservationWithFlavor> {
   const projectId = ctx.projectId!;
   const limits = await svc.limits.getLimits(projectId);
   const { db } = svc;
-  await ensureProjectLockRow(db, projectId);
-  const created = await writeTransaction(db, async (tx) => {
-    await lockProject(db, tx, projectId);
+  if (!dryRun) await ensureProjectLockRow(db, projectId);
+  const created = await (dryRun ? readOnly : writeTransaction)(db, async (tx) => {
+    if (!dryRun) await lockProject(db, tx, projectId);
     const usage = usageOf(await reservations.effectiveReservationsOfProject(tx, projectId));
     const overCount = quotaRefusal(projectId, limits, usage, { reservation: 1 });
     if (overCount) throw new OverQuota(overCount);
     if (!parsed.ok) throw new ValidationFailed(parsed.errors);
     const input = parsed.value;
     // The flavor row lock serialises capacity checks of this flavor (none needed on SQLite).
-    const flavor = await flavors.getFlavor(tx, input.flavor_id, db.dialect === 'sqlite' ? null : 'lock');
+    const flavor = await flavors.getFlavor(tx, input.flavor_id, db.dialect === 'sqlite' || dryRun ? null : 'lock');
     if (!flavor) throw new NotFound('Flavor does not exist');
     const hours = totalHours(input.start, input.end);
     const overHours = quotaRefusal(projectId, limits, usage, { hours: Math.max(0, hours) * input.instance_count });
@@ -88,9 +93,13 @@ export async function createReservation(
       end: input.end,
       instance_count: input.instance_count,
     };
-    await reservations.insertReservation(tx, db.codec, r);
+    if (!dryRun) await reservations.insertReservation(tx, db.codec, r);
     return { ...r, flavor };
   });
+  if (dryRun) {
+    log.info({ project: projectId, flavor: created.flavor_id }, 'reservation dry run passed');
+    return created;
+  }
   log.info({ reservation: created.id, project: projectId, flavor: created.flavor_id }, 'reservation created');
   svc.nudgeWorker(created.id);
   return created;

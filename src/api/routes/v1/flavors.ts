@@ -6,9 +6,9 @@ import { flavorOccupancy } from '../../../db/repositories/occupancy.js';
 import { writeTransaction } from '../../../db/transaction.js';
 import { freeSlots } from '../../../domain/capacity.js';
 import { BadRequest, Conflict, NotFound, ValidationFailed } from '../../../domain/errors.js';
-import { DAY, formatApi, parseDateOrDateTime, truncateToMinute, truncateToSecond } from '../../../domain/time.js';
+import { DAY, formatApi, truncateToMinute, truncateToSecond } from '../../../domain/time.js';
 import type { Flavor } from '../../../domain/types.js';
-import { projectOf, pageRequest, pageResponse, query, queryBool, queryString, requireBody } from '../../request.js';
+import { projectOf, pageRequest, pageResponse, query, queryBool, queryDate, queryString, requireBody } from '../../request.js';
 import { isUuid, validateBody, type Schema } from '../../validate.js';
 import { flavorView } from '../../views.js';
 import type { RouteDeps } from '../index.js';
@@ -147,15 +147,8 @@ export default async function flavorRoutes(app: FastifyInstance, { svc, authz, p
   app.get<{ Params: { id: string } }>('/v1/flavors/:id/freeslots', async (req) => {
     const q = query(req);
     const now = truncateToSecond(svc.now());
-    const parseBound = (name: 'start' | 'end'): number | null => {
-      const v = q[name];
-      if (v === undefined || v === '') return null;
-      const ms = parseDateOrDateTime(v);
-      if (ms === null) throw new BadRequest(`Invalid value for query parameter ${name}: "${v.slice(0, 64)}" (expected YYYY-MM-DD or an ISO 8601 datetime with offset)`);
-      return ms;
-    };
-    const start = parseBound('start') ?? now;
-    const end = parseBound('end') ?? now + 365 * DAY;
+    const start = queryDate(q, 'start') ?? now;
+    const end = queryDate(q, 'end') ?? now + 365 * DAY;
     if (end < start) throw new BadRequest('Free slots end must not be before start');
     let instanceCount = 1;
     if (q.instance_count !== undefined) {

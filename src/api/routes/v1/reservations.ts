@@ -2,7 +2,9 @@
 import type { FastifyInstance } from 'fastify';
 import * as reservations from '../../../db/repositories/reservations.js';
 import { BadRequest, NotFound } from '../../../domain/errors.js';
+import { bookingPrice } from '../../../domain/cost.js';
 import { truncateToMinute } from '../../../domain/time.js';
+import { DEFAULT_RATE_EXTRA_SPEC } from '../../../services/availability.js';
 import { createReservation, deleteReservation, extendReservation, type CreateReservationInput } from '../../../services/reservations.js';
 import { ctx, projectOf, pageRequest, pageResponse, query, queryBool, queryString, requireBody } from '../../request.js';
 import { isUuid, validateBody, type Schema } from '../../validate.js';
@@ -45,6 +47,7 @@ export default async function reservationRoutes(app: FastifyInstance, { svc, aut
 
   app.post('/v1/reservations', async (req) => {
     projectOf(req);
+    const dryRun = queryBool(query(req), 'dry_run') === true;
     const body = requireBody(req);
     const parsed = validateBody<CreateReservationInput>(CREATE_FIELDS, body);
     const input = parsed.ok
@@ -60,8 +63,10 @@ export default async function reservationRoutes(app: FastifyInstance, { svc, aut
       : parsed;
     if (input.ok && !isUuid(input.value.flavor_id)) input.value.flavor_id = '';
     const bypass = authz.allowed(req, 'warre:reservation:create:bypass_maintenance');
-    const r = await createReservation(svc, ctx(req), input, bypass, req.log);
-    return reservationView(r);
+    const r = await createReservation(svc, ctx(req), input, bypass, req.log, dryRun);
+    if (!dryRun) return reservationView(r);
+    // docs/availability.md#dry-run: the reservation as it would be created, with its price.
+    return { ...reservationView(r), id: null, ...bookingPrice(r, svc.rateExtraSpec ?? DEFAULT_RATE_EXTRA_SPEC) };
   });
 
   app.get<{ Params: { id: string } }>('/v1/reservations/:id', async (req) => {

@@ -1,0 +1,172 @@
+/**
+ * Availability and offers (docs/availability.md): which flavors the caller may book, their
+ * occupancy in a bounded number of queries (never one per flavor), and the pure rules of
+ * src/domain/availability.ts and src/domain/offers.ts. Read-only: no transaction, no lock —
+ * an offer is a proposal, and the create that follows takes the locks and checks again.
+ */
+import { listFlavors } from '../db/repositories/flavors.js';
+import { flavorsOccupancy } from '../db/repositories/occupancy.js';
+import { effectiveReservationsOfProject } from '../db/repositories/reservations.js';
+import { freeProfile, type FreeInterval } from '../domain/availability.js';
+import type { Occupant } from '../domain/capacity.js';
+import { bookingCost, serviceUnitRate } from '../domain/cost.js';
+import { earliestStart } from '../domain/offers.js';
+import { quotaRefusal, usageOf } from '../domain/quota.js';
+import { createRefusal } from '../domain/reservation-rules.js';
+import { HOUR, MINUTE, truncateToMinute } from '../domain/time.js';
+import type { Flavor } from '../domain/types.js';
+import type { Services } from './context.js';
+
+/** The default `[warre] rate_extra_spec`. */
+export const DEFAULT_RATE_EXTRA_SPEC = 'nectar:rate';
+
+/** More flavors than any cloud defines: the lists below are never paginated. */
+const ALL = { limit: 1_000_000, offset: 0 };
+
+export interface FlavorFilter {
+  category: string | null;
+  availabilityZone: string | null;
+  /** Only these flavor ids (null: no filter). */
+  flavorIds: readonly string[] | null;
+}
+
+/** Active flavors a member of `projectId` may book (public or granted), or every flavor when projectId is null. */
+async function bookableFlavors(svc: Services, projectId: string | null, filter: FlavorFilter): Promise<Flavor[]> {
+  const { rows } = await listFlavors(
+    svc.db.kysely,
+    svc.db.codec,
+    { visibleToProject: projectId, category: filter.category, availabilityZone: filter.availabilityZone },
+    ALL,
+  );
+  if (filter.flavorIds === null) return rows;
+  const wanted = new Set(filter.flavorIds);
+  return rows.filter((f) => wanted.has(f.id));
+}
+
+export interface FlavorAvailability {
+  flavor: Flavor;
+  intervals: FreeInterval[];
+}
+
+/**
+ * Free slots over [start, end) of every flavor the project may book, in the flavor list's
+ * order (name, memory). `projectId` null: every flavor (admins with all_projects).
+ */
+export async function availability(
+  svc: Services,
+  projectId: string | null,
+  filter: FlavorFilter,
+  start: number,
+  end: number,
+): Promise<FlavorAvailability[]> {
+  const flavors = await bookableFlavors(svc, projectId, filter);
+  const occupancy = await flavorsOccupancy(svc.db.kysely, svc.db.dialect, svc.db.codec, flavors, start, end);
+  const now = svc.now();
+  return flavors.map((flavor) => {
+    const o = occupancy.get(flavor.id)!;
+    const occupants = o.maintenance.length > 0 ? o.reservations.concat(o.maintenance) : o.reservations;
+    return { flavor, intervals: freeProfile(flavor, start, end, occupants, now) };
+  });
+}
+
+export interface OfferQuery extends FlavorFilter {
+  instanceCount: number;
+  /** Duration in whole hours. */
+  hours: number;
+  earliestStart: number;
+  latestStart: number;
+  minVcpu: number;
+  minMemoryMb: number;
+  limit: number;
+}
+
+export interface Offer {
+  flavor: Flavor;
+  start: number;
+  end: number;
+  instanceCount: number;
+  /** What the booking takes from the hours quota: duration × instance count. */
+  hours: number;
+  cost: number | null;
+  quotaReason: string | null;
+}
+
+/** Overlaps the closed [start, end], as the create service's queries select. */
+const overlapping = (start: number, end: number) => (o: Occupant) => o.start <= end && o.end >= start;
+
+/**
+ * For each flavor the project may book that matches, the earliest booking of
+ * `instanceCount` × `hours` starting in [earliestStart, latestStart]; ordered by start, then
+ * the smaller flavor (vcpu, memory), at most `limit`. Each offer is checked once more with the
+ * create rule itself before it is returned.
+ */
+export async function offers(svc: Services, projectId: string, q: OfferQuery): Promise<Offer[]> {
+  const { db } = svc;
+  const [flavors, limits, mine] = await Promise.all([
+    bookableFlavors(svc, projectId, q),
+    svc.limits.getLimits(projectId),
+    effectiveReservationsOfProject(db.kysely, projectId),
+  ]);
+  const matching = flavors.filter((f) => f.vcpu >= q.minVcpu && f.memory_mb >= q.minMemoryMb);
+  const now = truncateToMinute(svc.now());
+  const duration = q.hours * HOUR;
+  const from = Math.max(q.earliestStart, now);
+  const occupancy = await flavorsOccupancy(db.kysely, db.dialect, db.codec, matching, from, q.latestStart + duration + MINUTE);
+
+  const usage = usageOf(mine);
+  const quotaHours = q.hours * q.instanceCount;
+  const quotaReason =
+    quotaRefusal(projectId, limits, usage, { reservation: 1 }) ?? quotaRefusal(projectId, limits, usage, { hours: quotaHours });
+  const rateKey = svc.rateExtraSpec ?? DEFAULT_RATE_EXTRA_SPEC;
+
+  const found: Offer[] = [];
+  for (const flavor of matching) {
+    const { reservations, maintenance } = occupancy.get(flavor.id)!;
+    const start = earliestStart(flavor, {
+      instanceCount: q.instanceCount,
+      hours: q.hours,
+      earliest: q.earliestStart,
+      latest: q.latestStart,
+      now,
+      reservations,
+      maintenance,
+    });
+    if (start === null) continue;
+    const end = start + duration;
+    const check = overlapping(start, end);
+    const refusal = createRefusal({
+      flavor,
+      granted: true, // bookableFlavors only returns public or granted flavors
+      start,
+      end,
+      instanceCount: q.instanceCount,
+      now,
+      bypassMaintenance: false,
+      maintenance: maintenance.filter(check),
+      reservations: reservations.filter(check),
+    });
+    if (refusal !== null) {
+      // The search and the rule disagree: a bug. Leave the flavor out rather than offer a refusal.
+      svc.log.error({ flavor: flavor.id, start, end, refusal }, 'offer search proposed a booking the create rule refuses');
+      continue;
+    }
+    found.push({
+      flavor,
+      start,
+      end,
+      instanceCount: q.instanceCount,
+      hours: quotaHours,
+      cost: bookingCost(quotaHours, serviceUnitRate(flavor.extra_specs, rateKey)),
+      quotaReason,
+    });
+  }
+  found.sort(
+    (a, b) =>
+      a.start - b.start ||
+      a.flavor.vcpu - b.flavor.vcpu ||
+      a.flavor.memory_mb - b.flavor.memory_mb ||
+      a.flavor.name.localeCompare(b.flavor.name) ||
+      a.flavor.id.localeCompare(b.flavor.id),
+  );
+  return found.slice(0, q.limit);
+}
