@@ -24,7 +24,7 @@ const BUDGET: Record<Dialect, number> = { sqlite: 5000, mysql: 2500, postgres: 2
 /** Requests per batch: the tables are compared after each batch. */
 const BATCH = { minLength: 4, maxLength: 10 };
 /** Share of the budget of each group of endpoints. */
-const GROUPS: Record<string, number> = { flavors: 0.25, grants: 0.15, windows: 0.15, reservations: 0.3, misc: 0.15 };
+const GROUPS: Record<string, number> = { flavors: 0.2, grants: 0.15, windows: 0.15, reservations: 0.25, availability: 0.1, misc: 0.15 };
 
 type Who = 'admin' | 'member' | 'other';
 const IDENTITY: Record<Who, Record<string, string>> = { admin: ADMIN, member: MEMBER, other: OTHER };
@@ -464,7 +464,25 @@ function requestGroups(s: Seed): Record<string, fc.Arbitrary<Req>> {
     fc.tuple(anyone, fc.constantFrom(['POST', '/v1/flavors/'], ['POST', '/v1/reservations/'], ['POST', '/v1/maintenancewindows/'], ['POST', '/v1/flavorprojects/'], ['PATCH', `/v1/flavors/${s.pub}`], ['PATCH', `/v1/maintenancewindows/${s.window}`], ['PATCH', `/v1/reservations/${s.memberRes[0]}`]), fc.constantFrom(undefined, '', '   ', '\n')).map(([w, [m, p], b]) => req(w, m!, p!, b)),
   );
 
-  return { flavors: fc.oneof({ weight: 3, arbitrary: flavors }, { weight: 1, arbitrary: freeslots }), grants, windows, reservations: reservationsArb, misc: fc.oneof(limits, { weight: 3, arbitrary: transport }) };
+  // -- availability, offers, dry runs (docs/availability.md)
+  const availabilityArb = fc.oneof(
+    fc.tuple(anyone, trailing, badAvailabilityQuery()).map(([w, sl, q]) => req(w, 'GET', `/v1/availability${sl}?${q}`)),
+    fc.tuple(anyone, trailing, badOfferQuery()).map(([w, sl, q]) => req(w, 'GET', `/v1/offers${sl}?${q}`)),
+    // A dry run refuses what a create refuses, and writes nothing either way.
+    { weight: 2, arbitrary: anyone.chain((w) => resCreateBody(w).map((b) => req(w, 'POST', '/v1/reservations/?dry_run=true', b))) },
+    fc.tuple(anyone, fc.constantFrom('maybe', '', 'yes', '2', 'TRUE ')).map(([w, v]) =>
+      req(w, 'POST', `/v1/reservations/?dry_run=${encodeURIComponent(v)}`, json({ flavor_id: s.pub, start: T('2030-02-01T10:00'), end: T('2030-02-01T12:00') })),
+    ),
+  );
+
+  return {
+    flavors: fc.oneof({ weight: 3, arbitrary: flavors }, { weight: 1, arbitrary: freeslots }),
+    grants,
+    windows,
+    reservations: reservationsArb,
+    availability: availabilityArb,
+    misc: fc.oneof(limits, { weight: 3, arbitrary: transport }),
+  };
 }
 
 /** A list query with at least one bad parameter: limit, page, a boolean, or an over-long filter. */
@@ -498,6 +516,52 @@ function badFreeSlotsQuery(): fc.Arbitrary<string> {
       fc.oneof(fc.constantFrom('0', '-1', 'abc', '1.5', '', '1e3', '1234567890', ' 1', '+1', '0x1'), fc.string({ maxLength: 6 }).filter((v) => !/^\d{1,9}$/.test(v) || Number(v) < 1)).map((v) => [['instance_count', v]]),
     )
     .map((pairs) => pairs.map(([k, v]) => `${k}=${encodeURIComponent(v!)}`).join('&'));
+}
+
+const badQueryDate = fc.oneof(fc.constantFrom(...BAD_QUERY_DATES.filter((d) => d !== '-1')), fc.string({ minLength: 1, maxLength: 10 }).filter((v) => !/^\d{4}-/.test(v)));
+const badUuid = fc.oneof(fc.constantFrom('x', '1', 'null', '00000000-0000-0000-0000-00000000000', '%00', 'a'.repeat(300)), fc.string({ minLength: 1, maxLength: 40 }).filter((v) => !/^[0-9a-f-]{36}$/i.test(v) && v.trim() === v && v !== ''));
+const badPositive = fc.oneof(fc.constantFrom('0', '-1', 'abc', '1.5', '1e3', '0x1', '99999999999999999999', 'NaN'), fc.string({ minLength: 1, maxLength: 6 }).filter((v) => !/^\s*[-+]?\d+\s*$/.test(v)));
+const queryText = (pairs: [string, string][]) => pairs.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+
+/** An availability query that must be refused: a bad date, an empty or too long window, a bad id or boolean, an over-long filter. */
+function badAvailabilityQuery(): fc.Arbitrary<string> {
+  return fc
+    .oneof(
+      fc.tuple(fc.constantFrom('start', 'end'), badQueryDate).map(([k, v]): [string, string][] => [[k, v]]),
+      fc.constantFrom<[string, string][]>(
+        [['start', '2030-02-01'], ['end', '2030-02-01']],
+        [['start', '2030-02-01'], ['end', '2030-01-01']],
+        [['start', '2030-01-01'], ['end', '2031-01-03']],
+        [['start', '2030-02-01T10:00:30Z'], ['end', '2030-02-01T10:00:59Z']],
+        [['end', '2029-01-01']],
+      ),
+      badUuid.map((v): [string, string][] => [['flavor_id', v]]),
+      fc.constantFrom('maybe', '2', 'yes!', 'truee').map((v): [string, string][] => [['all_projects', v]]),
+      fc.constantFrom('category', 'availability_zone').map((k): [string, string][] => [[k, 'c'.repeat(256)]]),
+    )
+    .map(queryText);
+}
+
+/** An offers query that must be refused: a missing or bad count or duration, a bad range, limit, filter or id. */
+function badOfferQuery(): fc.Arbitrary<string> {
+  const ok: [string, string][] = [['instance_count', '1'], ['hours', '2']];
+  const without = (k: string) => ok.filter(([n]) => n !== k);
+  return fc
+    .oneof(
+      fc.constantFrom('instance_count', 'hours').map((k) => without(k)),
+      fc.tuple(fc.constantFrom('instance_count', 'hours'), badPositive).map(([k, v]) => [...without(k), [k, v] as [string, string]]),
+      fc.tuple(fc.constantFrom('earliest_start', 'latest_start'), badQueryDate).map(([k, v]) => [...ok, [k, v] as [string, string]]),
+      fc.constantFrom<[string, string][]>(
+        [...ok, ['earliest_start', '2030-02-01'], ['latest_start', '2030-01-31']],
+        [...ok, ['earliest_start', '2030-01-01'], ['latest_start', '2031-01-03']],
+        [...without('hours'), ['hours', '9000']],
+        [...without('instance_count'), ['instance_count', '10001']],
+      ),
+      fc.tuple(fc.constantFrom('limit', 'min_vcpu', 'min_memory_mb'), fc.constantFrom('-1', 'x', '1.5', '99999999999')).map(([k, v]) => [...ok, [k, v] as [string, string]]),
+      fc.constant([...ok, ['limit', '0'] as [string, string]]),
+      badUuid.map((v) => [...ok, ['flavor_id', v] as [string, string]]),
+    )
+    .map(queryText);
 }
 
 /**
