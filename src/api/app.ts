@@ -10,6 +10,7 @@ import type { Authenticator } from '../auth/context.js';
 import { BadRequest } from '../domain/errors.js';
 import type { PolicyEnforcer } from '../policy/enforcer.js';
 import type { Services } from '../services/context.js';
+import { dashboardRoutes, isPublicDashboardPath, type DashboardOptions } from './dashboard.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { Authorizer } from './request.js';
 import { registerRoutes, type HealthReport } from './routes/index.js';
@@ -23,6 +24,8 @@ export interface AppOptions {
   publicUrl?: string | null;
   /** Extra health probes (e.g. the message broker). */
   brokerHealth?: () => Promise<{ ok: boolean; error?: string }>;
+  /** The web portal at /dashboard/ (docs/dashboard.md); absent: not served. */
+  dashboard?: DashboardOptions;
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -78,7 +81,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req, reply) => {
     void reply.header('X-Openstack-Request-Id', req.id);
     const path = req.url.split('?')[0] ?? '';
-    if (PUBLIC_PATHS.has(path)) return;
+    if (PUBLIC_PATHS.has(path) || isPublicDashboardPath(path)) return;
     req.warreContext = await authenticator.authenticate(req.headers, req.id);
   });
 
@@ -109,6 +112,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     return report;
   };
 
-  await registerRoutes(app, { svc, authz: new Authorizer(opts.policy), publicUrl: opts.publicUrl ?? null, health });
+  const authz = new Authorizer(opts.policy);
+  await registerRoutes(app, { svc, authz, publicUrl: opts.publicUrl ?? null, health });
+  if (opts.dashboard) await dashboardRoutes(app, opts.dashboard, authz);
   return app;
 }

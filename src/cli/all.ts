@@ -8,6 +8,7 @@ import { LeaseSimulator } from '../drivers/blazar/simulator.js';
 import { leasedReservations } from '../db/repositories/lifecycle.js';
 import { LeaseEventHandler } from '../notification/lease-events.js';
 import { startApiProcess } from './api.js';
+import { dashboardUrl } from './dashboard.js';
 import { connectBus, createNotifier, notificationTransportUrl } from './bus.js';
 import { createLeaseBackend } from './leases.js';
 import { createMessenger, createPeriodic, createWorker } from './lifecycle.js';
@@ -48,10 +49,12 @@ export async function runAllInOne(config: WarreConfig): Promise<void> {
 
   const api = await startApiProcess(config, log, { db, leases, nudgeWorker: () => worker.wake(), autoUpgrade: true });
   const data = db.dialect === 'sqlite' ? config.databaseTarget.dialect === 'sqlite' && config.databaseTarget.filename : db.location;
+  const portal = dashboardUrl(config, api.url);
   const banner = [
     '',
     `  Warre is running (all-in-one: API + worker + ${leases.name === 'simulator' ? 'lease simulator' : 'Blazar'} + periodic tasks)`,
     `  API:      ${api.url}/v1/   (auth_strategy = ${config.DEFAULT.auth_strategy})`,
+    ...(portal ? [`  Portal:   ${portal}`] : []),
     `  Data:     ${data}`,
     `  Config:   ${config.source ?? 'built-in all-in-one defaults (no config file)'}`,
     '',
