@@ -18,7 +18,7 @@ import { parseArgs, UsageError, USAGE, type BenchArgs, type BenchDialect } from 
 import { createBenchDatabase } from './databases.js';
 import { breakdown } from './breakdown.js';
 import { setupKeystoneBench, type KeystoneBench } from './keystone.js';
-import { allInOneTable, dbTable, keystoneTable, type AuthPair, type DbRun } from './report.js';
+import { allInOneTable, dbTable, keystoneTable, type AuthPair, type DbRun, type SingleResult } from './report.js';
 import { loadScenarios, noauthHeaders, runCreates, runLoad, singleLatency, type CreatesResult, type LoadResult } from './scenarios.js';
 import { Client } from './http.js';
 import { seed, type Seeded, type SeedProjects } from './seed.js';
@@ -106,15 +106,15 @@ async function benchDatabase(dialect: BenchDialect, args: BenchArgs, tmp: string
       creates = await runCreates(server.url, seeded, headers, CREATES);
       progress(`  ${creates.perSec.toFixed(1)} creates/s, p50 ${creates.p50.toFixed(1)} ms, p99 ${creates.p99.toFixed(1)} ms, max ${creates.max.toFixed(1)} ms, ${creates.failures} failed${creates.firstFailure ? ` (first: ${creates.firstFailure})` : ''}`);
     }
-    const last = scenarios[scenarios.length - 1]!;
-    let single10kMs: number | null = null;
-    if (wanted(last.name)) {
-      single10kMs = await singleLatency(server.url, last, headers, SINGLE_REQUESTS);
-      progress(`  ${last.name}, one request alone: ${single10kMs.toFixed(1)} ms (median of ${SINGLE_REQUESTS})`);
+    const singles: SingleResult[] = [];
+    for (const sc of scenarios.filter((x) => x.goal?.singleMs !== undefined && wanted(x.name))) {
+      const ms = await singleLatency(server.url, sc, headers, SINGLE_REQUESTS);
+      singles.push({ name: sc.name, ms, goalMs: sc.goal!.singleMs!, count: SINGLE_REQUESTS });
+      progress(`  ${sc.name}, one request alone: ${ms.toFixed(1)} ms (median of ${SINGLE_REQUESTS})`);
     }
     const apiRss = server.rss();
     const loadAfter = loadavg();
-    return { run: { label: bdb.version, workers: args.workers, loads, creates, single10kMs, idleRss, apiRss, loadBefore, loadAfter, seedSeconds }, version: bdb.version };
+    return { run: { label: bdb.version, workers: args.workers, loads, creates, singles, idleRss, apiRss, loadBefore, loadAfter, seedSeconds }, version: bdb.version };
   } finally {
     await server?.stop();
     await bdb.drop().catch((err: Error) => progress(`could not drop the ${dialect} database: ${err.message}`));

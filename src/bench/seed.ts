@@ -45,6 +45,8 @@ export interface Seeded {
   createBase: number;
   freeSlotFlavors: FreeSlotFlavor[];
   totalReservations: number;
+  /** Effective reservations overlapping the 90 days from `now` (what availability and offers read). */
+  effectiveIn90Days: number;
 }
 
 /** mulberry32: a tiny seeded PRNG, so every run seeds the same shapes. */
@@ -154,10 +156,15 @@ export async function seed(db: Db, now: number, ids: SeedProjects = {}): Promise
     if (start <= now) return 'ACTIVE';
     return rand() < 0.8 ? 'ALLOCATED' : 'PENDING_CREATE';
   };
+  let effectiveIn90Days = 0;
+  const count90 = (start: number, end: number, status: ReservationStatus) => {
+    if (status !== 'COMPLETE' && status !== 'ERROR' && start <= now + 90 * DAY && end >= now) effectiveIn90Days++;
+  };
   for (let i = 0; i < 2000; i++) {
     const start = minute(now - 60 * DAY + rand() * 150 * DAY);
     const end = start + (1 + Math.floor(rand() * 72)) * HOUR;
     const status = statusAt(start, end);
+    count90(start, end, status);
     const leased = status !== 'PENDING_CREATE' && status !== 'ERROR';
     rows.push({
       id: randomUUID(),
@@ -193,6 +200,7 @@ export async function seed(db: Db, now: number, ids: SeedProjects = {}): Promise
     freeSlotFlavors.push({ id: f.id, count, slots: f.slots, windowStart, windowEnd });
     for (const [i, t] of times.entries()) {
       const status = effective[i % 3]!;
+      count90(t.start, t.end, status);
       rows.push({
         id: randomUUID(),
         user_id: projectId(),
@@ -222,5 +230,6 @@ export async function seed(db: Db, now: number, ids: SeedProjects = {}): Promise
     createBase: Math.floor(now / DAY) * DAY + 2 * DAY,
     freeSlotFlavors,
     totalReservations: rows.length,
+    effectiveIn90Days,
   };
 }

@@ -13,7 +13,7 @@ import { bookingCost, serviceUnitRate } from '../domain/cost.js';
 import { earliestStart } from '../domain/offers.js';
 import { quotaRefusal, usageOf } from '../domain/quota.js';
 import { createRefusal } from '../domain/reservation-rules.js';
-import { HOUR, MINUTE, truncateToMinute } from '../domain/time.js';
+import { DAY, HOUR, MINUTE, truncateToMinute } from '../domain/time.js';
 import type { Flavor } from '../domain/types.js';
 import type { Services } from './context.js';
 
@@ -91,6 +91,9 @@ export interface Offer {
   quotaReason: string | null;
 }
 
+/** The first chunk of an offer search's start range (it doubles at each further pass). */
+const FIRST_CHUNK = 7 * DAY;
+
 /** Overlaps the closed [start, end], as the create service's queries select. */
 const overlapping = (start: number, end: number) => (o: Occupant) => o.start <= end && o.end >= start;
 
@@ -110,55 +113,68 @@ export async function offers(svc: Services, projectId: string, q: OfferQuery): P
   const matching = flavors.filter((f) => f.vcpu >= q.minVcpu && f.memory_mb >= q.minMemoryMb);
   const now = truncateToMinute(svc.now());
   const duration = q.hours * HOUR;
-  const from = Math.max(q.earliestStart, now);
-  const occupancy = await flavorsOccupancy(db.kysely, db.dialect, db.codec, matching, from, q.latestStart + duration + MINUTE);
-
   const usage = usageOf(mine);
   const quotaHours = q.hours * q.instanceCount;
   const quotaReason =
     quotaRefusal(projectId, limits, usage, { reservation: 1 }) ?? quotaRefusal(projectId, limits, usage, { hours: quotaHours });
   const rateKey = svc.rateExtraSpec ?? DEFAULT_RATE_EXTRA_SPEC;
 
+  // The earliest fit is usually soon: search the start range in growing chunks (7, 14, 28 …
+  // days), reading only the occupancy a chunk needs, and stop asking about a flavor once it
+  // has its offer. At most 6 passes for the longest range, each one query per 200 flavors.
   const found: Offer[] = [];
-  for (const flavor of matching) {
-    const { reservations, maintenance } = occupancy.get(flavor.id)!;
-    const start = earliestStart(flavor, {
-      instanceCount: q.instanceCount,
-      hours: q.hours,
-      earliest: q.earliestStart,
-      latest: q.latestStart,
-      now,
-      reservations,
-      maintenance,
-    });
-    if (start === null) continue;
-    const end = start + duration;
-    const check = overlapping(start, end);
-    const refusal = createRefusal({
-      flavor,
-      granted: true, // bookableFlavors only returns public or granted flavors
-      start,
-      end,
-      instanceCount: q.instanceCount,
-      now,
-      bypassMaintenance: false,
-      maintenance: maintenance.filter(check),
-      reservations: reservations.filter(check),
-    });
-    if (refusal !== null) {
-      // The search and the rule disagree: a bug. Leave the flavor out rather than offer a refusal.
-      svc.log.error({ flavor: flavor.id, start, end, refusal }, 'offer search proposed a booking the create rule refuses');
-      continue;
+  let pending = matching;
+  const last = Math.floor(q.latestStart / MINUTE) * MINUTE;
+  let chunkStart = Math.ceil(Math.max(q.earliestStart, now) / MINUTE) * MINUTE;
+  for (let span = FIRST_CHUNK; pending.length > 0 && chunkStart <= last; span *= 2) {
+    const chunkEnd = Math.min(last, chunkStart + span);
+    const occupancy = await flavorsOccupancy(db.kysely, db.dialect, db.codec, pending, chunkStart, chunkEnd + duration + MINUTE);
+    const stillPending: Flavor[] = [];
+    for (const flavor of pending) {
+      const { reservations, maintenance } = occupancy.get(flavor.id)!;
+      const start = earliestStart(flavor, {
+        instanceCount: q.instanceCount,
+        hours: q.hours,
+        earliest: chunkStart,
+        latest: chunkEnd,
+        now,
+        reservations,
+        maintenance,
+      });
+      if (start === null) {
+        stillPending.push(flavor);
+        continue;
+      }
+      const end = start + duration;
+      const check = overlapping(start, end);
+      const refusal = createRefusal({
+        flavor,
+        granted: true, // bookableFlavors only returns public or granted flavors
+        start,
+        end,
+        instanceCount: q.instanceCount,
+        now,
+        bypassMaintenance: false,
+        maintenance: maintenance.filter(check),
+        reservations: reservations.filter(check),
+      });
+      if (refusal !== null) {
+        // The search and the rule disagree: a bug. Leave the flavor out rather than offer a refusal.
+        svc.log.error({ flavor: flavor.id, start, end, refusal }, 'offer search proposed a booking the create rule refuses');
+        continue;
+      }
+      found.push({
+        flavor,
+        start,
+        end,
+        instanceCount: q.instanceCount,
+        hours: quotaHours,
+        cost: bookingCost(quotaHours, serviceUnitRate(flavor.extra_specs, rateKey)),
+        quotaReason,
+      });
     }
-    found.push({
-      flavor,
-      start,
-      end,
-      instanceCount: q.instanceCount,
-      hours: quotaHours,
-      cost: bookingCost(quotaHours, serviceUnitRate(flavor.extra_specs, rateKey)),
-      quotaReason,
-    });
+    pending = stillPending;
+    chunkStart = chunkEnd + MINUTE;
   }
   found.sort(
     (a, b) =>

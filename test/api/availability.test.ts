@@ -230,6 +230,24 @@ describe.each(DIALECTS)('availability, offers and dry runs on %s', (dialect) => 
       expect((await offers(`?category=${category}&instance_count=1&hours=1`, ADMIN)).results).toHaveLength(2);
     });
 
+    it('finds the same earliest start as a search over the whole range, however far it is (chunked search)', async () => {
+      // Flavors full for a while, then free: the fit is found in a later pass of the search.
+      const category = uniq('far');
+      const cases: [number, string][] = [];
+      for (const [i, fullUntil] of ['2030-01-08T00:00', '2030-01-08T00:01', '2030-01-21T23:59', '2030-02-20T00:00', '2030-03-31T00:00'].entries()) {
+        const f = await createFlavor(t, { category, name: `${category}-${i}`, slots: 1 });
+        await seedReservation(t, { flavor_id: f.id, project_id: 'p1', start: '2029-12-31T00:00', end: fullUntil, status: 'ACTIVE' });
+        // A short free gap just too small for 3 hours, then busy again for a day.
+        const gapEnd = new Date(Date.parse(`${fullUntil}:00Z`) + 2 * 3_600_000).toISOString().slice(0, 16);
+        const busyEnd = new Date(Date.parse(`${fullUntil}:00Z`) + 26 * 3_600_000).toISOString().slice(0, 16);
+        await seedReservation(t, { flavor_id: f.id, project_id: 'p1', start: gapEnd, end: busyEnd });
+        cases.push([i, busyEnd]);
+      }
+      const body = await offers(`?category=${category}&instance_count=1&hours=3`);
+      const byName = Object.fromEntries(body.results.map((o: any) => [o.flavor.name, o.start]));
+      expect(byName).toEqual(Object.fromEntries(cases.filter(([, busyEnd]) => busyEnd < '2030-04-01').map(([i, busyEnd]) => [`${category}-${i}`, iso(busyEnd)])));
+    });
+
     it('says when the booking is over quota, and why', async () => {
       const f = await createFlavor(t, { category: uniq('quota'), slots: 5 });
       const q = `?flavor_id=${f.id}&instance_count=2&hours=6`;

@@ -26,6 +26,17 @@ function epoch(dialect: DialectName, column: string): RawBuilder<number> {
   }
 }
 
+/**
+ * The status column of the occupancy filter. With several flavors (an IN list), SQLite's
+ * planner, which has no statistics, prefers the (status, end) index and walks every
+ * effective reservation ending after the window's start (all future ones: 15 ms at 12,000
+ * rows for 156 wanted); a unary + keeps it off that index, so it takes (flavor_id, start, …)
+ * as it does for one flavor (1 ms). MariaDB and PostgreSQL choose well with statistics.
+ */
+function statusColumn(dialect: DialectName, oneFlavor: boolean) {
+  return dialect === 'sqlite' && !oneFlavor ? sql<string>`+${sql.ref('reservation.status')}` : sql<string>`${sql.ref('reservation.status')}`;
+}
+
 /** Effective reservations (their instance_count) and maintenance windows (c = -1) of the flavors overlapping [start, end]. */
 function occupancyQuery(
   k: Kysely<Database>,
@@ -47,7 +58,7 @@ function occupancyQuery(
     .$if(!one, (q) => q.where('reservation.flavor_id', 'in', flavorIds))
     .where('reservation.start', '<=', e)
     .where('reservation.end', '>=', s)
-    .where('reservation.status', 'in', EFFECTIVE_STATUSES);
+    .where(statusColumn(dialect, one), 'in', EFFECTIVE_STATUSES);
   if (opts.excludeId) reservations = reservations.where('reservation.id', '!=', opts.excludeId);
   if (opts.withMaintenance === false) return reservations;
   return reservations.unionAll(

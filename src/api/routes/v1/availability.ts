@@ -7,7 +7,7 @@ import { BadRequest } from '../../../domain/errors.js';
 import { DAY, formatApi, truncateToMinute } from '../../../domain/time.js';
 import { availability, offers, type FlavorFilter } from '../../../services/availability.js';
 import { projectOf, query, queryBool, queryDate, queryIds, queryInt, queryString, type Query } from '../../request.js';
-import { bookableFlavorView } from '../../views.js';
+import { availabilityJson, bookableFlavorView } from '../../views.js';
 import type { RouteDeps } from '../index.js';
 
 /** Default length of an availability window and of an offer's start range. */
@@ -33,7 +33,7 @@ function requiredInt(q: Query, name: string, max: number): number {
 }
 
 export default async function availabilityRoutes(app: FastifyInstance, { svc, authz }: RouteDeps): Promise<void> {
-  app.get('/v1/availability', async (req) => {
+  app.get('/v1/availability', async (req, reply) => {
     authz.collection(req, 'warre:availability:get');
     const q = query(req);
     const start = truncateToMinute(queryDate(q, 'start') ?? svc.now());
@@ -44,15 +44,7 @@ export default async function availabilityRoutes(app: FastifyInstance, { svc, au
     const filter = flavorFilter(req, q);
     const all = queryBool(q, 'all_projects') === true && authz.allowed(req, 'warre:flavor:list:all');
     const results = await availability(svc, all ? null : projectOf(req), filter, start, end);
-    return {
-      start: formatApi(start),
-      end: formatApi(end),
-      results: results.map(({ flavor, intervals }) => ({
-        flavor: bookableFlavorView(flavor),
-        slots: flavor.slots,
-        intervals: intervals.map((i) => ({ start: formatApi(i.start), end: formatApi(i.end), free: i.free })),
-      })),
-    };
+    return reply.type('application/json; charset=utf-8').send(availabilityJson(start, end, results));
   });
 
   app.get('/v1/offers', async (req) => {
