@@ -39,9 +39,9 @@ export const LEVEL_TEXT: Record<Level, string> = {
 };
 
 /**
- * The row's stretches clipped to the view; neighbours narrower than `minWidth`
- * are merged (their smallest free count is what can surely be booked), so a
- * row never holds more buttons than pixels can show.
+ * The row's stretches clipped to the view; runs of neighbours each narrower than
+ * `minWidth` are merged (their smallest free count is what can surely be
+ * booked), so a row never holds many more buttons than pixels can show.
  */
 export function stretchesOf(row: AvailabilityRow, from: number, to: number, minWidth: number, windows: { start: number; end: number }[]): Stretch[] {
   const out: Stretch[] = [];
@@ -51,7 +51,7 @@ export function stretchesOf(row: AvailabilityRow, from: number, to: number, minW
     if (e <= s) continue;
     const maintenance = iv.free === 0 && windows.some((w) => w.start < e && w.end > s);
     const last = out[out.length - 1];
-    if (last && (e - s < minWidth || last.end - last.start < minWidth) && last.end === s) {
+    if (last && e - s < minWidth && last.end - last.start < minWidth && last.end === s) {
       last.end = e;
       last.free = Math.min(last.free, iv.free);
       last.maxFree = Math.max(last.maxFree, iv.free);
@@ -65,9 +65,12 @@ export function stretchesOf(row: AvailabilityRow, from: number, to: number, minW
   return out;
 }
 
+function freeText(s: Stretch, slots: number): string {
+  return s.free === s.maxFree ? `${s.free} of ${slots} free` : `${s.free} to ${s.maxFree} of ${slots} free`;
+}
+
 export function stretchLabel(flavor: BookableFlavor, s: Stretch, slots: number): string {
-  const free = s.free === s.maxFree ? `${s.free} of ${slots} free` : `${s.free} to ${s.maxFree} of ${slots} free`;
-  return `${flavor.name}: ${formatLocal(s.start)} to ${formatLocal(s.end)}, ${free}${s.maintenance ? ', maintenance' : ''}`;
+  return `${flavor.name}: ${formatLocal(s.start)} to ${formatLocal(s.end)}, ${freeText(s, slots)}${s.maintenance ? ', maintenance' : ''}`;
 }
 
 interface Tick {
@@ -121,7 +124,8 @@ const Row = memo(function Row(props: {
           const level = levelOf(s, row.slots);
           const activeHere = props.activeCol === i;
           const label = stretchLabel(f, s, row.slots);
-          const wide = (s.end - s.start) / span > 0.045;
+          // The count is written inside stretches wide enough to hold it (part of the name, as axe requires).
+          const wide = (s.end - s.start) / span > 0.11;
           return (
             <button
               type="button"
@@ -136,7 +140,7 @@ const Row = memo(function Row(props: {
               style={{ left: `${((s.start - from) / span) * 100}%`, width: `${((s.end - s.start) / span) * 100}%` }}
               onClick={() => s.free > 0 && props.onBook(row, s)}
             >
-              {wide ? <span aria-hidden="true">{s.free === s.maxFree ? `${s.free}/${row.slots}` : `${s.free}–${s.maxFree}`}</span> : null}
+              {wide ? freeText(s, row.slots) : null}
             </button>
           );
         })}

@@ -34,10 +34,21 @@ export function Dialog(props: { title: string; onClose: () => void; children: Co
   );
 }
 
-/** The API's error_message, shown next to what caused it; announced to screen readers. */
-export function ErrorText(props: { error: unknown; id?: string }) {
+/**
+ * The API's error_message, shown next to what caused it; announced to screen readers.
+ * `fields`: the fields the form shows its messages under; only the others are repeated here.
+ */
+export function ErrorText(props: { error: unknown; id?: string; fields?: string[] }) {
   if (!props.error) return null;
-  const text = props.error instanceof Error ? props.error.message : String(props.error);
+  let text = props.error instanceof Error ? props.error.message : String(props.error);
+  if (props.fields && props.error instanceof ApiError && props.error.fields) {
+    const entries = Object.entries(props.error.fields);
+    const elsewhere = entries.filter(([k]) => !props.fields!.includes(k));
+    const marked = entries.filter(([k]) => props.fields!.includes(k)).map(([k]) => k);
+    text = [marked.length ? `Correct the marked field${marked.length > 1 ? 's' : ''} (${marked.join(', ')}).` : '', ...elsewhere.map(([k, v]) => `${k}: ${v.join(' ')}`)]
+      .filter(Boolean)
+      .join(' ');
+  }
   return (
     <p class="error" role="alert" id={props.id}>
       {text}

@@ -27,6 +27,10 @@ export function AvailabilityPage(props: { heading: JSX.Element; who: WhoAmI | nu
   const [category, setCategory] = useState('');
   const [zone, setZone] = useState('');
   const [search, setSearch] = useState('');
+  // Operators see every flavor (private ones too), as on the Flavors page; others what they may book.
+  const canAll = !!props.who?.can.all_flavors;
+  const [allFlavors, setAllFlavors] = useState(true);
+  const all = canAll && allFlavors;
   const [load, setLoad] = useState<Load>({ state: 'loading' });
   const [windows, setWindows] = useState<MaintenanceWindow[]>([]);
   const [draft, setDraft] = useState<BookingDraft | null>(null);
@@ -39,11 +43,12 @@ export function AvailabilityPage(props: { heading: JSX.Element; who: WhoAmI | nu
   useEffect(() => {
     const ctl = new AbortController();
     setLoad((l) => (l.state === 'ready' ? l : { state: 'loading' }));
-    get<Availability>(`/v1/availability/?start=${encodeURIComponent(toApi(from))}&end=${encodeURIComponent(toApi(to))}`, { signal: ctl.signal })
+    const q = `start=${encodeURIComponent(toApi(from))}&end=${encodeURIComponent(toApi(to))}${all ? '&all_projects=true' : ''}`;
+    get<Availability>(`/v1/availability/?${q}`, { signal: ctl.signal })
       .then((data) => setLoad({ state: 'ready', data }))
       .catch((error) => (error as Error).name !== 'AbortError' && setLoad({ state: 'error', error }));
     return () => ctl.abort();
-  }, [from, to]);
+  }, [from, to, all]);
 
   useEffect(() => {
     getAll<MaintenanceWindow>('/v1/maintenancewindows/')
@@ -119,6 +124,11 @@ export function AvailabilityPage(props: { heading: JSX.Element; who: WhoAmI | nu
             ))}
           </select>
         </label>
+        {canAll && (
+          <label class="inline">
+            <input type="checkbox" checked={allFlavors} onChange={(e) => setAllFlavors(e.currentTarget.checked)} /> All flavors (every project's)
+          </label>
+        )}
         <div class="pager" role="group" aria-label="Move in time">
           <button type="button" class="secondary" disabled={offset <= 0} onClick={() => setOffset(offset - 1)}>
             Earlier

@@ -270,7 +270,7 @@ function FlavorDialog(props: { flavor: Flavor | null; onClose: () => void; onDon
           <input type="checkbox" checked={form.active} onChange={set('active')} /> Active
         </label>
         {f && <p class="hint">vCPUs, memory and disk cannot change: leases were made from them.</p>}
-        <ErrorText error={error} />
+        <ErrorText error={error} fields={Object.keys(form)} />
         <div class="actions">
           <button type="submit" disabled={busy}>
             {f ? 'Save flavor' : 'Create flavor'}

@@ -160,7 +160,7 @@ function WindowDialog(props: { window: MaintenanceWindow | null; flavors: Flavor
           ))}
           {errors.flavor_ids && <small class="error">{errors.flavor_ids.join(' ')}</small>}
         </fieldset>
-        <ErrorText error={error} />
+        <ErrorText error={error} fields={['start', 'end', 'note', 'flavor_ids']} />
         <div class="actions">
           <button type="submit" disabled={busy}>
             {w ? 'Save window' : 'Create window'}

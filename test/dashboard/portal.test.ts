@@ -1,0 +1,328 @@
+/**
+ * The portal in a real browser (Debian's Chromium, playwright-core) against a
+ * real `warre all` (API + worker + lease simulator + periodic tasks) on SQLite
+ * and on MariaDB: an operator creates flavors, grants one, adds a maintenance
+ * window and sees the timeline turn busy; a researcher sees the timeline, finds
+ * a slot, books it, watches it become ALLOCATED, downloads the calendar file,
+ * deletes it; an over-quota booking shows the API's 413 text. axe-core runs in
+ * every page; a CSP violation or page error fails the test. Elements are found
+ * by role and accessible name only.
+ *
+ * Needs `npm run build` (dist/cli and dist/dashboard).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type Dialect, type TestDatabase } from '../support/db.js';
+import { ROOT, waitFor, WarreProcess } from '../support/lifecycle-helpers.js';
+import { expectAccessible, expectNoProblems, launch, openPage, QUICK, signInNoauth } from './browser.js';
+
+const DIST = path.join(ROOT, 'dist', 'dashboard');
+const RESEARCHER = { user: 'ada', project: 'proj-ada', roles: 'member,reader' };
+const OPERATOR = { user: 'olga', project: 'ops', roles: 'admin,member,reader' };
+const SCREENSHOTS = process.env.WARRE_SCREENSHOTS === '1';
+
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!fs.existsSync(path.join(DIST, 'index.html'))) throw new Error(`${DIST} is missing: run "npm run build" before the portal tests`);
+  browser = await launch();
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe('the build', () => {
+  it('ships at most 150 KB of gzipped JavaScript and loads nothing from elsewhere', () => {
+    const assets = fs.readdirSync(path.join(DIST, 'assets'));
+    const js = assets.filter((f) => f.endsWith('.js'));
+    expect(js.length).toBeGreaterThan(0);
+    const gz = js.reduce((n, f) => n + gzipSync(fs.readFileSync(path.join(DIST, 'assets', f))).length, 0);
+    expect(gz).toBeLessThanOrEqual(150 * 1024);
+    const html = fs.readFileSync(path.join(DIST, 'index.html'), 'utf8');
+    // Only this origin's files: no CDN, no web fonts, no inline script.
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    for (const f of assets) expect(fs.readFileSync(path.join(DIST, 'assets', f), 'utf8')).not.toMatch(/fonts\.googleapis|cdn\.jsdelivr|unpkg\.com/);
+  });
+});
+
+describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
+  let dir: string;
+  let db: TestDatabase;
+  let warre: WarreProcess;
+  let base: string;
+  const suffix = `${dialect}-${Date.now().toString(36)}`;
+  const small = `portal.small-${suffix}`;
+  const gpu = `portal.gpu-${suffix}`;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warre-portal-'));
+    db = await createTestDatabase(dialect);
+    warre = new WarreProcess(['all'], {
+      WARRE_DATABASE__CONNECTION: db.url,
+      WARRE_API__HOST: '127.0.0.1',
+      WARRE_API__PORT: '0',
+      WARRE_QUOTA__DEFAULT_HOURS: '100',
+      WARRE_QUOTA__DEFAULT_RESERVATION: '5',
+    });
+    await waitFor(() => /Portal:\s+(http:\/\/\S+)\/dashboard\//.exec(warre.stdout) || !warre.alive, 'the all-in-one banner', 60_000);
+    if (!warre.alive) throw new Error(`warre all exited:\n${warre.stderr}\n${warre.stdout}`);
+    base = /Portal:\s+(http:\/\/\S+)\/dashboard\//.exec(warre.stdout)![1]!;
+  });
+
+  afterAll(async () => {
+    if (warre && !warre.alive) console.error(`warre all exited early:\n${warre.stderr.slice(-3000)}\n${warre.stdout.slice(-3000)}`);
+    await warre?.stop();
+    await db?.drop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves every page with a strict CSP and cache headers', async () => {
+    const page = await fetch(`${base}/dashboard/reservations`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+    const csp = page.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).not.toContain('unsafe-eval');
+    const html = await page.text();
+    const asset = /src="(\/dashboard\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+    const js = await fetch(`${base}${asset}`);
+    expect(js.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(js.headers.get('content-type')).toMatch(/javascript/);
+    const again = await fetch(`${base}${asset}`, { headers: { 'If-None-Match': js.headers.get('etag')! } });
+    expect(again.status).toBe(304);
+    expect((await fetch(`${base}/dashboard/assets/missing.js`)).status).toBe(404);
+  });
+
+  it('an operator creates flavors, grants one, adds a maintenance window and sees the timeline turn busy', async () => {
+    const w = await openPage(browser);
+    const { page } = w;
+    try {
+      await signInNoauth(page, base, OPERATOR);
+      const nav = page.getByRole('navigation', { name: 'Main' });
+      for (const name of ['Availability', 'Find a slot', 'My reservations', 'Flavors', 'Maintenance']) {
+        await expect.poll(() => nav.getByRole('link', { name, exact: true }).count(), { timeout: QUICK }).toBe(1);
+      }
+      await nav.getByRole('link', { name: 'Flavors', exact: true }).click();
+      await page.getByRole('heading', { level: 1, name: 'Flavors' }).waitFor();
+      await createFlavor(page, { name: small, slots: '2', public: true });
+      await createFlavor(page, { name: gpu, slots: '1', public: false });
+      const table = page.getByRole('table', { name: 'Flavors' });
+      await table.getByRole('row', { name: new RegExp(gpu) }).getByText('Private').waitFor();
+      await expectAccessible(page, 'Flavors');
+      if (SCREENSHOTS) await shot(page, 'dashboard-flavors.png');
+
+      // A refusal of the API is shown next to the field that caused it.
+      await page.getByRole('button', { name: 'New flavor' }).click();
+      const dialog = page.getByRole('dialog', { name: 'New flavor' });
+      await dialog.getByRole('textbox', { name: 'Name' }).fill(`portal.bad-${suffix}`);
+      await dialog.getByRole('textbox', { name: 'Bookable from' }).fill('2030-01-02T00:00');
+      await dialog.getByRole('textbox', { name: 'Bookable until' }).fill('2030-01-01T00:00');
+      await dialog.getByRole('button', { name: 'Create flavor' }).click();
+      await dialog.getByText('Must be after start.', { exact: true }).waitFor();
+      await dialog.getByRole('alert').getByText('Correct the marked field (end).').waitFor();
+      await expect.poll(() => dialog.getByRole('textbox', { name: 'Bookable until' }).getAttribute('aria-invalid')).toBe('true');
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+      // Grant the private flavor to the researcher's project.
+      await page.getByRole('button', { name: `Projects of ${gpu}` }).click();
+      const grants = page.getByRole('dialog', { name: `Projects that may book ${gpu}` });
+      await grants.getByText('No project may book this private flavor yet.').waitFor();
+      await grants.getByRole('textbox', { name: 'Project ID' }).fill(RESEARCHER.project);
+      await grants.getByRole('button', { name: 'Grant' }).click();
+      await grants.getByRole('list', { name: 'Granted projects' }).getByText(RESEARCHER.project).waitFor();
+      await expectAccessible(page, 'the grants dialog');
+      await grants.getByRole('button', { name: 'Close' }).click();
+
+      // The flavor is free on the timeline before the window.
+      await nav.getByRole('link', { name: 'Availability', exact: true }).click();
+      const grid = page.getByRole('grid', { name: 'Availability' });
+      await grid.getByRole('row', { name: gpu }).waitFor();
+      await expect.poll(() => grid.getByRole('row', { name: gpu }).getByRole('button', { name: /1 of 1 free/ }).count()).toBeGreaterThan(0);
+      await expect.poll(() => grid.getByRole('row', { name: gpu }).getByRole('button', { name: /maintenance/ }).count()).toBe(0);
+
+      await nav.getByRole('link', { name: 'Maintenance', exact: true }).click();
+      await page.getByRole('heading', { level: 1, name: 'Maintenance' }).waitFor();
+      await page.getByText('No maintenance is planned.').waitFor();
+      await page.getByRole('button', { name: 'New maintenance window' }).click();
+      const win = page.getByRole('dialog', { name: 'New maintenance window' });
+      await win.getByRole('textbox', { name: 'Note' }).fill('GPU firmware');
+      await win.getByRole('checkbox', { name: gpu }).check();
+      await expectAccessible(page, 'the maintenance dialog');
+      await win.getByRole('button', { name: 'Create window' }).click();
+      await page.getByRole('table', { name: 'Maintenance windows' }).getByRole('cell', { name: 'GPU firmware' }).waitFor();
+      await expectAccessible(page, 'Maintenance');
+      if (SCREENSHOTS) await shot(page, 'dashboard-maintenance.png');
+
+      await nav.getByRole('link', { name: 'Availability', exact: true }).click();
+      const busy = page.getByRole('grid', { name: 'Availability' }).getByRole('row', { name: gpu }).getByRole('button', { name: /0 of 1 free, maintenance/ });
+      await busy.first().waitFor();
+      await expectAccessible(page, 'Availability (operator)');
+      expectNoProblems(w);
+    } finally {
+      await w.context.close();
+    }
+  });
+
+  it('a researcher sees the timeline, finds a slot, books it, sees it allocated, downloads the calendar and deletes it', async () => {
+    const w = await openPage(browser);
+    const { page } = w;
+    try {
+      await signInNoauth(page, base, RESEARCHER);
+      const nav = page.getByRole('navigation', { name: 'Main' });
+      await expect.poll(() => nav.getByRole('link').allInnerTexts()).toEqual(['Availability', 'Find a slot', 'My reservations']);
+
+      // The timeline: a row per bookable flavor (the granted private one too), keyboard-operable.
+      const grid = page.getByRole('grid', { name: 'Availability' });
+      await grid.getByRole('row', { name: small }).waitFor();
+      await grid.getByRole('row', { name: gpu }).waitFor();
+      await page.getByRole('list', { name: 'Legend' }).getByText('Fully booked').waitFor();
+      await expectAccessible(page, 'Availability');
+      if (SCREENSHOTS) await shot(page, 'dashboard-availability.png');
+      const firstStretch = grid.getByRole('row', { name: small }).getByRole('button', { name: /2 of 2 free/ }).first();
+      await firstStretch.focus();
+      // Rows are sorted by name: the GPU flavor is above.
+      await page.keyboard.press('ArrowUp');
+      await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? '')).toMatch(new RegExp(`^${escape(gpu)}: `));
+      await page.keyboard.press('ArrowDown');
+      await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? '')).toMatch(new RegExp(`^${escape(small)}: .* 2 of 2 free`));
+      // Enter on a free stretch opens the booking form, pre-filled and already checked.
+      await page.keyboard.press('Enter');
+      const pre = page.getByRole('dialog', { name: `Book ${small}` });
+      await pre.getByText('Eligible').waitFor();
+      await expectAccessible(page, 'the booking form');
+      await pre.getByRole('button', { name: 'Cancel' }).click();
+      await expect.poll(() => pre.count()).toBe(0);
+
+      // Search narrows the rows.
+      await page.getByRole('searchbox', { name: 'Search' }).fill('gpu');
+      await expect.poll(() => grid.getByRole('row', { name: small }).count()).toBe(0);
+      await page.getByRole('searchbox', { name: 'Search' }).fill('');
+
+      // Find a slot → Book → dry run says eligible → confirm → My reservations.
+      await nav.getByRole('link', { name: 'Find a slot', exact: true }).click();
+      await page.getByRole('heading', { level: 1, name: 'Find a slot' }).waitFor();
+      await page.getByRole('spinbutton', { name: 'Instances' }).fill('2');
+      await page.getByRole('button', { name: '1 day' }).click();
+      await expect(await page.getByRole('spinbutton', { name: 'Hours' }).inputValue()).toBe('24');
+      await page.getByRole('spinbutton', { name: 'Hours' }).fill('3');
+      await page.getByRole('button', { name: 'Search' }).click();
+      const offers = page.getByRole('region', { name: 'Offers' });
+      await offers.getByRole('heading', { name: small }).waitFor();
+      await expectAccessible(page, 'Find a slot');
+      if (SCREENSHOTS) await shot(page, 'dashboard-find.png');
+      await offers.getByRole('listitem').filter({ has: page.getByRole('heading', { name: small }) }).getByRole('button', { name: /^Book/ }).click();
+      const booking = page.getByRole('dialog', { name: `Book ${small}` });
+      await booking.getByText('Eligible').waitFor();
+      await booking.getByRole('button', { name: 'Confirm booking' }).click();
+
+      await page.getByRole('heading', { level: 1, name: 'My reservations' }).waitFor();
+      const table = page.getByRole('table', { name: 'Reservations' });
+      const row = table.getByRole('row', { name: new RegExp(escape(small)) });
+      await row.waitFor();
+      // The status refreshes by itself (no reload): PENDING_CREATE → ALLOCATED.
+      await row.getByText(/Allocated/).waitFor({ timeout: 20_000 });
+      await expect.poll(() => row.getByRole('cell').nth(0).innerText()).toBe('2');
+      const quota = page.getByRole('region', { name: 'Quota' });
+      await quota.getByText('1 of 5 reservations used').waitFor();
+      await quota.getByText('6 of 100 hours used').waitFor();
+      await expect.poll(() => quota.getByRole('meter', { name: 'Hours' }).getAttribute('aria-valuenow')).toBe('6');
+      await expectAccessible(page, 'My reservations');
+      if (SCREENSHOTS) await shot(page, 'dashboard-reservations.png');
+
+      // Add to calendar: an .ics file of this reservation.
+      const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('button', { name: /Add to calendar/ }).click()]);
+      const file = path.join(dir, `${suffix}.ics`);
+      await download.saveAs(file);
+      const ics = fs.readFileSync(file, 'utf8');
+      expect(ics).toContain('BEGIN:VCALENDAR');
+      expect(ics).toContain('BEGIN:VEVENT');
+
+      // Extend is only offered on ACTIVE reservations.
+      expect(await row.getByRole('button', { name: /Extend/ }).count()).toBe(0);
+
+      // Delete, with confirmation.
+      await row.getByRole('button', { name: /Delete/ }).click();
+      const confirm = page.getByRole('dialog', { name: 'Delete this reservation?' });
+      await expectAccessible(page, 'the delete confirmation');
+      await confirm.getByRole('button', { name: 'Delete reservation' }).click();
+      await page.getByText('You have no reservations yet.').waitFor();
+      await quota.getByText('0 of 5 reservations used').waitFor();
+      expectNoProblems(w);
+    } finally {
+      await w.context.close();
+    }
+  });
+
+  it('an over-quota booking shows the 413 text of the API', async () => {
+    const w = await openPage(browser);
+    const { page } = w;
+    try {
+      await signInNoauth(page, base, { ...RESEARCHER, project: `${RESEARCHER.project}-2` });
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Find a slot', exact: true }).click();
+      await page.getByRole('spinbutton', { name: 'Instances' }).fill('1');
+      await page.getByRole('spinbutton', { name: 'Hours' }).fill('120');
+      await page.getByRole('button', { name: 'Search' }).click();
+      const offer = page.getByRole('region', { name: 'Offers' }).getByRole('listitem').filter({ has: page.getByRole('heading', { name: small }) });
+      await offer.getByText(/Over quota/).waitFor();
+      await offer.getByRole('button', { name: /^Book/ }).click();
+      const booking = page.getByRole('dialog', { name: `Book ${small}` });
+      await booking.getByText(/Not eligible: Project .* is over a limit for \[Resource hours is over limit of 100/).waitFor();
+      expect(await booking.getByRole('button', { name: 'Confirm booking' }).isDisabled()).toBe(true);
+      await expectAccessible(page, 'an over-quota booking');
+      expectNoProblems(w);
+    } finally {
+      await w.context.close();
+    }
+  });
+
+  it('works 360 px wide (phone): navigation, timeline and reservations reachable', async () => {
+    const w = await openPage(browser, { width: 360, height: 740 });
+    const { page } = w;
+    try {
+      await signInNoauth(page, base, RESEARCHER);
+      await page.getByRole('grid', { name: 'Availability' }).getByRole('row', { name: small }).waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      expect(overflow).toBeLessThanOrEqual(1);
+      await expectAccessible(page, 'Availability at 360 px');
+      if (SCREENSHOTS) await shot(page, 'dashboard-availability-360.png');
+      await page.getByRole('link', { name: 'My reservations' }).click();
+      await page.getByRole('region', { name: 'Quota' }).waitFor();
+      expectNoProblems(w);
+    } finally {
+      await w.context.close();
+    }
+  });
+});
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+async function createFlavor(page: Page, f: { name: string; slots: string; public: boolean }): Promise<void> {
+  await page.getByRole('button', { name: 'New flavor' }).click();
+  const dialog = page.getByRole('dialog', { name: 'New flavor' });
+  await dialog.getByRole('textbox', { name: 'Name' }).fill(f.name);
+  await dialog.getByRole('textbox', { name: 'Description' }).fill('Portal test flavor');
+  await dialog.getByRole('spinbutton', { name: 'vCPUs' }).fill('4');
+  await dialog.getByRole('spinbutton', { name: 'Memory (MB)' }).fill('8192');
+  await dialog.getByRole('spinbutton', { name: 'Slots' }).fill(f.slots);
+  await dialog.getByRole('spinbutton', { name: 'Longest reservation (hours)' }).fill('168');
+  await dialog.getByRole('textbox', { name: 'Category' }).fill(f.public ? 'standard' : 'gpu');
+  if (!f.public) await dialog.getByRole('checkbox', { name: /Public/ }).uncheck();
+  await dialog.getByRole('button', { name: 'Create flavor' }).click();
+  await expect.poll(() => dialog.count(), { timeout: QUICK }).toBe(0);
+  await page.getByRole('table', { name: 'Flavors' }).getByRole('rowheader', { name: f.name }).waitFor();
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(ROOT, 'docs', name), fullPage: true });
+}
+
