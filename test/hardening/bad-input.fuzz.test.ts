@@ -438,6 +438,12 @@ function requestGroups(s: Seed): Record<string, fc.Arbitrary<Req>> {
     fc.tuple(anyId(s.otherRes)).map(([id]) => req('member', 'GET', `/v1/reservations/${id}/`)),
     fc.tuple(anyId(s.memberRes)).map(([id]) => req('other', 'GET', `/v1/reservations/${id}`)),
     fc.tuple(anyone, badListQuery(['all_projects'], ['project_id', 'flavor_id'])).map(([w, q]) => req(w, 'GET', `/v1/reservations/?${q}`)),
+    // Calendar export (docs/calendar.md): unknown or foreign ids are 404, a bad all_projects is 400.
+    fc.tuple(anyone, bogusId, trailing).map(([w, id, sl]) => req(w, 'GET', `/v1/reservations/${id}/calendar.ics${sl}`)),
+    fc.tuple(fc.constantFrom<[Who, string[]]>(['member', s.otherRes], ['other', s.memberRes]), trailing).chain(([[w, ids], sl]) => anyId(ids).map((id) => req(w, 'GET', `/v1/reservations/${id}/calendar.ics${sl}`))),
+    fc.tuple(anyone, trailing, fc.oneof(fc.constantFrom('maybe', 'yes', 'no', '', '2', 'on', 'null', 'True '), fc.string({ maxLength: 6 }).filter((v) => !['true', 'false', '1', '0'].includes(v.toLowerCase())))).map(([w, sl, v]) =>
+      req(w, 'GET', `/v1/reservations/calendar.ics${sl}?all_projects=${encodeURIComponent(v)}`),
+    ),
   );
 
   // -- limits

@@ -4,6 +4,7 @@ import type { Services } from '../../services/context.js';
 import type { Authorizer } from '../request.js';
 import rootRoutes from './root.js';
 import availabilityRoutes from './v1/availability.js';
+import calendarRoutes from './v1/calendar.js';
 import flavorRoutes from './v1/flavors.js';
 import flavorProjectRoutes from './v1/flavorprojects.js';
 import limitsRoutes from './v1/limits.js';
@@ -28,6 +29,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   await flavorProjectRoutes(app, deps);
   await maintenanceWindowRoutes(app, deps);
   await reservationRoutes(app, deps);
+  await calendarRoutes(app, deps);
   await limitsRoutes(app, deps);
   await availabilityRoutes(app, deps);
 }

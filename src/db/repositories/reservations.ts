@@ -90,6 +90,22 @@ export async function listReservations(
   };
 }
 
+/**
+ * The reservations a calendar export lists (docs/calendar.md): those still to come or running
+ * (PENDING_CREATE, ALLOCATED, ACTIVE) of one project, or of every project when `projectId` is
+ * null, earliest start first, at most `limit` of them; one query with the flavor joined.
+ */
+export async function listCalendarReservations(
+  k: K,
+  filter: { projectId: string | null },
+  limit: number,
+): Promise<ReservationWithFlavor[]> {
+  let q = withFlavor(k).where('reservation.status', 'in', EFFECTIVE_STATUSES);
+  if (filter.projectId !== null) q = q.where('reservation.project_id', '=', filter.projectId);
+  const rows = await q.orderBy('reservation.start').orderBy('reservation.id').limit(limit).execute();
+  return rows.map((r) => joinedRow(r as Record<string, unknown>));
+}
+
 /** A project's effective reservations, for quota usage. */
 export async function effectiveReservationsOfProject(
   k: K,
