@@ -5,7 +5,7 @@
  * says, and renders a long list in chunks so that the event loop is not held for seconds.
  */
 import ical, { foldLines, ICalEventStatus, type ICalEventData } from 'ical-generator';
-import type { ReservationWithFlavor } from '../db/repositories/reservations.js';
+import type { ReservationWithFlavor } from '../domain/types.js';
 import type { ReservationStatus } from '../domain/types.js';
 
 export const CALENDAR_CONTENT_TYPE = 'text/calendar; charset=utf-8';

@@ -5,7 +5,8 @@ import { policyValues } from '../auth/context.js';
 import { BadRequest, Forbidden, NotFound } from '../domain/errors.js';
 import type { PolicyEnforcer } from '../policy/enforcer.js';
 import { parseDateOrDateTime } from '../domain/time.js';
-import { isObject, isUuid } from './validate.js';
+import { isUuid } from '../domain/ids.js';
+import { isObject } from './validate.js';
 
 export type Query = Record<string, string>;
 
@@ -45,14 +46,12 @@ export function queryDate(q: Query, name: string): number | null {
   return ms;
 }
 
-/** An integer parameter in [min, max]; absent or empty → null; anything else is a 400 naming it. */
-export function queryInt(q: Query, name: string, min: number, max: number): number | null {
+/** An integer parameter in [min, max] (digits only); absent → null; anything else, empty included, is a 400 naming it. */
+export function queryInt(q: Query, name: string, min: number, max: number, expected = `an integer from ${min} to ${max}`): number | null {
   const v = q[name];
-  if (v === undefined || v === '') return null;
-  const n = /^\s*[-+]?\d{1,15}\s*$/.test(v) ? Number(v) : NaN;
-  if (!(n >= min && n <= max)) {
-    throw new BadRequest(`Invalid value for query parameter ${name}: "${v.slice(0, 64)}" (expected an integer from ${min} to ${max})`);
-  }
+  if (v === undefined) return null;
+  const n = /^\d{1,15}$/.test(v) ? Number(v) : NaN;
+  if (!(n >= min && n <= max)) throw new BadRequest(`Invalid value for query parameter ${name}: "${v.slice(0, 64)}" (expected ${expected})`);
   return n;
 }
 

@@ -3,6 +3,7 @@
  * wording, api.md §7), which JSON-Schema validators cannot produce: each
  * field gets a list of messages, unknown fields get `Unknown field.`.
  */
+import { isUuid } from '../domain/ids.js';
 import { parseApiDateTime } from '../domain/time.js';
 
 export type FieldType =
@@ -24,6 +25,28 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; errors: Record<str
 
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
+
+/** Deepest nesting of objects and arrays an object field may hold (docs/operations.md). */
+export const MAX_OBJECT_DEPTH = 32;
+
+/**
+ * How deeply objects and arrays nest in a JSON value (a scalar is 0, `{}` is 1), counted
+ * without recursion and without looking further than `limit + 1` levels.
+ */
+export function nestingDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > deepest) deepest = depth;
+    if (deepest > limit) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return deepest;
+}
 
 /** Is this a JSON object (not an array, not null)? */
 export function isObject(v: unknown): v is Record<string, unknown> {
@@ -69,6 +92,9 @@ function checkField(t: FieldType, v: unknown): { value?: unknown; error?: string
     }
     case 'object': {
       if (!isObject(v)) return { error: 'Not a valid mapping type.' };
+      // Depth first (without recursion), so that JSON.stringify never meets a nesting deep
+      // enough to exhaust the stack.
+      if (nestingDepth(v, MAX_OBJECT_DEPTH) > MAX_OBJECT_DEPTH) return { error: `Nested deeper than ${MAX_OBJECT_DEPTH} levels.` };
       if (JSON.stringify(v).length > 65_535) return { error: 'Longer than maximum length 65535.' };
       return { value: v };
     }
@@ -106,11 +132,4 @@ export function validateBody<T>(schema: Schema, body: Record<string, unknown>, p
     }
   }
   return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, value: value as T };
-}
-
-const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
-
-/** Ids in Warre's tables are UUIDs (with dashes, or 32 hex like Keystone's). */
-export function isUuid(s: string): boolean {
-  return UUID_RE.test(s);
 }

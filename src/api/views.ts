@@ -1,7 +1,7 @@
 /** Domain records → the JSON the v1 API answers (field names and formats of api.md §3). */
 import { formatApi, formatApiOrNull } from '../domain/time.js';
 import type { Flavor, FlavorProject, MaintenanceWindow } from '../domain/types.js';
-import type { ReservationWithFlavor } from '../db/repositories/reservations.js';
+import type { ReservationWithFlavor } from '../domain/types.js';
 
 export function flavorView(f: Flavor) {
   return {

@@ -25,6 +25,9 @@ export interface Flavor {
   availability_zone: string | null;
 }
 
+/** A reservation with its flavor, as the API shows it and messages describe it. */
+export type ReservationWithFlavor = Reservation & { flavor: Flavor };
+
 export interface FlavorProject {
   id: string;
   project_id: string;

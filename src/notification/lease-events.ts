@@ -6,7 +6,7 @@
  */
 import type { Db } from '../db/connect.js';
 import { applyLeaseEvent, leaseCreationInFlight, markDelivered } from '../db/repositories/lifecycle.js';
-import type { ReservationWithFlavor } from '../db/repositories/reservations.js';
+import type { ReservationWithFlavor } from '../domain/types.js';
 import { onLeaseEvent, type LeaseEventType, type NotificationEvent, type UserMessageEvent } from '../domain/lifecycle.js';
 import type { Logger } from '../services/context.js';
 import type { Messenger } from './messenger.js';

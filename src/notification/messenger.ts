@@ -5,7 +5,7 @@
  * state change (they retry and log).
  */
 import type { NotificationEvent, UserMessageEvent } from '../domain/lifecycle.js';
-import type { ReservationWithFlavor } from '../db/repositories/reservations.js';
+import type { ReservationWithFlavor } from '../domain/types.js';
 
 export interface Messenger {
   userMessage(event: UserMessageEvent, r: ReservationWithFlavor): Promise<void>;

@@ -9,7 +9,7 @@ import { emptyContext } from '../auth/context.js';
 import { formatReservation } from '../drivers/bus/envelope.js';
 import type { Notifier } from '../drivers/bus/notifier.js';
 import type { NotificationEvent, UserMessageEvent } from '../domain/lifecycle.js';
-import type { ReservationWithFlavor } from '../db/repositories/reservations.js';
+import type { ReservationWithFlavor } from '../domain/types.js';
 import type { MessageUser, ReservationForMessage } from './user/render.js';
 import type { UserNotifier } from './user/notifier.js';
 import type { Logger } from '../services/context.js';

@@ -13,10 +13,32 @@ import { createRefusal, extendRefusal, extensionHours } from '../domain/reservat
 import { quotaRefusal, usageOf } from '../domain/quota.js';
 import { totalHours, truncateToMinute } from '../domain/time.js';
 import { InvalidReservation, NotFound, OverQuota, ValidationFailed, BadRequest, WarreError } from '../domain/errors.js';
+import { isUuid } from '../domain/ids.js';
 import type { Reservation } from '../domain/types.js';
-import type { ReservationWithFlavor } from '../db/repositories/reservations.js';
+import type { ReservationWithFlavor } from '../domain/types.js';
 import { LeaseError } from '../drivers/lease-backend.js';
 import type { Logger, Services } from './context.js';
+
+/** A reservation by id, or 404 `Reservation {id} doesn't exist`. */
+export async function getReservation(svc: Services, id: string): Promise<ReservationWithFlavor> {
+  const r = isUuid(id) ? await reservations.getReservation(svc.db.kysely, id) : null;
+  if (!r) throw new NotFound(`Reservation ${id} doesn't exist`);
+  return r;
+}
+
+/** A page of reservations, newest first; `projectId` null: every project. */
+export async function listReservations(
+  svc: Services,
+  filter: { projectId: string | null; flavorId: string | null },
+  page: { limit: number; offset: number },
+): Promise<{ rows: ReservationWithFlavor[]; total: number }> {
+  return reservations.listReservations(svc.db.kysely, svc.db.dialect, filter, page);
+}
+
+/** The effective reservations of a project (null: every project) by start, at most `max` (docs/calendar.md). */
+export async function calendarReservations(svc: Services, projectId: string | null, max: number): Promise<ReservationWithFlavor[]> {
+  return reservations.listCalendarReservations(svc.db.kysely, { projectId }, max);
+}
 
 export interface CreateReservationInput {
   flavor_id: string;
@@ -55,7 +77,7 @@ export async function createReservation(
     if (!parsed.ok) throw new ValidationFailed(parsed.errors);
     const input = parsed.value;
     // The flavor row lock serialises capacity checks of this flavor (none needed on SQLite).
-    const flavor = await flavors.getFlavor(tx, input.flavor_id, db.dialect === 'sqlite' || dryRun ? null : 'lock');
+    const flavor = isUuid(input.flavor_id) ? await flavors.getFlavor(tx, input.flavor_id, db.dialect === 'sqlite' || dryRun ? null : 'lock') : null;
     if (!flavor) throw new NotFound('Flavor does not exist');
     const hours = totalHours(input.start, input.end);
     const overHours = quotaRefusal(projectId, limits, usage, { hours: Math.max(0, hours) * input.instance_count });

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import ical from 'ical-generator';
 import { CALENDAR_PROD_ID, calendarEvent, reservationsCalendar } from '../../src/api/calendar.js';
 import { CALENDAR_MAX_EVENTS } from '../../src/api/routes/v1/calendar.js';
-import type { ReservationWithFlavor } from '../../src/db/repositories/reservations.js';
+import type { ReservationWithFlavor } from '../../src/domain/types.js';
 import { buildTestApp, ADMIN, MEMBER, OTHER, READER, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/db.js';
 import { as, at, call, Clock, createFlavor, expectError, seedReservation, uniq, type Headers } from '../support/api-helpers.js';

@@ -6,7 +6,8 @@
 import type { Db } from '../connect.js';
 import { writeTransaction, type Tx } from '../transaction.js';
 import { read } from '../codec.js';
-import { getReservation, getReservationByLease, type ReservationWithFlavor } from './reservations.js';
+import { getReservation, getReservationByLease } from './reservations.js';
+import type { ReservationWithFlavor } from '../../domain/types.js';
 import type { ReservationStatus } from '../../domain/types.js';
 
 export interface Claim {

@@ -37,8 +37,11 @@ export async function listMaintenanceWindows(
   return { rows: await attachFlavors(k, rows), total };
 }
 
-export async function getMaintenanceWindow(k: K, id: string): Promise<MaintenanceWindow | null> {
-  const r = await k.selectFrom('maintenance_window').selectAll().where('id', '=', id).executeTakeFirst();
+/** A window by id; `forUpdate` also locks its row until the transaction ends (MySQL/PostgreSQL). */
+export async function getMaintenanceWindow(k: K, id: string, forUpdate: 'lock' | null = null): Promise<MaintenanceWindow | null> {
+  let q = k.selectFrom('maintenance_window').selectAll().where('id', '=', id);
+  if (forUpdate) q = q.forUpdate();
+  const r = await q.executeTakeFirst();
   return r ? ((await attachFlavors(k, [r]))[0] ?? null) : null;
 }
 

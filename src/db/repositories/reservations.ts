@@ -4,7 +4,7 @@ import type { Database, ReservationTable } from '../schema.js';
 import { pageWithTotal } from './page.js';
 import { read, type Codec, type DialectName } from '../codec.js';
 import { rowToFlavor } from './flavors.js';
-import { EFFECTIVE_STATUSES, type Flavor, type Reservation, type ReservationStatus } from '../../domain/types.js';
+import { EFFECTIVE_STATUSES, type Reservation, type ReservationStatus, type ReservationWithFlavor } from '../../domain/types.js';
 
 type K = Kysely<Database>;
 
@@ -25,7 +25,6 @@ export function rowToReservation(r: Selectable<ReservationTable>): Reservation {
   };
 }
 
-export type ReservationWithFlavor = Reservation & { flavor: Flavor };
 
 const FLAVOR_COLUMNS = [
   'id', 'name', 'description', 'vcpu', 'memory_mb', 'disk_gb', 'ephemeral_gb', 'active', 'properties',

@@ -3,11 +3,9 @@
  * reservations as an iCalendar file.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import * as reservations from '../../../db/repositories/reservations.js';
-import { NotFound } from '../../../domain/errors.js';
+import { calendarReservations, getReservation } from '../../../services/reservations.js';
 import { CALENDAR_CONTENT_TYPE, reservationsCalendar } from '../../calendar.js';
 import { projectOf, query, queryBool } from '../../request.js';
-import { isUuid } from '../../validate.js';
 import type { RouteDeps } from '../index.js';
 
 /**
@@ -21,23 +19,20 @@ function sendCalendar(reply: FastifyReply, filename: string, body: string) {
 }
 
 export default async function calendarRoutes(app: FastifyInstance, { svc, authz }: RouteDeps): Promise<void> {
-  const k = () => svc.db.kysely;
-
   // A static path: the router prefers it to /v1/reservations/:id whatever the order of registration.
   app.get('/v1/reservations/calendar.ics', async (req, reply) => {
     authz.collection(req, 'warre:reservation:calendar');
     const allProjects = queryBool(query(req), 'all_projects') === true;
     // As the reservation list: all_projects without warre:reservation:list:all is ignored.
     const projectId = allProjects && authz.allowed(req, 'warre:reservation:list:all') ? null : projectOf(req);
-    const rows = await reservations.listCalendarReservations(k(), { projectId }, CALENDAR_MAX_EVENTS);
+    const rows = await calendarReservations(svc, projectId, CALENDAR_MAX_EVENTS);
     return sendCalendar(reply, 'reservations.ics', await reservationsCalendar(rows, svc.now()));
   });
 
   app.get<{ Params: { id: string } }>('/v1/reservations/:id/calendar.ics', async (req, reply) => {
     const id = req.params.id;
     authz.collection(req, 'warre:reservation:calendar');
-    const r = isUuid(id) ? await reservations.getReservation(k(), id) : null;
-    if (!r) throw new NotFound(`Reservation ${id} doesn't exist`);
+    const r = await getReservation(svc, id);
     authz.item(req, 'warre:reservation:get', `Reservation ${id} doesn't exist`, { project_id: r.project_id });
     return sendCalendar(reply, `reservation-${r.id}.ics`, await reservationsCalendar([r], svc.now(), `Warre reservation ${r.id}`));
   });

@@ -1,8 +1,7 @@
 /** /v1/limits — quota limits and usage of a project (api.md §3 Limits, §6). */
 import type { FastifyInstance } from 'fastify';
-import { effectiveReservationsOfProject } from '../../../db/repositories/reservations.js';
-import { usageOf } from '../../../domain/quota.js';
 import { BadRequest } from '../../../domain/errors.js';
+import { projectQuota } from '../../../services/limits.js';
 import { projectOf, query, queryString } from '../../request.js';
 import type { RouteDeps } from '../index.js';
 
@@ -17,10 +16,7 @@ export default async function limitsRoutes(app: FastifyInstance, { svc, authz }:
     } else {
       projectId = projectOf(req);
     }
-    const [limits, usage] = await Promise.all([
-      svc.limits.getLimits(projectId),
-      effectiveReservationsOfProject(svc.db.kysely, projectId).then(usageOf),
-    ]);
+    const { limits, usage } = await projectQuota(svc, projectId);
     return {
       absolute: {
         maxHours: limits.hours,

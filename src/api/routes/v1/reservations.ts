@@ -1,13 +1,14 @@
 /** /v1/reservations/ (api.md §3 Reservation). */
 import type { FastifyInstance } from 'fastify';
-import * as reservations from '../../../db/repositories/reservations.js';
-import { BadRequest, NotFound } from '../../../domain/errors.js';
+import { BadRequest } from '../../../domain/errors.js';
 import { bookingPrice } from '../../../domain/cost.js';
 import { truncateToMinute } from '../../../domain/time.js';
 import { DEFAULT_RATE_EXTRA_SPEC } from '../../../services/availability.js';
-import { createReservation, deleteReservation, extendReservation, type CreateReservationInput } from '../../../services/reservations.js';
+import {
+  createReservation, deleteReservation, extendReservation, getReservation, listReservations, type CreateReservationInput,
+} from '../../../services/reservations.js';
 import { ctx, projectOf, pageRequest, pageResponse, query, queryBool, queryString, requireBody } from '../../request.js';
-import { isUuid, validateBody, type Schema } from '../../validate.js';
+import { validateBody, type Schema } from '../../validate.js';
 import { reservationView } from '../../views.js';
 import type { RouteDeps } from '../index.js';
 
@@ -23,13 +24,7 @@ const UPDATE_FIELDS: Schema = {
 };
 
 export default async function reservationRoutes(app: FastifyInstance, { svc, authz, publicUrl }: RouteDeps): Promise<void> {
-  const k = () => svc.db.kysely;
-
-  async function load(id: string) {
-    const r = isUuid(id) ? await reservations.getReservation(k(), id) : null;
-    if (!r) throw new NotFound(`Reservation ${id} doesn't exist`);
-    return r;
-  }
+  const load = (id: string) => getReservation(svc, id);
 
   app.get('/v1/reservations', async (req) => {
     authz.collection(req, 'warre:reservation:list');
@@ -40,7 +35,7 @@ export default async function reservationRoutes(app: FastifyInstance, { svc, aut
     const flavorId = queryString(q, 'flavor_id');
     const projectId: string | null =
       (allProjects || projectFilter) && authz.allowed(req, 'warre:reservation:list:all') ? projectFilter : projectOf(req);
-    const { rows, total } = await reservations.listReservations(k(), svc.db.dialect, { projectId, flavorId }, page);
+    const { rows, total } = await listReservations(svc, { projectId, flavorId }, page);
     const flavorViews = new Map();
     return pageResponse(req, publicUrl, page, total, rows.map((r) => reservationView(r, flavorViews)));
   });
@@ -61,7 +56,6 @@ export default async function reservationRoutes(app: FastifyInstance, { svc, aut
           },
         }
       : parsed;
-    if (input.ok && !isUuid(input.value.flavor_id)) input.value.flavor_id = '';
     const bypass = authz.allowed(req, 'warre:reservation:create:bypass_maintenance');
     const r = await createReservation(svc, ctx(req), input, bypass, req.log, dryRun);
     if (!dryRun) return reservationView(r);

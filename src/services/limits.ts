@@ -1,0 +1,13 @@
+/** A project's quota limits and what it uses of them (docs/api.md#limits). */
+import { effectiveReservationsOfProject } from '../db/repositories/reservations.js';
+import { usageOf, type Usage } from '../domain/quota.js';
+import type { ProjectLimits } from '../quota/limits.js';
+import type { Services } from './context.js';
+
+export async function projectQuota(svc: Services, projectId: string): Promise<{ limits: ProjectLimits; usage: Usage }> {
+  const [limits, usage] = await Promise.all([
+    svc.limits.getLimits(projectId),
+    effectiveReservationsOfProject(svc.db.kysely, projectId).then(usageOf),
+  ]);
+  return { limits, usage };
+}
