@@ -11,6 +11,7 @@ import { BadRequest } from '../domain/errors.js';
 import type { PolicyEnforcer } from '../policy/enforcer.js';
 import type { Services } from '../services/context.js';
 import { dashboardRoutes, isPublicDashboardPath, type DashboardOptions } from './dashboard.js';
+import { clientErrorHandler } from './client-errors.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { Authorizer } from './request.js';
 import { registerRoutes, type HealthReport } from './routes/index.js';
@@ -26,7 +27,20 @@ export interface AppOptions {
   brokerHealth?: () => Promise<{ ok: boolean; error?: string }>;
   /** The web portal at /dashboard/ (docs/dashboard.md); absent: not served. */
   dashboard?: DashboardOptions;
+  /** Bounded waits (docs/operations.md); absent fields take {@link TIMEOUT_DEFAULTS}. */
+  timeouts?: Partial<AppTimeouts>;
 }
+
+export interface AppTimeouts {
+  /** `[api] request_timeout`: receiving a whole request (0: no limit). */
+  requestMs: number;
+  /** `[api] headers_timeout`: receiving the request headers. */
+  headersMs: number;
+  /** How long `/healthcheck` waits for the database's `select 1`. */
+  healthMs: number;
+}
+
+export const TIMEOUT_DEFAULTS: AppTimeouts = { requestMs: 30_000, headersMs: 10_000, healthMs: 2_000 };
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -47,6 +61,8 @@ function parseQuery(s: string): Record<string, string> {
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { svc, authenticator } = opts;
+  const t: AppTimeouts = { ...TIMEOUT_DEFAULTS, ...opts.timeouts };
+  const headersMs = t.requestMs > 0 ? Math.min(t.headersMs, t.requestMs) : t.headersMs;
   const app = Fastify({
     loggerInstance: opts.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
@@ -54,6 +70,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     genReqId: () => `req-${randomUUID()}`,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, querystringParser: parseQuery, maxParamLength: 500 },
     trustProxy: true,
+    // Slow clients (docs/operations.md): Node checks open connections every
+    // connectionsCheckingInterval and answers 408 through clientErrorHandler.
+    requestTimeout: t.requestMs,
+    http: {
+      requestTimeout: t.requestMs,
+      headersTimeout: headersMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(Math.min(headersMs, t.requestMs || headersMs) / 5))),
+    },
+    clientErrorHandler: clientErrorHandler(opts.logger as FastifyBaseLogger, { requestMs: t.requestMs, headersMs }),
     // Errors Fastify raises before routing (an undecodable path, a too-long id) skip the
     // hooks and the error handler: answer them in the one error shape, with the request id.
     frameworkErrors: (err, req, res) => {
@@ -104,7 +129,16 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const health = async (): Promise<HealthReport> => {
     const report: HealthReport = { database: { ok: true, dialect: svc.db.dialect } };
     try {
-      await sql`select 1`.execute(svc.db.kysely);
+      // Its own short limit: a stalled database must not stall the health check.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`No answer from the database within ${t.healthMs / 1000} s`)), t.healthMs);
+      });
+      try {
+        await Promise.race([sql`select 1`.execute(svc.db.kysely), late]);
+      } finally {
+        clearTimeout(timer);
+      }
     } catch (err) {
       report.database = { ok: false, dialect: svc.db.dialect, error: (err as Error).message };
     }

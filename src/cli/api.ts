@@ -54,6 +54,7 @@ export async function startApiProcess(
     publicUrl: config.api.public_url,
     brokerHealth: busNudge ? () => busNudge.health() : undefined,
     dashboard: dashboardOptions(config),
+    timeouts: { requestMs: Math.round(config.api.request_timeout * 1000), headersMs: Math.round(config.api.headers_timeout * 1000) },
   });
   const port = extra.port ?? config.api.port;
   const address = await app.listen({ host: config.api.host, port });

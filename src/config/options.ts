@@ -327,6 +327,20 @@ export const OPTIONS = {
         'used for "next" links. Unset: taken from the request.',
       check: httpUrl,
     }),
+    request_timeout: float({
+      help:
+        'Seconds a client has to send a whole request (headers and body); a slower one gets ' +
+        '408 and its connection is closed (docs/operations.md). 0: no limit.',
+      default: 30,
+      min: 0,
+    }),
+    headers_timeout: float({
+      help:
+        'Seconds a client has to send the request headers (at most request_timeout); a slower ' +
+        'one gets 408 and its connection is closed (docs/operations.md).',
+      default: 10,
+      min: 1,
+    }),
   },
 
   database: {
