@@ -27,7 +27,11 @@ const TITLES: Record<Route, string> = {
 type Boot = { state: 'loading' } | { state: 'error'; message: string } | { state: 'ready'; strategy: 'noauth' | 'keystone' };
 
 export function App() {
-  const [boot, setBoot] = useState<Boot>({ state: 'loading' });
+  // Signed in already (a reload): the session says which strategy; the page needs no round trip first.
+  const [boot, setBoot] = useState<Boot>(() => {
+    const s = session();
+    return s ? { state: 'ready', strategy: s.kind } : { state: 'loading' };
+  });
   const [sess, setSess] = useState<Session | null>(session());
   const [who, setWho] = useState<WhoAmI | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -36,7 +40,7 @@ export function App() {
   useEffect(() => {
     get<{ auth_strategy: 'noauth' | 'keystone' }>('/dashboard/api/config')
       .then((c) => setBoot({ state: 'ready', strategy: c.auth_strategy }))
-      .catch((e) => setBoot({ state: 'error', message: errorOf(e) }));
+      .catch((e) => setBoot((b) => (b.state === 'ready' ? b : { state: 'error', message: errorOf(e) })));
     whenExpired((message) => {
       setSession(null);
       setSess(null);

@@ -69,8 +69,20 @@ function freeText(s: Stretch, slots: number): string {
   return s.free === s.maxFree ? `${s.free} of ${slots} free` : `${s.free} to ${s.maxFree} of ${slots} free`;
 }
 
+/** Formatted boundaries: neighbouring stretches share them, and Intl formatting is the costly part of a label. */
+const formatted = new Map<number, string>();
+function local(t: number): string {
+  let v = formatted.get(t);
+  if (v === undefined) {
+    if (formatted.size > 20_000) formatted.clear();
+    v = formatLocal(t);
+    formatted.set(t, v);
+  }
+  return v;
+}
+
 export function stretchLabel(flavor: BookableFlavor, s: Stretch, slots: number): string {
-  return `${flavor.name}: ${formatLocal(s.start)} to ${formatLocal(s.end)}, ${freeText(s, slots)}${s.maintenance ? ', maintenance' : ''}`;
+  return `${flavor.name}: ${local(s.start)} to ${local(s.end)}, ${freeText(s, slots)}${s.maintenance ? ', maintenance' : ''}`;
 }
 
 interface Tick {
@@ -136,7 +148,6 @@ const Row = memo(function Row(props: {
               tabIndex={activeHere ? 0 : -1}
               aria-label={label}
               aria-disabled={s.free <= 0 ? 'true' : undefined}
-              title={`${label} (${formatUtc(s.start)} to ${formatUtc(s.end)})`}
               style={{ left: `${((s.start - from) / span) * 100}%`, width: `${((s.end - s.start) / span) * 100}%` }}
               onClick={() => s.free > 0 && props.onBook(row, s)}
             >
@@ -160,7 +171,8 @@ export function Timeline(props: {
   const [active, setActive] = useState({ row: 0, col: 0 });
   const [hover, setHover] = useState<string | null>(null);
   const grid = useRef<HTMLDivElement>(null);
-  const minWidth = (to - from) / 240;
+  // About 6 px on a wide screen: more stretches than that cannot be seen or pointed at.
+  const minWidth = (to - from) / 200;
 
   const all = useMemo(
     () =>
@@ -219,7 +231,7 @@ export function Timeline(props: {
     const c = Number(t.dataset.c);
     const row = rows[r];
     const s = all[r]?.[c];
-    if (row && s) setHover(stretchLabel(row.flavor, s, row.slots));
+    if (row && s) setHover(`${stretchLabel(row.flavor, s, row.slots)} (UTC: ${formatUtc(s.start)} to ${formatUtc(s.end)})`);
     if (e.type === 'focusin') setActive({ row: r, col: c });
   };
 
