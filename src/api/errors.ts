@@ -4,8 +4,11 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from '../auth/context.js';
+import { isDatabaseUnavailable } from '../db/resilience.js';
 import { WarreError } from '../domain/errors.js';
 import { LimitsUnavailableError, UnknownProjectError } from '../quota/limits.js';
+
+export const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable, please try again later';
 
 export function errorHandler(this: unknown, err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void {
   if (err instanceof WarreError) {
@@ -18,6 +21,12 @@ export function errorHandler(this: unknown, err: FastifyError | Error, req: Fast
   }
   if (err instanceof UnknownProjectError) {
     void reply.status(400).send({ error_message: err.message });
+    return;
+  }
+  if (isDatabaseUnavailable(err)) {
+    // Logged once per outage by the database layer (src/db/resilience.ts), not per request.
+    req.log.debug({ error: err.message }, 'database unavailable');
+    void reply.status(503).send({ error_message: DATABASE_UNAVAILABLE_MESSAGE });
     return;
   }
   if (err instanceof LimitsUnavailableError) {

@@ -17,7 +17,7 @@ import type { LeaseBackend } from '../drivers/lease-backend.js';
 
 export async function runAllInOne(config: WarreConfig): Promise<void> {
   const log = createLogger(config, 'warre');
-  const db = openConfiguredDatabase(config);
+  const db = openConfiguredDatabase(config, log);
   await ensureSchema(db, config, log, true);
   const serviceSession = createServiceSession(config, log);
   // Bus notifications only when configured ([oslo_messaging_notifications] driver + a transport URL).

@@ -31,7 +31,7 @@ export async function startApiProcess(
     import('./bus.js'),
   ]);
   const ownDb = extra.db === undefined;
-  const db = extra.db ?? openConfiguredDatabase(config);
+  const db = extra.db ?? openConfiguredDatabase(config, log);
   await ensureSchema(db, config, log, extra.autoUpgrade ?? false);
   const serviceSession = createServiceSession(config, log);
   const busNudge = extra.nudgeWorker ? null : createWorkerNudge(config, log);

@@ -20,7 +20,7 @@ export async function runNotification(config: WarreConfig): Promise<void> {
   if (await supervise(config.worker.workers, log, 'notification', () => checkSchema(config, log))) return;
   const url = notificationTransportUrl(config);
   if (!url) throw new Error('warre-notification needs a message bus: set [oslo_messaging_notifications] transport_url or [DEFAULT] transport_url');
-  const db = openConfiguredDatabase(config);
+  const db = openConfiguredDatabase(config, log);
   await ensureSchema(db, config, log, false);
   const conn = connectBus(config, url, log, 'warre-notification')!;
   const messenger = createMessenger(config, log, createServiceSession(config, log), createNotifier(config, log, conn));

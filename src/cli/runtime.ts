@@ -37,10 +37,14 @@ function baseLogger(config: WarreConfig, name: string): Logger {
   return pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime });
 }
 
-export function openConfiguredDatabase(config: WarreConfig): Db {
+/** The configured database; `log` gets one line per outage and recovery (docs/operations.md). */
+export function openConfiguredDatabase(config: WarreConfig, log?: Logger): Db {
   return openDatabase(config.databaseTarget, {
     poolSize: config.database.pool_size,
     connectTimeoutMs: Math.round(config.database.connect_timeout * 1000),
+    acquireTimeoutMs: Math.round(config.database.pool_timeout * 1000),
+    statementTimeoutMs: Math.round(config.database.statement_timeout * 1000),
+    logger: log,
   });
 }
 

@@ -14,7 +14,7 @@ import { createLogger, createServiceSession, ensureSchema, openConfiguredDatabas
 export async function runWorker(config: WarreConfig): Promise<void> {
   const log = createLogger(config, 'warre-worker');
   if (await supervise(config.worker.workers, log, 'worker', () => checkSchema(config, log))) return;
-  const db = openConfiguredDatabase(config);
+  const db = openConfiguredDatabase(config, log);
   await ensureSchema(db, config, log, false);
   const serviceSession = createServiceSession(config, log);
   const leases = createLeaseBackend(config, log, null);

@@ -361,7 +361,26 @@ export const OPTIONS = {
       ignored: 'the connection pools replace broken connections by themselves',
     }),
     pool_size: int({ help: 'Maximum number of pooled connections per process.', default: 10, min: 1 }),
-    connect_timeout: float({ help: 'Seconds to wait when opening a database connection.', default: 10, min: 0 }),
+    connect_timeout: float({
+      help: 'Seconds to wait when opening a database connection (TCP connect and login; docs/operations.md).',
+      default: 5,
+      min: 0,
+    }),
+    pool_timeout: float({
+      help:
+        'Seconds a request waits for a free pooled connection before it is answered 503 ' +
+        '(docs/operations.md).',
+      default: 5,
+      min: 0.1,
+    }),
+    statement_timeout: float({
+      help:
+        'Seconds to wait for the answer to one SQL statement (MySQL/MariaDB, PostgreSQL); then ' +
+        'the connection is closed and the request answered 503 (docs/operations.md). SQLite ' +
+        'waits for a lock up to 10 s instead (its busy timeout).',
+      default: 10,
+      min: 0.1,
+    }),
   },
 
   oslo_policy: {

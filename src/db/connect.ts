@@ -27,6 +27,7 @@ import pg from 'pg';
 import type { DatabaseTarget } from '../config/database-url.js';
 import type { Database } from './schema.js';
 import { codecFor, type Codec, type DialectName } from './codec.js';
+import { DbAvailability, guardMysqlPool, guardPgPool, type AvailabilityLogger, type Limits } from './resilience.js';
 
 export interface Db {
   kysely: Kysely<Database>;
@@ -34,13 +35,25 @@ export interface Db {
   codec: Codec;
   /** Human-readable location (file path or masked URL) for start-up messages. */
   location: string;
+  /** MySQL/PostgreSQL: whether the database answers; logs outages (src/db/resilience.ts). */
+  availability?: DbAvailability;
   close(): Promise<void>;
 }
 
 export interface OpenOptions {
   poolSize?: number;
+  /** `[database] connect_timeout`: opening a connection (TCP and login). */
   connectTimeoutMs?: number;
+  /** `[database] pool_timeout`: waiting for a pooled connection. */
+  acquireTimeoutMs?: number;
+  /** `[database] statement_timeout`: waiting for one statement's answer. */
+  statementTimeoutMs?: number;
+  /** Where outages are logged (one line when the database goes, one when it is back). */
+  logger?: AvailabilityLogger;
 }
+
+/** The `[database]` defaults (docs/operations.md). */
+export const DB_TIMEOUT_DEFAULTS = { connectTimeoutMs: 5_000, acquireTimeoutMs: 5_000, statementTimeoutMs: 10_000 };
 
 // PostgreSQL `timestamp without time zone` (1114): keep the naive UTC string.
 pg.types.setTypeParser(1114, (v: string) => v);
@@ -99,9 +112,18 @@ function cachingStatements(database: SqliteDatabase.Database): SqliteDialectData
 
 export function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Db {
   const poolSize = opts.poolSize ?? 10;
-  const connectTimeout = opts.connectTimeoutMs ?? 10_000;
+  const connectTimeout = opts.connectTimeoutMs ?? DB_TIMEOUT_DEFAULTS.connectTimeoutMs;
   let kysely: Kysely<Database>;
   let location: string;
+  let availability: DbAvailability | undefined;
+  const limits = (what: string): Limits => {
+    availability = new DbAvailability(what, opts.logger ?? null);
+    return {
+      acquireTimeoutMs: opts.acquireTimeoutMs ?? DB_TIMEOUT_DEFAULTS.acquireTimeoutMs,
+      statementTimeoutMs: opts.statementTimeoutMs ?? DB_TIMEOUT_DEFAULTS.statementTimeoutMs,
+      availability,
+    };
+  };
   switch (target.dialect) {
     case 'sqlite': {
       if (target.filename !== ':memory:') fs.mkdirSync(path.dirname(target.filename), { recursive: true });
@@ -134,8 +156,8 @@ export function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Db
       pool.on('connection', (conn) => {
         conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
       });
-      kysely = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
       location = `mysql://${target.user}@${target.socketPath ?? `${target.host}:${target.port}`}/${target.database}`;
+      kysely = new Kysely<Database>({ dialect: new MysqlDialect({ pool: guardMysqlPool(pool, limits(location)) }) });
       break;
     }
     case 'postgres': {
@@ -150,8 +172,8 @@ export function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Db
       });
       // An idle client losing its connection must not crash the process.
       pool.on('error', () => {});
-      kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
       location = `postgresql://${target.user}@${target.host}:${target.port}/${target.database}`;
+      kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: guardPgPool(pool, limits(location)) }) });
       break;
     }
   }
@@ -161,6 +183,7 @@ export function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Db
     dialect,
     codec: codecFor(dialect),
     location,
+    ...(availability ? { availability } : {}),
     close: () => kysely.destroy(),
   };
 }

@@ -11,6 +11,7 @@
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Db } from './connect.js';
+import { isDatabaseUnavailable } from './resilience.js';
 import type { Database } from './schema.js';
 
 export type Tx = Kysely<Database>;
@@ -30,6 +31,7 @@ export async function writeTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): P
     });
   }
   let attempt = 0;
+  let reconnected = false;
   for (;;) {
     try {
       // MySQL connections are READ COMMITTED by session (src/db/connect.ts), saving a round trip.
@@ -38,6 +40,11 @@ export async function writeTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): P
     } catch (err) {
       // A deadlock victim is safe to run again: nothing it did was committed.
       if (attempt++ < 5 && isDeadlock(err)) continue;
+      // A connection lost before COMMIT committed nothing: run it once more on a fresh one.
+      if (!reconnected && isDatabaseUnavailable(err) && err.retriable) {
+        reconnected = true;
+        continue;
+      }
       throw err;
     }
   }

@@ -54,8 +54,9 @@ describe('all-in-one defaults (no configuration file)', () => {
     expect(config.DEFAULT.debug).toBe(false);
     expect(config.warre.lease_backend).toBe('simulator');
     expect(config.warre.user_notifier).toBe('logging');
-    expect(config.api).toEqual({ host: '127.0.0.1', port: 8787, workers: os.availableParallelism(), public_url: null });
+    expect(config.api).toEqual({ host: '127.0.0.1', port: 8787, workers: os.availableParallelism(), public_url: null, request_timeout: 30, headers_timeout: 10 });
     expect(config.database.connection).toBe(`sqlite:///${cwd}/.warre/warre.db`);
+    expect(config.database).toMatchObject({ connect_timeout: 5, pool_timeout: 5, statement_timeout: 10 }); // docs/operations.md
     expect(config.databaseTarget).toEqual({ dialect: 'sqlite', filename: path.join(cwd, '.warre', 'warre.db') });
     expect(config.oslo_policy).toEqual({ policy_file: '/etc/warre/policy.yaml', policy_dirs: [path.join(cwd, 'policy.d')] });
     expect(config.worker).toEqual({ workers: 1, periodic_task_interval: 1800, lease_retry_timeout: 900, claim_ttl: 300, lease_concurrency: 8 });
