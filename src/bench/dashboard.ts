@@ -4,6 +4,8 @@
  * flavors over 4 weeks holding 10,000 reservations. A real `warre all` process
  * (built dist/, SQLite by default, `--db mysql` for MariaDB) and Debian's
  * Chromium (playwright-core); prints the median and the slowest of the runs.
+ * `--screenshots` also saves docs/dashboard-availability.png (1440 px) and
+ * docs/dashboard-availability-360.png (a phone) of that page.
  * A benchmark line, not a test: nothing here asserts a time.
  */
 import { randomUUID } from 'node:crypto';
@@ -54,7 +56,7 @@ function flavor(i: number): Flavor {
     active: true,
     properties: null,
     max_length_hours: 504,
-    slots: 40,
+    slots: [20, 28, 36, 48][i % 4]!,
     is_public: true,
     extra_specs: {},
     start: null,
@@ -156,6 +158,16 @@ async function main(): Promise<void> {
       }
       rows = await page.locator('[role=grid] [role=row][aria-label]').count();
       stretches = await page.locator('[role=grid] button').count();
+    }
+    if (process.argv.includes('--screenshots')) {
+      const docs = path.resolve(path.dirname(WARRE_JS), '..', '..', 'docs');
+      // A stretch in focus shows the readout under the grid, as a keyboard user sees it.
+      await page.locator('[role=grid] [role=row][aria-label] button[tabindex="0"]').first().focus();
+      await page.screenshot({ path: path.join(docs, 'dashboard-availability.png'), fullPage: true });
+      await page.setViewportSize({ width: 360, height: 740 });
+      await page.reload();
+      await page.locator('[role=grid] [role=row][aria-label]').first().waitFor();
+      await page.screenshot({ path: path.join(docs, 'dashboard-availability-360.png'), fullPage: false });
     }
   } finally {
     await browser.close();

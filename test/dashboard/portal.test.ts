@@ -185,7 +185,6 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
       await grid.getByRole('row', { name: gpu }).waitFor();
       await page.getByRole('list', { name: 'Legend' }).getByText('Fully booked').waitFor();
       await expectAccessible(page, 'Availability');
-      if (SCREENSHOTS) await shot(page, 'dashboard-availability.png');
       const firstStretch = grid.getByRole('row', { name: small }).getByRole('button', { name: /2 of 2 free/ }).first();
       await firstStretch.focus();
       // Rows are sorted by name: the GPU flavor is above.
@@ -292,7 +291,6 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       expect(overflow).toBeLessThanOrEqual(1);
       await expectAccessible(page, 'Availability at 360 px');
-      if (SCREENSHOTS) await shot(page, 'dashboard-availability-360.png');
       await page.getByRole('link', { name: 'My reservations' }).click();
       await page.getByRole('region', { name: 'Quota' }).waitFor();
       expectNoProblems(w);

@@ -45,7 +45,9 @@ export const LEVEL_TEXT: Record<Level, string> = {
  */
 export function stretchesOf(row: AvailabilityRow, from: number, to: number, minWidth: number, windows: { start: number; end: number }[]): Stretch[] {
   const out: Stretch[] = [];
-  for (const iv of row.intervals) {
+  for (const raw of row.intervals) {
+    // More booked than slots (an operator lowered them): shown as none free.
+    const iv = raw.free < 0 ? { ...raw, free: 0 } : raw;
     const s = Math.max(Date.parse(iv.start), from);
     const e = Math.min(Date.parse(iv.end), to);
     if (e <= s) continue;
