@@ -1,14 +1,17 @@
 /**
  * User token validation as keystonemiddleware's auth_token does it
  * (interop.md §2.3–2.5): `GET /v3/auth/tokens` with the service's own token,
- * an in-process cache for `token_cache_time`, rejected tokens never cached.
+ * an in-process cache for `token_cache_time`. Beyond keystonemiddleware
+ * (docs/keystone.md, docs/operations.md): a token longer than any Keystone issues
+ * ({@link MAX_TOKEN_LENGTH}) is refused without asking Keystone, and a token Keystone
+ * rejected is refused from a short negative cache ({@link REJECTED_CACHE_TIME_MS}).
  */
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { AuthTokenOptions, KeystoneLogger } from './options.js';
-import { SILENT_KEYSTONE_LOGGER } from './options.js';
+import type { AuthTokenOptions } from './options.js';
 import type { TokenBody } from './session.js';
 import { errorMessage, KeystoneAuthError, KeystoneSession, KeystoneUnavailableError } from './session.js';
+import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
 
 /** What a valid token says about its bearer. */
 export interface ValidatedToken {
@@ -48,6 +51,18 @@ interface CacheEntry {
 const CACHE_MAX_ENTRIES = 10_000;
 const DEFAULT_CACHE_TIME_S = 300;
 
+/**
+ * Longest token sent to Keystone (characters; docs/operations.md). Keystone issues Fernet
+ * tokens of about 180 to 250 characters (a federated one grows by about 23 per group) and
+ * JWS tokens of a few hundred; PKI tokens, which ran to several KiB, were removed (Ocata).
+ * Keystone under uwsgi (as devstack runs it) reads at most 4 KiB of request headers, so a
+ * longer token could not be validated there anyway.
+ */
+export const MAX_TOKEN_LENGTH = 4096;
+/** How long a token Keystone rejected (404) is refused without asking again. */
+export const REJECTED_CACHE_TIME_MS = 10_000;
+const REJECTED_MAX_ENTRIES = 10_000;
+
 /** Map a v3 token body onto {@link ValidatedToken}. */
 export function toValidatedToken(body: TokenBody): ValidatedToken {
   const systemKeys = body.system ? Object.keys(body.system).filter((k) => body.system?.[k]) : [];
@@ -76,10 +91,12 @@ export class TokenValidator {
   keystoneCalls = 0;
   private readonly cacheTimeMs: number;
   private readonly cache = new LRUCache<string, CacheEntry>({ max: CACHE_MAX_ENTRIES });
+  /** Hashes of tokens Keystone rejected → until when they are refused without asking (ms since epoch). */
+  private readonly rejected = new LRUCache<string, number>({ max: REJECTED_MAX_ENTRIES });
   private readonly inflight = new Map<string, Promise<ValidatedToken>>();
-  private readonly logger: KeystoneLogger;
+  private readonly logger: Logger;
 
-  constructor(options: AuthTokenOptions, logger: KeystoneLogger = SILENT_KEYSTONE_LOGGER) {
+  constructor(options: AuthTokenOptions, logger: Logger = SILENT_LOGGER) {
     this.logger = logger;
     this.cacheTimeMs = (options.token_cache_time ?? DEFAULT_CACHE_TIME_S) * 1000;
     this.session = new KeystoneSession(options, { connectRetries: options.http_request_max_retries ?? 3, logger, section: 'keystone_authtoken' });
@@ -92,7 +109,13 @@ export class TokenValidator {
   async validate(userToken: string): Promise<ValidatedToken> {
     const token = userToken.trim();
     if (!token) throw new InvalidTokenError();
+    if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError(`Token is longer than any Keystone issues (${MAX_TOKEN_LENGTH} characters at most)`);
     const key = createHash('sha256').update(token).digest('hex'); // the token itself is never kept
+    const rejectedUntil = this.rejected.get(key);
+    if (rejectedUntil !== undefined) {
+      if (Date.now() < rejectedUntil) throw new InvalidTokenError('Token was rejected by Keystone moments ago');
+      this.rejected.delete(key);
+    }
     const cached = this.cache.get(key);
     if (cached) {
       const now = Date.now();
@@ -114,6 +137,7 @@ export class TokenValidator {
   /** Drop every cached token. */
   clearCache(): void {
     this.cache.clear();
+    this.rejected.clear();
   }
 
   private async fetch(key: string, token: string): Promise<ValidatedToken> {
@@ -138,6 +162,7 @@ export class TokenValidator {
     }
     if (res.status === 404) {
       this.logger.info({ reason: errorMessage(res.body) }, 'Authorization failed for token');
+      this.rejected.set(key, Date.now() + REJECTED_CACHE_TIME_MS);
       throw new InvalidTokenError();
     }
     const body = (res.body as { token?: TokenBody } | null)?.token;
@@ -148,7 +173,10 @@ export class TokenValidator {
     const data = toValidatedToken(body);
     const now = Date.now();
     const expires = data.expiresAt.getTime();
-    if (!(expires > now)) throw new InvalidTokenError('Token has expired');
+    if (!(expires > now)) {
+      this.rejected.set(key, Date.now() + REJECTED_CACHE_TIME_MS);
+      throw new InvalidTokenError('Token has expired');
+    }
     this.cache.set(key, { data, until: Math.min(expires, now + this.cacheTimeMs) });
     return data;
   }
