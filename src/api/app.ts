@@ -9,7 +9,7 @@ import { sql } from 'kysely';
 import type { Authenticator } from '../auth/context.js';
 import { BadRequest } from '../domain/errors.js';
 import type { PolicyEnforcer } from '../policy/enforcer.js';
-import type { Services } from '../services/context.js';
+import type { Services } from '../services/dependencies.js';
 import { dashboardRoutes, isPublicDashboardPath, type DashboardOptions } from './dashboard.js';
 import { clientErrorHandler } from './client-errors.js';
 import { errorHandler, notFoundHandler } from './errors.js';

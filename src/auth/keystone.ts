@@ -5,10 +5,11 @@
  */
 import type { Authenticator, RequestContext } from './context.js';
 import { AuthError, emptyContext } from './context.js';
-import type { AuthTokenOptions, KeystoneLogger } from '../drivers/keystone/options.js';
+import type { AuthTokenOptions } from '../drivers/keystone/options.js';
 import { opt } from '../drivers/keystone/options.js';
 import { KeystoneUnavailableError } from '../drivers/keystone/session.js';
 import { InvalidTokenError, TokenValidator } from '../drivers/keystone/tokens.js';
+import type { Logger } from '../domain/logger.js';
 
 export const UNAUTHENTICATED_MESSAGE = 'The request you have made requires authentication.';
 export const KEYSTONE_UNAVAILABLE_MESSAGE = 'The Keystone service is temporarily unavailable.';
@@ -35,7 +36,7 @@ export class KeystoneAuthenticator implements Authenticator {
 
   constructor(
     options: AuthTokenOptions,
-    private readonly logger: KeystoneLogger,
+    private readonly logger: Logger,
   ) {
     this.validator = new TokenValidator(options, logger);
     this.delayAuthDecision = options.delay_auth_decision ?? false;

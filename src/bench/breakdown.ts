@@ -20,7 +20,7 @@ import { EFFECTIVE_STATUSES } from '../domain/types.js';
 import { emptyContext } from '../auth/context.js';
 import { flavorView, reservationView } from '../api/views.js';
 import { createReservation } from '../services/reservations.js';
-import type { Services } from '../services/context.js';
+import type { Services } from '../services/dependencies.js';
 import { num } from './report.js';
 import type { Seeded } from './seed.js';
 

@@ -5,13 +5,13 @@
  */
 import type { WarreConfig } from '../config/load.js';
 import { LeaseSimulator } from '../drivers/blazar/simulator.js';
-import { leasedReservations } from '../db/repositories/lifecycle.js';
+import { leasedReservations } from '../db/repositories/simulated-leases.js';
 import { LeaseEventHandler } from '../notification/lease-events.js';
 import { startApiProcess } from './api.js';
 import { dashboardUrl } from './dashboard.js';
 import { connectBus, createNotifier, notificationTransportUrl } from './bus.js';
 import { createLeaseBackend } from './leases.js';
-import { createMessenger, createPeriodic, createWorker } from './lifecycle.js';
+import { createMessenger, createPeriodic, createWorker } from './worker-parts.js';
 import { createLogger, createServiceSession, ensureSchema, openConfiguredDatabase } from './runtime.js';
 import type { LeaseBackend } from '../drivers/lease-backend.js';
 

@@ -4,7 +4,7 @@
  */
 import os from 'node:os';
 import type { WarreConfig } from '../config/load.js';
-import type { Services } from '../services/context.js';
+import type { Services } from '../services/dependencies.js';
 import { createAuthenticator, createLimits, createLogger, createPolicy, createServiceSession, ensureSchema, openConfiguredDatabase, checkSchema } from './runtime.js';
 import type { Logger } from 'pino';
 import { supervise } from './cluster.js';

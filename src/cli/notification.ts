@@ -12,7 +12,7 @@ import { NotificationListener } from '../drivers/bus/listener.js';
 import { leaseEventType } from '../domain/lifecycle.js';
 import { LeaseEventHandler } from '../notification/lease-events.js';
 import { connectBus, createNotifier, notificationTransportUrl } from './bus.js';
-import { createMessenger } from './lifecycle.js';
+import { createMessenger } from './worker-parts.js';
 import { createLogger, createServiceSession, ensureSchema, openConfiguredDatabase, checkSchema } from './runtime.js';
 
 export async function runNotification(config: WarreConfig): Promise<void> {

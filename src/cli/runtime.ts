@@ -78,7 +78,7 @@ export function createPolicy(config: WarreConfig, log: Logger): PolicyEnforcer {
   return new PolicyEnforcer({
     policyFile: config.oslo_policy.policy_file ? resolve(config.oslo_policy.policy_file) : null,
     policyDirs: config.oslo_policy.policy_dirs.map(resolve),
-    logger: { warn: (m) => log.warn(m), error: (m) => log.error(m) },
+    logger: log,
   });
 }
 

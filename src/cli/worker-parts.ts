@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { WarreConfig } from '../config/load.js';
 import type { Db } from '../db/connect.js';
 import type { LeaseBackend } from '../drivers/lease-backend.js';
-import type { ServiceSession } from '../drivers/session.js';
+import type { ServiceSession } from '../drivers/service-session.js';
 import type { KeystoneSession } from '../drivers/keystone/session.js';
 import { botSession, getUser, grantProjectRole } from '../drivers/keystone/identity.js';
 import { listServers } from '../drivers/nova.js';

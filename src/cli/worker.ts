@@ -8,7 +8,7 @@ import { supervise } from './cluster.js';
 import { RpcServer } from '../drivers/bus/rpc.js';
 import { connectBus, createNotifier, notificationTransportUrl } from './bus.js';
 import { createLeaseBackend } from './leases.js';
-import { createMessenger, createPeriodic, createWorker } from './lifecycle.js';
+import { createMessenger, createPeriodic, createWorker } from './worker-parts.js';
 import { createLogger, createServiceSession, ensureSchema, openConfiguredDatabase, checkSchema } from './runtime.js';
 
 export async function runWorker(config: WarreConfig): Promise<void> {

@@ -88,3 +88,9 @@ export async function lockFlavor(db: Db, tx: Tx, flavorId: string): Promise<void
   if (db.dialect === 'sqlite') return;
   await tx.selectFrom('flavor').select('id').where('id', '=', flavorId).forUpdate().execute();
 }
+
+/** Lock a reservation's row for the rest of the transaction (its status changes one at a time). */
+export async function lockReservation(db: Db, tx: Tx, id: string): Promise<void> {
+  if (db.dialect === 'sqlite') return;
+  await tx.selectFrom('reservation').select('id').where('id', '=', id).forUpdate().execute();
+}

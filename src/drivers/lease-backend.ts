@@ -3,7 +3,7 @@
  * ./blazar/client.ts) or the in-process stand-in ({@link LeaseSimulator} in
  * ./blazar/simulator.ts). The worker creates leases, the API extends and deletes them.
  */
-import type { ServiceSession } from './session.js';
+import type { ServiceSession } from './service-session.js';
 
 /** What the worker asks for: one `virtual:instance` reservation of a Warre flavor. */
 export interface LeaseRequest {

@@ -4,7 +4,7 @@
  * (interop.md §6); novaclient does not page in this mode and neither do we.
  */
 import { parseJson, serviceRequest } from './service-request.js';
-import type { ServiceSession } from './session.js';
+import type { ServiceSession } from './service-session.js';
 
 export interface NovaOptions {
   /** Catalog interface of `compute` (default `public`). */

@@ -4,7 +4,7 @@
  * re-authentication after a 401, a timeout, and keystoneauth's error names.
  */
 import { rawRequest, type HttpResponse } from './http.js';
-import { joinUrl, type ServiceSession } from './session.js';
+import { joinUrl, type ServiceSession } from './service-session.js';
 
 export interface ServiceRequest {
   serviceType: string;

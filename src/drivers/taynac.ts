@@ -3,7 +3,7 @@
  * user). One call, as python-taynacclient sends it (interop.md §5).
  */
 import { parseJson, serviceRequest } from './service-request.js';
-import type { ServiceSession } from './session.js';
+import type { ServiceSession } from './service-session.js';
 
 export interface TaynacOptions {
   /** Catalog interface of `message` (default `public`). */

@@ -5,10 +5,12 @@
  * messages follow, once per reservation and event.
  */
 import type { Db } from '../db/connect.js';
-import { applyLeaseEvent, leaseCreationInFlight, markDelivered } from '../db/repositories/lifecycle.js';
+import { applyLeaseEvent } from '../db/repositories/lease-events.js';
+import { leaseCreationInFlight } from '../db/repositories/lease-jobs.js';
+import { markDelivered } from '../db/repositories/outbox.js';
 import type { ReservationWithFlavor } from '../domain/types.js';
 import { onLeaseEvent, type LeaseEventType, type NotificationEvent, type UserMessageEvent } from '../domain/lifecycle.js';
-import type { Logger } from '../services/context.js';
+import type { Logger } from '../domain/logger.js';
 import type { Messenger } from './messenger.js';
 
 /**

@@ -12,7 +12,7 @@ import type { NotificationEvent, UserMessageEvent } from '../domain/lifecycle.js
 import type { ReservationWithFlavor } from '../domain/types.js';
 import type { MessageUser, ReservationForMessage } from './user/render.js';
 import type { UserNotifier } from './user/notifier.js';
-import type { Logger } from '../services/context.js';
+import type { Logger } from '../domain/logger.js';
 import type { Messenger } from './messenger.js';
 
 function forMessage(r: ReservationWithFlavor): ReservationForMessage {

@@ -7,18 +7,15 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { evaluate, parseCheck, parseRule, referencedRules, type Check, type RuleLookup } from './check.js';
 import { POLICY_DEFAULTS, REGISTERED_POLICIES } from './defaults.js';
-
-export interface PolicyLogger {
-  warn(msg: string): void;
-  error(msg: string): void;
-}
+import { type Logger, SILENT_LOGGER } from '../domain/logger.js';
 
 export interface PolicyEnforcerOptions {
   /** `[oslo_policy] policy_file`; a missing file means defaults only. */
   policyFile?: string | null;
   /** `[oslo_policy] policy_dirs`; their files apply after `policyFile`, in name order. */
   policyDirs?: string[];
-  logger?: PolicyLogger;
+  /** Where rule-file problems are reported (only warn and error are used). */
+  logger?: Pick<Logger, 'warn' | 'error'>;
   /** `[oslo_policy] policy_default_rule`: used for names without a rule, when defined. */
   defaultRule?: string;
   /** How often, at most, the files are stat'ed for changes (default 1000 ms). */
@@ -33,7 +30,7 @@ export class PolicyNotRegisteredError extends Error {
   }
 }
 
-const SILENT: PolicyLogger = { warn() {}, error() {} };
+const SILENT = SILENT_LOGGER;
 
 /** The merged rules, with oslo's fallback to the default rule for unknown names. */
 class RuleSet implements RuleLookup {
@@ -50,7 +47,7 @@ class RuleSet implements RuleLookup {
 export class PolicyEnforcer {
   private readonly policyFile: string | null;
   private readonly policyDirs: readonly string[];
-  private readonly logger: PolicyLogger;
+  private readonly logger: Pick<Logger, 'warn' | 'error'>;
   private readonly defaultRule: string;
   private readonly checkIntervalMs: number;
   private ruleSet: RuleSet;

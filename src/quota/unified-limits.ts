@@ -16,11 +16,12 @@
  *   projects (403) the check is skipped (logged once).
  */
 import { LRUCache } from 'lru-cache';
-import type { KeystoneLogger, OsloLimitOptions } from '../drivers/keystone/options.js';
+import type { OsloLimitOptions } from '../drivers/keystone/options.js';
 import { opt } from '../drivers/keystone/options.js';
 import { errorMessage, KeystoneAuthError, KeystoneSession, KeystoneUnavailableError } from '../drivers/keystone/session.js';
 import type { LimitsProvider, ProjectLimits, QuotaResource } from './limits.js';
 import { LimitsUnavailableError, QUOTA_RESOURCES, UnknownProjectError } from './limits.js';
+import type { Logger } from '../domain/logger.js';
 
 export { formatOverLimit } from './messages.js';
 
@@ -54,7 +55,7 @@ export class UnifiedLimitsProvider implements LimitsProvider {
 
   constructor(
     private readonly options: OsloLimitOptions,
-    private readonly logger: KeystoneLogger,
+    private readonly logger: Logger,
     session?: KeystoneSession,
   ) {
     this.session = session ?? new KeystoneSession(options, { logger, section: 'oslo_limit' });

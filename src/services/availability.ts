@@ -15,7 +15,7 @@ import { quotaRefusal, usageOf } from '../domain/quota.js';
 import { createRefusal } from '../domain/reservation-rules.js';
 import { DAY, HOUR, MINUTE, truncateToMinute } from '../domain/time.js';
 import type { Flavor } from '../domain/types.js';
-import type { Services } from './context.js';
+import type { Services } from './dependencies.js';
 
 /** The default `[warre] rate_extra_spec`. */
 export const DEFAULT_RATE_EXTRA_SPEC = 'nectar:rate';

@@ -10,7 +10,7 @@ import { lockFlavor, writeTransaction } from '../db/transaction.js';
 import { Conflict, NotFound, ValidationFailed } from '../domain/errors.js';
 import { isUuid } from '../domain/ids.js';
 import type { FlavorProject } from '../domain/types.js';
-import type { Services } from './context.js';
+import type { Services } from './dependencies.js';
 
 export async function listGrants(
   svc: Services,

@@ -17,7 +17,7 @@ import { Conflict, NotFound, ValidationFailed } from '../domain/errors.js';
 import { isUuid } from '../domain/ids.js';
 import { truncateToMinute } from '../domain/time.js';
 import type { Flavor } from '../domain/types.js';
-import type { Services } from './context.js';
+import type { Services } from './dependencies.js';
 
 /** Who is asking: their project, and whether they may see every flavor (warre:flavor:list:all). */
 export interface FlavorViewer {

@@ -2,7 +2,7 @@
 import { effectiveReservationsOfProject } from '../db/repositories/reservations.js';
 import { usageOf, type Usage } from '../domain/quota.js';
 import type { ProjectLimits } from '../quota/limits.js';
-import type { Services } from './context.js';
+import type { Services } from './dependencies.js';
 
 export async function projectQuota(svc: Services, projectId: string): Promise<{ limits: ProjectLimits; usage: Usage }> {
   const [limits, usage] = await Promise.all([

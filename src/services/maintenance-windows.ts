@@ -13,7 +13,7 @@ import { isUuid } from '../domain/ids.js';
 import { windowTimesRefusal } from '../domain/maintenance-rules.js';
 import { truncateToMinute } from '../domain/time.js';
 import type { MaintenanceWindow } from '../domain/types.js';
-import type { Services } from './context.js';
+import type { Services } from './dependencies.js';
 
 export interface WindowInput {
   start?: number;

@@ -17,7 +17,8 @@ import { isUuid } from '../domain/ids.js';
 import type { Reservation } from '../domain/types.js';
 import type { ReservationWithFlavor } from '../domain/types.js';
 import { LeaseError } from '../drivers/lease-backend.js';
-import type { Logger, Services } from './context.js';
+import type { Services } from './dependencies.js';
+import type { Logger } from '../domain/logger.js';
 
 /** A reservation by id, or 404 `Reservation {id} doesn't exist`. */
 export async function getReservation(svc: Services, id: string): Promise<ReservationWithFlavor> {

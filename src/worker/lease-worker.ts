@@ -9,12 +9,13 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Db } from '../db/connect.js';
 import { getReservation } from '../db/repositories/reservations.js';
-import { claimLeaseJob, completeLeaseJob, failLeaseJob, markDelivered, retryLeaseJobLater, type Claim } from '../db/repositories/lifecycle.js';
+import { claimLeaseJob, completeLeaseJob, failLeaseJob, retryLeaseJobLater, type Claim } from '../db/repositories/lease-jobs.js';
+import { markDelivered } from '../db/repositories/outbox.js';
 import { nextAttemptDelay, shouldRetry, statusReason } from '../domain/lifecycle.js';
 import { LeaseError, leaseName, type LeaseBackend, type LeaseRequest } from '../drivers/lease-backend.js';
-import type { ServiceSession } from '../drivers/session.js';
+import type { ServiceSession } from '../drivers/service-session.js';
 import type { Messenger } from '../notification/messenger.js';
-import type { Logger } from '../services/context.js';
+import type { Logger } from '../domain/logger.js';
 
 export interface LeaseWorkerOptions {
   db: Db;
@@ -80,7 +81,7 @@ export class LeaseWorker {
       do {
         this.wakeRequested = false;
         // Several claim-and-process loops at once: a Blazar call takes seconds, and claims
-        // are safe between loops as they are between workers (src/db/repositories/lifecycle.ts).
+        // are safe between loops as they are between workers (src/db/repositories/lease-jobs.ts).
         await Promise.all(Array.from({ length: Math.max(1, this.o.concurrency ?? 1) }, () => this.loop()));
       } while (this.wakeRequested && !this.stopped);
     } finally {

@@ -8,20 +8,15 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Db } from '../db/connect.js';
-import {
-  acquireTaskLock,
-  activeReservations,
-  completeOverdue,
-  deleteCompletedBefore,
-  releaseTaskLock,
-  undeliveredMessages,
-} from '../db/repositories/lifecycle.js';
+import { undeliveredMessages } from '../db/repositories/outbox.js';
+import { activeReservations, completeOverdue, deleteCompletedBefore } from '../db/repositories/periodic.js';
+import { acquireTaskLock, releaseTaskLock } from '../db/repositories/task-locks.js';
 import { getReservation } from '../db/repositories/reservations.js';
 import { deliver } from '../notification/lease-events.js';
 import { deleteEndedWindows } from '../db/repositories/maintenance-windows.js';
 import { COMPLETE_RETENTION_MS } from '../domain/lifecycle.js';
 import type { Messenger } from '../notification/messenger.js';
-import type { Logger } from '../services/context.js';
+import type { Logger } from '../domain/logger.js';
 
 /** A message recorded this long ago and still not delivered was lost by its process. */
 const RESEND_GRACE_MS = 5 * 60_000;

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Notifier, notificationTransportUrl } from '../../src/drivers/bus/notifier.js';
-import type { BusLogger } from '../../src/drivers/bus/options.js';
+import type { Logger } from '../../src/domain/logger.js';
 
 describe('Notifier without a broker', () => {
   it('no driver = silently disabled', async () => {
@@ -41,7 +41,7 @@ describe('Notifier without a broker', () => {
         cb();
       },
     });
-    const logger: BusLogger = pino({ level: 'debug' }, sink); // pino is a BusLogger as it is
+    const logger: Logger = pino({ level: 'debug' }, sink); // pino is a Logger as it is
     const n = new Notifier({ driver: ['log'], logger });
     await n.notify(null, 'warre.reservation.in_use', { id: 'r1' }, 'WARN');
     await new Promise((r) => setImmediate(r));

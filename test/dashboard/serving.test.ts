@@ -16,7 +16,7 @@ import type { DashboardOptions } from '../../src/api/dashboard.js';
 import { NoAuthAuthenticator } from '../../src/auth/noauth.js';
 import { PolicyEnforcer } from '../../src/policy/enforcer.js';
 import { ConfigLimitsProvider } from '../../src/quota/config-limits.js';
-import type { Services } from '../../src/services/context.js';
+import type { Services } from '../../src/services/dependencies.js';
 import { migratedDatabase } from '../support/db.js';
 import { ADMIN, MEMBER } from '../support/app.js';
 

@@ -527,7 +527,7 @@ function badFreeSlotsQuery(): fc.Arbitrary<string> {
 const badQueryDate = fc.oneof(fc.constantFrom(...BAD_QUERY_DATES.filter((d) => d !== '-1')), fc.string({ minLength: 1, maxLength: 10 }).filter((v) => !/^\d{4}-/.test(v)));
 const badUuid = fc.oneof(fc.constantFrom('x', '1', 'null', '00000000-0000-0000-0000-00000000000', '%00', 'a'.repeat(300)), fc.string({ minLength: 1, maxLength: 40 }).filter((v) => !/^[0-9a-f-]{36}$/i.test(v) && v.trim() === v && v !== ''));
 const badPositive = fc.oneof(fc.constantFrom('0', '-1', 'abc', '1.5', '1e3', '0x1', '99999999999999999999', 'NaN'), fc.string({ minLength: 1, maxLength: 6 }).filter((v) => !/^\s*[-+]?\d+\s*$/.test(v)));
-const queryText = (pairs: [string, string][]) => pairs.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+const queryText = (pairs: readonly (readonly [string, string])[]) => pairs.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
 
 /** An availability query that must be refused: a bad date, an empty or too long window, a bad id or boolean, an over-long filter. */
 function badAvailabilityQuery(): fc.Arbitrary<string> {

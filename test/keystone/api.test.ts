@@ -21,10 +21,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { loadConfig, type WarreConfig } from '../../src/config/load.js';
 import { startApiProcess, type RunningApi } from '../../src/cli/api.js';
 import { createServiceSession } from '../../src/cli/runtime.js';
-import { botSessions } from '../../src/cli/lifecycle.js';
+import { botSessions } from '../../src/cli/worker-parts.js';
 import { getUser } from '../../src/drivers/keystone/identity.js';
 import type { KeystoneSession } from '../../src/drivers/keystone/session.js';
-import { EndpointNotFoundError } from '../../src/drivers/session.js';
+import { EndpointNotFoundError } from '../../src/drivers/service-session.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { countHttpRequests } from '../support/http-spy.js';
 import * as ks from '../support/keystone.js';

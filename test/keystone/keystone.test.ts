@@ -8,15 +8,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { AuthError } from '../../src/auth/context.js';
 import { KeystoneAuthenticator } from '../../src/auth/keystone.js';
 import { botSession, getUser, grantProjectRole } from '../../src/drivers/keystone/identity.js';
-import type { KeystoneLogger } from '../../src/drivers/keystone/options.js';
 import { identityBase, KeystoneAuthError, KeystoneSession, passwordAuthBody } from '../../src/drivers/keystone/session.js';
 import { InvalidTokenError, TokenValidator } from '../../src/drivers/keystone/tokens.js';
-import { EndpointNotFoundError } from '../../src/drivers/session.js';
+import { EndpointNotFoundError } from '../../src/drivers/service-session.js';
 import { LimitsUnavailableError, UnknownProjectError } from '../../src/quota/limits.js';
 import { formatOverLimit } from '../../src/quota/messages.js';
 import { UnifiedLimitsProvider } from '../../src/quota/unified-limits.js';
 import { countHttpRequests } from '../support/http-spy.js';
 import * as ks from '../support/keystone.js';
+import type { Logger } from '../../src/domain/logger.js';
 
 const OUTAGE_PORT = 5011;
 let fx: ks.WarreFixtures;
@@ -36,9 +36,10 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-function captureLogger(): { logger: KeystoneLogger; lines: { level: string; obj: object; msg?: string }[] } {
+function captureLogger(): { logger: Logger; lines: { level: string; obj: object; msg?: string }[] } {
   const lines: { level: string; obj: object; msg?: string }[] = [];
-  const at = (level: string) => (obj: object, msg?: string) => void lines.push({ level, obj, msg });
+  const at = (level: string) => (obj: object | string, msg?: string) =>
+    void lines.push(typeof obj === 'string' ? { level, obj: {}, msg: obj } : { level, obj, msg });
   return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
 }
 
@@ -72,7 +73,7 @@ describe('KeystoneSession', () => {
   });
 
   it('takes a pino logger', () => {
-    const logger: KeystoneLogger = pino({ enabled: false });
+    const logger: Logger = pino({ enabled: false });
     expect(() => new UnifiedLimitsProvider({ auth_url: 'http://k:5000', username: 'u', password: 'p', project_id: 'x' }, logger)).not.toThrow();
   });
 

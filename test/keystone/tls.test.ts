@@ -15,13 +15,13 @@ import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startApiProcess, type RunningApi } from '../../src/cli/api.js';
-import { botSessions } from '../../src/cli/lifecycle.js';
+import { botSessions } from '../../src/cli/worker-parts.js';
 import { createServiceSession } from '../../src/cli/runtime.js';
 import { loadConfig, type WarreConfig } from '../../src/config/load.js';
 import { SSLError, tlsOptions } from '../../src/drivers/http.js';
 import { KeystoneSession, KeystoneUnavailableError } from '../../src/drivers/keystone/session.js';
 import { serviceRequest } from '../../src/drivers/service-request.js';
-import type { ServiceSession } from '../../src/drivers/session.js';
+import type { ServiceSession } from '../../src/drivers/service-session.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import * as ks from '../support/keystone.js';
 import { makeTestPki, type TestPki } from '../support/pki.js';

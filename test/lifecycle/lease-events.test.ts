@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import type { Db } from '../../src/db/connect.js';
-import { claimLeaseJob, completeLeaseJob, failLeaseJob } from '../../src/db/repositories/lifecycle.js';
+import { claimLeaseJob, completeLeaseJob, failLeaseJob } from '../../src/db/repositories/lease-jobs.js';
 import { LeaseSimulator } from '../../src/drivers/blazar/simulator.js';
 import { LeaseEventHandler } from '../../src/notification/lease-events.js';
 import { LeaseWorker } from '../../src/worker/lease-worker.js';

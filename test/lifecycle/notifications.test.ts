@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { connectBus, createNotifier } from '../../src/cli/bus.js';
-import { createMessenger, createPeriodic } from '../../src/cli/lifecycle.js';
+import { createMessenger, createPeriodic } from '../../src/cli/worker-parts.js';
 import type { BusConnection } from '../../src/drivers/bus/connection.js';
 import type { Db } from '../../src/db/connect.js';
 import type { Flavor } from '../../src/domain/types.js';

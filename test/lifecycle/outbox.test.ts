@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/connect.js';
-import { applyLeaseEvent } from '../../src/db/repositories/lifecycle.js';
+import { applyLeaseEvent } from '../../src/db/repositories/lease-events.js';
 import { onLeaseEvent } from '../../src/domain/lifecycle.js';
 import { LeaseEventHandler } from '../../src/notification/lease-events.js';
 import { PeriodicTasks } from '../../src/worker/periodic.js';

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { createPeriodic } from '../../src/cli/lifecycle.js';
+import { createPeriodic } from '../../src/cli/worker-parts.js';
 import type { Db } from '../../src/db/connect.js';
 import { insertMaintenanceWindow } from '../../src/db/repositories/maintenance-windows.js';
 import type { Flavor } from '../../src/domain/types.js';

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { createMessenger } from '../../src/cli/lifecycle.js';
+import { createMessenger } from '../../src/cli/worker-parts.js';
 import { createServiceSession } from '../../src/cli/runtime.js';
 import type { Db } from '../../src/db/connect.js';
 import { BlazarLeaseBackend } from '../../src/drivers/blazar/client.js';

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import type { Db } from '../../src/db/connect.js';
-import { claimLeaseJob, completeLeaseJob } from '../../src/db/repositories/lifecycle.js';
+import { claimLeaseJob, completeLeaseJob } from '../../src/db/repositories/lease-jobs.js';
 import { deleteReservation } from '../../src/db/repositories/reservations.js';
 import { BlazarLeaseBackend } from '../../src/drivers/blazar/client.js';
 import { KeystoneUnavailableError } from '../../src/drivers/keystone/session.js';

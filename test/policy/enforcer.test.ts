@@ -2,16 +2,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PolicyEnforcer, PolicyNotRegisteredError, type PolicyLogger } from '../../src/policy/enforcer.js';
+import { PolicyEnforcer, PolicyNotRegisteredError } from '../../src/policy/enforcer.js';
+import type { Logger } from '../../src/domain/logger.js';
 import { POLICY_DEFAULTS } from '../../src/policy/defaults.js';
 
 /** Credentials as `RequestContext(user_id='u1', project_id='p1', roles=…).to_policy_values()`. */
 const creds = (...roles: string[]) => ({ user_id: 'u1', project_id: 'p1', roles, is_admin_project: true });
 
-function recordingLogger(): PolicyLogger & { warnings: string[]; errors: string[] } {
+function recordingLogger(): Pick<Logger, 'warn' | 'error'> & { warnings: string[]; errors: string[] } {
   const warnings: string[] = [];
   const errors: string[] = [];
-  return { warnings, errors, warn: (m) => warnings.push(m), error: (m) => errors.push(m) };
+  return { warnings, errors, warn: (m) => void warnings.push(String(m)), error: (m) => void errors.push(String(m)) };
 }
 
 let dir: string;

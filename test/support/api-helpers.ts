@@ -11,7 +11,7 @@ import { insertReservation } from '../../src/db/repositories/reservations.js';
 import { formatApi } from '../../src/domain/time.js';
 import type { Reservation, ReservationStatus } from '../../src/domain/types.js';
 import type { Lease, LeaseBackend, LeaseRequest } from '../../src/drivers/lease-backend.js';
-import type { ServiceSession } from '../../src/drivers/session.js';
+import type { ServiceSession } from '../../src/drivers/service-session.js';
 import { ADMIN, type TestApp } from './app.js';
 
 export type Headers = Record<string, string>;

@@ -6,7 +6,7 @@ import { NoAuthAuthenticator } from '../../src/auth/noauth.js';
 import { PolicyEnforcer } from '../../src/policy/enforcer.js';
 import { ConfigLimitsProvider } from '../../src/quota/config-limits.js';
 import type { LeaseBackend } from '../../src/drivers/lease-backend.js';
-import type { Services } from '../../src/services/context.js';
+import type { Services } from '../../src/services/dependencies.js';
 import type { Db } from '../../src/db/connect.js';
 import { migratedDatabase, type Dialect } from './db.js';
 

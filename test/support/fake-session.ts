@@ -2,7 +2,7 @@
  * A {@link ServiceSession} for driver tests: fixed catalog, tokens `token-1`,
  * `token-2`, … (a new one after each invalidate()).
  */
-import { EndpointNotFoundError, type ServiceSession } from '../../src/drivers/session.js';
+import { EndpointNotFoundError, type ServiceSession } from '../../src/drivers/service-session.js';
 
 export class FakeSession implements ServiceSession {
   /** Every getEndpoint call, to check the interface and region the drivers ask for. */

@@ -1,6 +1,6 @@
 /** Registers every route; the folder mirrors the URL tree. */
 import type { FastifyInstance } from 'fastify';
-import type { Services } from '../../services/context.js';
+import type { Services } from '../../services/dependencies.js';
 import type { Authorizer } from '../request.js';
 import rootRoutes from './root.js';
 import availabilityRoutes from './v1/availability.js';

@@ -3,7 +3,7 @@
  * (interop.md §3): create, list, get-then-put to move the end, delete.
  */
 import { LeaseError, leaseName, type Lease, type LeaseBackend, type LeaseRequest } from '../lease-backend.js';
-import type { ServiceSession } from '../session.js';
+import type { ServiceSession } from '../service-session.js';
 import { ConnectFailure, ConnectTimeout, type HttpResponse } from '../http.js';
 import { parseJson, serviceRequest } from '../service-request.js';
 

@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 
 import { LeaseError, leaseName, type Lease, type LeaseBackend, type LeaseRequest } from '../lease-backend.js';
-import type { ServiceSession } from '../session.js';
+import type { ServiceSession } from '../service-session.js';
 
 export type LeaseEventType = 'start_lease' | 'before_end_lease' | 'end_lease';
 

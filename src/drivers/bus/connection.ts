@@ -10,8 +10,9 @@
  */
 import { EventEmitter } from 'node:events';
 import amqp, { type ChannelModel } from 'amqplib';
-import { busOptions, SILENT_LOGGER, type BusLogger, type BusOptions } from './options.js';
+import { busOptions, type BusOptions } from './options.js';
 import { resolveTransport, type ConnectTarget } from './transport-url.js';
+import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
 
 export type BusConnectionState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'closed';
 
@@ -19,7 +20,7 @@ export type BusConnectionState = 'idle' | 'connecting' | 'connected' | 'waiting'
 export type ConnectHook = (model: ChannelModel) => Promise<void> | void;
 
 export interface BusConnectionSettings {
-  logger?: BusLogger;
+  logger?: Logger;
   /** Shown in the broker's connection list (`connection_name` client property). */
   name?: string;
   /** Shuffle the hosts once (oslo does; tests may want a fixed order). Default true. */
@@ -34,7 +35,7 @@ export interface BusConnectionSettings {
 export class BusConnection extends EventEmitter {
   readonly options: BusOptions;
   private readonly targets: ConnectTarget[];
-  private readonly logger: BusLogger;
+  private readonly logger: Logger;
   private readonly name: string;
   private readonly hooks: ConnectHook[] = [];
   private cursor = 0;

@@ -8,10 +8,10 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 
 import { errorText, type BusConnection } from './connection.js';
-import { SILENT_LOGGER, type BusLogger } from './options.js';
+import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
 
 export interface ConsumerSettings {
-  logger?: BusLogger;
+  logger?: Logger;
   /** Unacked messages per consumer; default the connection's `rabbit_qos_prefetch_count` (0 = unlimited). */
   prefetch?: number;
   /** Wait before reopening a channel the broker closed while connected, ms (default 1000). */
@@ -19,7 +19,7 @@ export interface ConsumerSettings {
 }
 
 export abstract class BusConsumer {
-  protected readonly logger: BusLogger;
+  protected readonly logger: Logger;
   protected stopped = false;
   private readonly prefetch: number;
   private readonly channelRetryMs: number;

@@ -14,9 +14,10 @@ import {
   type MessageContext,
   type OsloContextExtras,
 } from './envelope.js';
-import { DEFAULT_NOTIFIER_OPTIONS, SILENT_LOGGER, type BusLogger, type NotificationDriver, type NotifierOptions } from './options.js';
+import { DEFAULT_NOTIFIER_OPTIONS, type NotificationDriver, type NotifierOptions } from './options.js';
 import { ConfirmPublisher } from './publisher.js';
 import { topicExchange, topicQueue } from './topology.js';
+import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
 
 const DRIVERS: readonly NotificationDriver[] = ['messagingv2', 'messaging', 'log', 'noop', 'test'];
 
@@ -25,7 +26,7 @@ export interface NotifierSettings extends Partial<NotifierOptions> {
   exchange?: string;
   /** `null` for Warre (it never sets one). */
   publisherId?: string | null;
-  logger?: BusLogger;
+  logger?: Logger;
   /** Required when a `messaging*` driver is configured. */
   connection?: BusConnection | null;
   /** Notifications held while the broker is unreachable. Default 10000. */
@@ -48,7 +49,7 @@ export class Notifier {
   readonly publisherId: string | null;
   /** Filled by the `test` driver. */
   readonly notifications: RecordedNotification[] = [];
-  private readonly logger: BusLogger;
+  private readonly logger: Logger;
   private readonly connection: BusConnection | null;
   private readonly publisher: ConfirmPublisher | null;
 
@@ -176,7 +177,7 @@ export class Notifier {
   }
 }
 
-function logLevel(logger: BusLogger, priority: string): BusLogger['info'] {
+function logLevel(logger: Logger, priority: string): Logger['info'] {
   switch (priority.toLowerCase()) {
     case 'debug':
       return logger.debug.bind(logger);

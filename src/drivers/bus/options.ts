@@ -107,22 +107,6 @@ export const DEFAULT_NOTIFIER_OPTIONS: Readonly<NotifierOptions> = Object.freeze
   retry: -1,
 });
 
-/** pino-compatible logger: `logger.info({ err }, 'text')` or `logger.info('text')`. */
-export type LogFn = (objOrMsg: object | string, msg?: string) => void;
-export interface BusLogger {
-  debug: LogFn;
-  info: LogFn;
-  warn: LogFn;
-  error: LogFn;
-}
-
-export const SILENT_LOGGER: BusLogger = Object.freeze({
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-});
-
 /** Merge partial options over the defaults. */
 export function busOptions(partial: Partial<BusOptions> = {}): BusOptions {
   return { ...DEFAULT_BUS_OPTIONS, ...partial };

@@ -8,8 +8,8 @@
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { errorText, type BusConnection } from './connection.js';
 import { PUBLISH_PROPERTIES } from './envelope.js';
-import { SILENT_LOGGER, type BusLogger } from './options.js';
 import type { ExchangeSpec, QueueSpec } from './topology.js';
+import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
 
 export interface PublishRequest {
   exchange: ExchangeSpec;
@@ -27,7 +27,7 @@ export interface PublishRequest {
 }
 
 export interface ConfirmPublisherSettings {
-  logger?: BusLogger;
+  logger?: Logger;
   /** Most messages held (queued + unconfirmed); beyond, new ones are dropped. Default 10000. */
   maxPending?: number;
   /** Most unconfirmed messages on the wire at once. Default 100. */
@@ -51,7 +51,7 @@ function isChannelError(err: unknown): boolean {
 
 export class ConfirmPublisher {
   private readonly conn: BusConnection;
-  private readonly logger: BusLogger;
+  private readonly logger: Logger;
   private readonly maxPending: number;
   private readonly window: number;
   private readonly channelRetryMs: number;

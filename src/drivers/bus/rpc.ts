@@ -16,9 +16,9 @@ import {
   type MessageContext,
   type OsloContextExtras,
 } from './envelope.js';
-import { SILENT_LOGGER, type BusLogger } from './options.js';
 import { ConfirmPublisher } from './publisher.js';
 import { declareBinding, fanoutExchange, fanoutQueue, topicExchange, topicQueue } from './topology.js';
+import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
 
 /** The worker API version Warre's client pins (`warre/worker/api.py`). */
 export const WORKER_API_VERSION = '1.0';
@@ -28,7 +28,7 @@ export interface RpcClientSettings {
   exchange?: string;
   /** Default `warre-worker`. */
   topic?: string;
-  logger?: BusLogger;
+  logger?: Logger;
   /**
    * Connection failures tolerated before a cast is given up (default 3; oslo's default is
    * forever, but a cast is only a nudge and callers must not pile up).
@@ -51,7 +51,7 @@ export class RpcClient {
   readonly exchange: string;
   readonly topic: string;
   private readonly conn: BusConnection;
-  private readonly logger: BusLogger;
+  private readonly logger: Logger;
   private readonly retry: number;
   private readonly publisher: ConfirmPublisher;
 

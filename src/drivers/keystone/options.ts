@@ -71,22 +71,6 @@ export interface OsloLimitOptions extends KeystoneAuthOptions {
   cache_time?: number | null;
 }
 
-/** pino-compatible logger (`logger.warn({ resource }, 'text')`). */
-export interface KeystoneLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
-/** A logger that drops everything. */
-export const SILENT_KEYSTONE_LOGGER: KeystoneLogger = Object.freeze({
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-});
-
 /** The option as a string, or null when unset/empty. */
 export function opt(value: string | null | undefined): string | null {
   return value === undefined || value === null || value === '' ? null : value;

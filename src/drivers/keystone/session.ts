@@ -8,10 +8,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
 import { ConnectTimeout, rawRequest, SSLError, tlsOptions, type TlsOptions } from '../http.js';
-import type { ServiceSession } from '../session.js';
-import { EndpointNotFoundError, joinUrl } from '../session.js';
-import type { KeystoneAuthOptions, KeystoneLogger } from './options.js';
-import { opt, SILENT_KEYSTONE_LOGGER } from './options.js';
+import type { ServiceSession } from '../service-session.js';
+import { EndpointNotFoundError, joinUrl } from '../service-session.js';
+import type { KeystoneAuthOptions } from './options.js';
+import { opt } from './options.js';
+import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
 
 /** Keystone could not be reached: connection failure, timeout, or a 5xx answer. */
 export class KeystoneUnavailableError extends Error {
@@ -206,7 +207,7 @@ export interface KeystoneSessionConfig {
   tls?: TlsOptions;
   /** Retries after a connection failure (keystoneauth `connect_retries`; default 0). */
   connectRetries?: number;
-  logger?: KeystoneLogger;
+  logger?: Logger;
 }
 
 /** A password-authenticated Keystone identity (service user, bot, limits reader). */
@@ -215,7 +216,7 @@ export class KeystoneSession implements ServiceSession {
   readonly tls: TlsOptions;
   private readonly timeoutMs: number;
   private readonly connectRetries: number;
-  private readonly logger: KeystoneLogger;
+  private readonly logger: Logger;
   private state: TokenState | null = null;
   private inflight: Promise<TokenState> | null = null;
 
@@ -229,7 +230,7 @@ export class KeystoneSession implements ServiceSession {
     this.tls = config.tls ?? tlsOptions(options, config.section ?? 'keystone');
     this.timeoutMs = (options.timeout ?? DEFAULT_TIMEOUT_S) * 1000;
     this.connectRetries = config.connectRetries ?? 0;
-    this.logger = config.logger ?? SILENT_KEYSTONE_LOGGER;
+    this.logger = config.logger ?? SILENT_LOGGER;
   }
 
   /** A valid token, authenticating (once, shared by concurrent callers) when needed. */

@@ -8,7 +8,7 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 
-import type { ServiceSession } from '../../drivers/session.js';
+import type { ServiceSession } from '../../drivers/service-session.js';
 import { sendMessage, TaynacError, type TaynacOptions } from '../../drivers/taynac.js';
 import {
   defaultTemplateDir,

@@ -1,0 +1,36 @@
+/** Lease events (start, end) applied to the reservation they concern, under its row lock. */
+import type { Db } from '../connect.js';
+import { lockReservation, writeTransaction } from '../transaction.js';
+import { getReservation, getReservationByLease } from './reservations.js';
+import { recordSent } from './outbox.js';
+import type { ReservationStatus, ReservationWithFlavor } from '../../domain/types.js';
+
+/**
+ * Apply a lease event's status change under a row lock. `decide` gets the
+ * current status and returns the new one (or null), plus the message keys to
+ * record; the result says which of those keys were recorded now (to send).
+ */
+export async function applyLeaseEvent(
+  db: Db,
+  leaseId: string,
+  now: number,
+  decide: (status: ReservationStatus) => { status: ReservationStatus | null; keys: string[] },
+): Promise<{ reservation: ReservationWithFlavor; changed: boolean; newKeys: string[] } | null> {
+  return writeTransaction(db, async (tx) => {
+    const found = await getReservationByLease(tx, leaseId);
+    if (!found) return null;
+    await lockReservation(db, tx, found.id);
+    const r = await getReservation(tx, found.id);
+    if (!r) return null; // deleted meanwhile
+    const d = decide(r.status);
+    let changed = false;
+    if (d.status && d.status !== r.status) {
+      await tx.updateTable('reservation').set({ status: d.status }).where('id', '=', r.id).execute();
+      r.status = d.status;
+      changed = true;
+    }
+    const newKeys: string[] = [];
+    for (const k of d.keys) if (await recordSent(db, tx, r.id, k, now)) newKeys.push(k);
+    return { reservation: r, changed, newKeys };
+  });
+}
