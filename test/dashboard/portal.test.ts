@@ -17,7 +17,8 @@ import { gzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type Dialect, type TestDatabase } from '../support/db.js';
-import { ROOT, waitFor, WarreProcess } from '../support/lifecycle-helpers.js';
+import { HOUR, ROOT, seedReservation, waitFor, WarreProcess } from '../support/lifecycle-helpers.js';
+import type { Flavor } from '../../src/domain/types.js';
 import { expectAccessible, expectNoProblems, launch, openPage, QUICK, signInNoauth } from './browser.js';
 
 const DIST = path.join(ROOT, 'dist', 'dashboard');
@@ -279,6 +280,94 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
       expectNoProblems(w);
     } finally {
       await w.context.close();
+    }
+  });
+
+  it('a researcher extends an ACTIVE reservation (refusal shown); an operator edits, is refused deleting a flavor in use, revokes, removes maintenance', async () => {
+    // A reservation that began an hour ago, straight in the database: the worker makes its lease
+    // and the simulator starts it at once (a booking through the API would wait for its start).
+    const flavors = (await (await fetch(`${base}/v1/flavors/?all_projects=true`, { headers: { 'X-Project-Id': 'ops', 'X-Roles': 'admin' } })).json()) as { results: Flavor[] };
+    const smallFlavor = flavors.results.find((f) => f.name === small)!;
+    const now = Math.floor(Date.now() / 60_000) * 60_000;
+    const conn = db.open();
+    try {
+      await seedReservation(conn, { flavor: smallFlavor, projectId: RESEARCHER.project, userId: RESEARCHER.user, status: 'PENDING_CREATE', start: now - HOUR, end: now + 2 * HOUR, instanceCount: 1, leaseId: null });
+    } finally {
+      await conn.close();
+    }
+    // Any booking through the API wakes the worker, which then claims the oldest due one (the seeded one).
+    const iso = (t: number) => new Date(t).toISOString().replace(/\.\d{3}Z$/, '+00:00');
+    const wake = await fetch(`${base}/v1/reservations/`, {
+      method: 'POST',
+      headers: { 'X-Project-Id': 'wake-up', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ flavor_id: smallFlavor.id, start: iso(now + 20 * 24 * HOUR), end: iso(now + 20 * 24 * HOUR + HOUR) }),
+    });
+    expect(wake.status).toBe(200);
+    const local = (page: Page, t: number) =>
+      page.evaluate((ms) => {
+        const d = new Date(ms);
+        const p = (n: number) => String(n).padStart(2, '0');
+        return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+      }, t);
+
+    const w = await openPage(browser);
+    const { page } = w;
+    try {
+      await signInNoauth(page, base, RESEARCHER);
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'My reservations' }).click();
+      const row = page.getByRole('table', { name: 'Reservations' }).getByRole('row', { name: new RegExp(escape(small)) });
+      await row.getByText('Active').waitFor({ timeout: 20_000 });
+      await row.getByRole('button', { name: /Extend/ }).click();
+      const dialog = page.getByRole('dialog', { name: `Extend ${small}` });
+      const end = dialog.getByRole('textbox', { name: 'New end' });
+      await end.fill(await local(page, now + 300 * HOUR));
+      await dialog.getByRole('button', { name: 'Extend' }).click();
+      await dialog.getByRole('alert').waitFor();
+      expect(await dialog.getByRole('alert').innerText()).toMatch(/\w/);
+      await expectAccessible(page, 'the extend dialog with a refusal');
+      await end.fill(await local(page, now + 5 * HOUR));
+      await dialog.getByRole('button', { name: 'Extend' }).click();
+      await expect.poll(async () => (await dialog.count()) === 0 || (await dialog.getByRole('alert').innerText().catch(() => '')), { timeout: QUICK }).toBe(true);
+      await expect.poll(async () => row.locator('time').nth(1).getAttribute('datetime')).toBe(new Date(now + 5 * HOUR).toISOString());
+      expectNoProblems(w);
+    } finally {
+      await w.context.close();
+    }
+
+    const o = await openPage(browser);
+    try {
+      const p = o.page;
+      await signInNoauth(p, base, OPERATOR);
+      const nav = p.getByRole('navigation', { name: 'Main' });
+      await nav.getByRole('link', { name: 'Flavors', exact: true }).click();
+      // Deleting a flavor with a reservation: the API's refusal in the dialog.
+      await p.getByRole('button', { name: `Delete ${small}` }).click();
+      const del = p.getByRole('dialog', { name: `Delete flavor ${small}?` });
+      await del.getByRole('button', { name: 'Delete' }).click();
+      await del.getByRole('alert').getByText(/is in use/).waitFor();
+      await del.getByRole('button', { name: 'Cancel' }).click();
+      // Edit: more slots.
+      await p.getByRole('button', { name: `Edit ${gpu}` }).click();
+      const edit = p.getByRole('dialog', { name: `Edit ${gpu}` });
+      expect(await edit.getByRole('spinbutton', { name: 'vCPUs' }).isDisabled()).toBe(true);
+      await edit.getByRole('spinbutton', { name: 'Slots' }).fill('3');
+      await edit.getByRole('button', { name: 'Save flavor' }).click();
+      await expect.poll(() => edit.count()).toBe(0);
+      await expect.poll(() => p.getByRole('table', { name: 'Flavors' }).getByRole('row', { name: new RegExp(escape(gpu)) }).getByRole('cell').nth(1).innerText()).toBe('3');
+      // Revoke the grant.
+      await p.getByRole('button', { name: `Projects of ${gpu}` }).click();
+      const grants = p.getByRole('dialog', { name: `Projects that may book ${gpu}` });
+      await grants.getByRole('button', { name: `Revoke ${RESEARCHER.project}` }).click();
+      await grants.getByText('No project may book this private flavor yet.').waitFor();
+      await grants.getByRole('button', { name: 'Close' }).click();
+      // Remove the maintenance window.
+      await nav.getByRole('link', { name: 'Maintenance', exact: true }).click();
+      await p.getByRole('button', { name: /^Delete window from/ }).click();
+      await p.getByRole('dialog', { name: 'Delete this maintenance window?' }).getByRole('button', { name: 'Delete' }).click();
+      await p.getByText('No maintenance is planned.').waitFor();
+      expectNoProblems(o);
+    } finally {
+      await o.context.close();
     }
   });
 

@@ -52,13 +52,18 @@ export function ReservationsPage(props: { heading: JSX.Element; who: WhoAmI | nu
 
   // Statuses change by themselves: poll while a lease is being made or waits to start.
   const list = load.state === 'ready' ? load.list : [];
-  const pending = list.some((r) => r.status === 'PENDING_CREATE');
-  const waiting = list.some((r) => r.status === 'ALLOCATED');
+  // PENDING_CREATE becomes ALLOCATED within seconds; ALLOCATED becomes ACTIVE at its start.
+  const delays = list.flatMap((r) => {
+    if (r.status === 'PENDING_CREATE') return [1500];
+    if (r.status === 'ALLOCATED') return [Math.min(30_000, Math.max(1500, Date.parse(r.start) - Date.now() + 1000))];
+    return [];
+  });
+  const delay = delays.length > 0 ? Math.min(...delays) : null;
   useEffect(() => {
-    if (!pending && !waiting) return;
-    const timer = setTimeout(() => !document.hidden && refresh(), pending ? 1500 : 10_000);
+    if (delay === null) return;
+    const timer = setTimeout(() => !document.hidden && refresh(), delay);
     return () => clearTimeout(timer);
-  }, [load, pending, waiting]);
+  }, [load, delay]);
 
   const calendar = async (r: Reservation | null) => {
     setRowError(null);
