@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, ADMIN, MEMBER, OTHER, type TestApp } from '../support/app.js';
 import { DIALECTS, type Dialect } from '../support/db.js';
 import { at, Clock, createFlavor, createWindow, grant, seedReservation, snapshot } from '../support/api-helpers.js';
+import { rawRequest } from '../support/raw-http.js';
 
 /** Invalid requests per dialect: SQLite gets the most, the servers fewer (10 000 in all, about 20 s). */
 const BUDGET: Record<Dialect, number> = { sqlite: 5000, mysql: 2500, postgres: 2500 };
@@ -466,6 +467,19 @@ function requestGroups(s: Seed): Record<string, fc.Arbitrary<Req>> {
       fc.constantFrom(1024 * 1024 + 1, 3 * 1024 * 1024),
       fc.boolean(),
     ).map(([w, [m, p], size, asJson]) => req(w, m!, p!, asJson ? json({ name: 'n'.repeat(size) }) : ' '.repeat(10) + 'x'.repeat(size))),
+    // Nesting deeper than an object field accepts (32 levels, docs/operations.md), up to
+    // 100,000 levels within the 1 MiB body limit: a 4xx naming the field, never a RangeError.
+    fc.tuple(anyone, fc.integer({ min: 33, max: 100_000 }), fc.constantFrom<[string, string]>(['{"a":', '}'], ['[', ']'], ['{"":[', ']}']), fc.integer({ min: 0, max: 4 })).map(([w, depth, [open, close], where]) => {
+      const deep = `${open.repeat(depth)}1${close.repeat(depth)}`;
+      const flavorFields = '"name":"deep","vcpu":1,"memory_mb":1,"disk_gb":1,"slots":1';
+      return [
+        req(w, 'POST', '/v1/flavors/', `{${flavorFields},"extra_specs":${deep}}`),
+        req(w, 'PATCH', `/v1/flavors/${s.inactive}`, `{"extra_specs":${deep}}`),
+        req(w, 'POST', '/v1/reservations/', `{"flavor_id":${deep},"start":${json(T('2030-02-01T10:00'))},"end":${json(T('2030-02-01T12:00'))}}`),
+        req(w, 'PATCH', `/v1/maintenancewindows/${s.window}`, `{"note":${deep}}`),
+        req(w, 'POST', '/v1/flavorprojects/', deep),
+      ][where]!;
+    }),
     // No body at all where one is needed.
     fc.tuple(anyone, fc.constantFrom(['POST', '/v1/flavors/'], ['POST', '/v1/reservations/'], ['POST', '/v1/maintenancewindows/'], ['POST', '/v1/flavorprojects/'], ['PATCH', `/v1/flavors/${s.pub}`], ['PATCH', `/v1/maintenancewindows/${s.window}`], ['PATCH', `/v1/reservations/${s.memberRes[0]}`]), fc.constantFrom(undefined, '', '   ', '\n')).map(([w, [m, p], b]) => req(w, m!, p!, b)),
   );
@@ -769,5 +783,77 @@ describe.each(DIALECTS)('odd but possibly valid text on %s: a 2xx that reads bac
       }),
       { numRuns: runs },
     );
+  }, 120_000);
+});
+
+// ------------------------------------------- malformed HTTP before routing --
+
+/**
+ * Requests Node's HTTP parser refuses before routing (docs/operations.md), over raw sockets
+ * since no HTTP client sends them: each is a 4xx in the one error shape with a request id,
+ * the connection is closed, and nothing is written.
+ */
+describe('malformed HTTP before routing (raw sockets, SQLite)', () => {
+  let t: TestApp;
+  let port: number;
+  beforeAll(async () => {
+    t = await buildTestApp('sqlite', { now: clock.now });
+    await createFlavor(t, { slots: 1 });
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (t.app.server.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const ident = Object.entries(ADMIN).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const flavorBody = json({ name: 'pre-routing', vcpu: 1, memory_mb: 1, disk_gb: 1, slots: 1 });
+  const ctl = fc.integer({ min: 0, max: 31 }).filter((c) => c !== 9).map((c) => String.fromCharCode(c));
+  const high = fc.integer({ min: 0x80, max: 0xff });
+  const raw: fc.Arbitrary<[string, Buffer, number]> = fc.oneof(
+    // Headers over 16 KiB (one long header, or many).
+    fc.tuple(fc.integer({ min: 16 * 1024 + 1, max: 64 * 1024 }), fc.boolean()).map(([n, many]) => [
+      'headers over 16 KiB',
+      Buffer.from(`POST /v1/flavors/ HTTP/1.1\r\nHost: x\r\n${ident}${many ? Array.from({ length: Math.ceil(n / 100) }, (_, i) => `X-H${i}: ${'v'.repeat(90)}\r\n`).join('') : `X-Big: ${'a'.repeat(n)}\r\n`}Content-Type: application/json\r\nContent-Length: ${flavorBody.length}\r\n\r\n${flavorBody}`, 'latin1'),
+      431,
+    ]),
+    // A malformed request line.
+    fc.tuple(fc.constantFrom('GET', 'POST', 'G ET', 'GE\tT', '', 'get', 'BREW'), fc.constantFrom('/v1/flavors/', '', ' ', 'v1'), fc.constantFrom('HTTP/1.1', 'HTTP/9.9', 'HTTP/1', 'HTTPS/1.1', '', 'HTTP/1.1 x')).filter(([m, p, v]) => !(m === 'GET' && p === '/v1/flavors/' && v === 'HTTP/1.1') && !(m === 'POST' && p === '/v1/flavors/' && v === 'HTTP/1.1'))
+      .map(([m, p, v]) => ['malformed request line', Buffer.from(`${m} ${p} ${v}\r\nHost: x\r\n${ident}\r\n`, 'latin1'), 400]),
+    // A control character in a header name or value.
+    fc.tuple(ctl, fc.boolean()).map(([c, inName]) => [
+      'bad header character',
+      Buffer.from(`POST /v1/flavors/ HTTP/1.1\r\nHost: x\r\n${ident}${inName ? `X-B${c}d: 1` : `X-Bad: a${c}b`}\r\nContent-Type: application/json\r\nContent-Length: ${flavorBody.length}\r\n\r\n${flavorBody}`, 'latin1'),
+      400,
+    ]),
+    // Content-Length together with Transfer-Encoding.
+    fc.tuple(fc.integer({ min: 0, max: 100 }), fc.constantFrom('chunked', 'gzip, chunked', 'identity')).map(([n, te]) => [
+      'Content-Length with Transfer-Encoding',
+      Buffer.from(`POST /v1/flavors/ HTTP/1.1\r\nHost: x\r\n${ident}Content-Type: application/json\r\nContent-Length: ${n}\r\nTransfer-Encoding: ${te}\r\n\r\n${(flavorBody.length).toString(16)}\r\n${flavorBody}\r\n0\r\n\r\n`, 'latin1'),
+      400,
+    ]),
+    // Raw bytes 0x80-0xff in the path.
+    fc.tuple(fc.array(high, { minLength: 1, maxLength: 4 }), fc.constantFrom('/v1/flavors/', '/v1/reservations/', '/')).map(([bytes, p]) => [
+      'raw high byte in the URL',
+      Buffer.concat([Buffer.from(`POST ${p}`), Buffer.from(bytes), Buffer.from(` HTTP/1.1\r\nHost: x\r\n${ident}Content-Type: application/json\r\nContent-Length: ${flavorBody.length}\r\n\r\n${flavorBody}`)]),
+      400,
+    ]),
+  );
+
+  it('answers each with a 4xx in the API shape with a request id, closes the connection, writes nothing', async () => {
+    const before = await snapshot(t);
+    await fc.assert(
+      fc.asyncProperty(raw, async ([what, bytes, status]) => {
+        const res = await rawRequest(port, [bytes], { maxMs: 3000 });
+        const where = `${what}: ${bytes.toString('latin1').slice(0, 120)}\n→ ${res.status} ${res.body.slice(0, 200)}`;
+        expect(res.status, where).toBe(status);
+        expect(res.headers['x-openstack-request-id'], where).toMatch(/^req-[0-9a-f-]{36}$/);
+        expect(res.headers['content-type'], where).toMatch(/^application\/json/);
+        expect(Object.keys(JSON.parse(res.body) as object), where).toEqual(['error_message']);
+        expect(res.closedAfterMs, where).toBeLessThan(3000);
+      }),
+      { numRuns: 60 },
+    );
+    expect(await snapshot(t)).toEqual(before);
   }, 120_000);
 });
