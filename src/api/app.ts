@@ -52,7 +52,7 @@ const FRAMEWORK_ERRORS: Record<string, string> = {
   FST_ERR_MAX_PARAM_LENGTH: 'The request path is too long',
 };
 
-/** First value of each query parameter (some clients repeat them, api.md §9). */
+/** First value of each query parameter (some clients repeat them, docs/api.md#python-client). */
 function parseQuery(s: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of new URLSearchParams(s)) if (!(k in out)) out[k] = v;

@@ -1,5 +1,5 @@
 /**
- * The one error shape (api.md §1): `{"error_message": …}`. Every error the
+ * The one error shape (docs/api.md#errors): `{"error_message": …}`. Every error the
  * app can raise ends here; a 500 never shows internals.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';

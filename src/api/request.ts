@@ -16,7 +16,7 @@ export function query(req: FastifyRequest): Query {
   return (req.query ?? {}) as Query;
 }
 
-/** Query booleans: true/false/1/0, any case (api.md §1); anything else is a 400. */
+/** Query booleans: true/false/1/0, any case (docs/api.md#conventions); anything else is a 400. */
 export function queryBool(q: Query, name: string): boolean | null {
   const v = q[name];
   if (v === undefined) return null;

@@ -1,6 +1,6 @@
 /**
  * Request-body validation with the historical field messages (marshmallow's
- * wording, api.md §7), which JSON-Schema validators cannot produce: each
+ * wording, docs/api.md#field-messages), which JSON-Schema validators cannot produce: each
  * field gets a list of messages, unknown fields get `Unknown field.`.
  */
 import { isUuid } from '../domain/ids.js';

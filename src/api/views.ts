@@ -1,4 +1,4 @@
-/** Domain records → the JSON the v1 API answers (field names and formats of api.md §3). */
+/** Domain records → the JSON the v1 API answers (field names and formats of docs/api.md#resources). */
 import { formatApi, formatApiOrNull } from '../domain/time.js';
 import type { Flavor, FlavorProject, MaintenanceWindow } from '../domain/types.js';
 import type { ReservationWithFlavor } from '../domain/types.js';

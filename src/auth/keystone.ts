@@ -1,7 +1,7 @@
 /**
  * `auth_strategy = keystone`: the `X-Auth-Token` of a request is validated
  * against Keystone the way keystonemiddleware's auth_token does it
- * (interop.md §2.3–2.5) and turned into a {@link RequestContext}.
+ * (docs/interop.md#keystone-tokens) and turned into a {@link RequestContext}.
  */
 import type { Authenticator, RequestContext } from './context.js';
 import { AuthError, emptyContext } from './context.js';

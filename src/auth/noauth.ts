@@ -1,7 +1,7 @@
 /**
  * `auth_strategy = noauth`: identity from `X-User-Id`, `X-Project-Id`,
  * `X-Roles` (comma-separated). For the all-in-one default and tests only.
- * [beyond] a request without a project is refused (api.md §8.4).
+ * [beyond] a request without a project is refused (docs/api.md#difference-noauth).
  */
 import { AuthError, emptyContext, type Authenticator, type RequestContext } from './context.js';
 

@@ -41,7 +41,7 @@ export function createMessenger(config: WarreConfig, log: Logger, session: Keyst
 }
 
 /**
- * The bot identity for a project (api.md §5): grant `[warre] bot_role_id` to
+ * The bot identity for a project (docs/api.md#bot): grant `[warre] bot_role_id` to
  * the bot user on the project, then log in as the bot scoped to it. Sessions
  * are kept per project (the most recently used {@link BOT_SESSIONS_KEPT}) so
  * tokens are reused until they expire.

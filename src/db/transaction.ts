@@ -1,5 +1,5 @@
 /**
- * Serialised read-check-write transactions (api.md §4 "No overbooking").
+ * Serialised read-check-write transactions (docs/api.md#no-overbooking).
  *
  * - MySQL/MariaDB and PostgreSQL: a READ COMMITTED transaction in which the
  *   caller takes row locks (`SELECT … FOR UPDATE`) on the project's lock row

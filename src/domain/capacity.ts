@@ -1,5 +1,5 @@
 /**
- * Capacity of a flavor over time: the free-slot sweep of spec §4.
+ * Capacity of a flavor over time: the free-slot sweep of docs/api.md#free-slots.
  *
  * Pure functions over epoch milliseconds (UTC). The answer for instanceCount = 1 is the
  * historical Warre answer; the walk (step 5) is kept exactly, including its one-minute guards.
@@ -166,7 +166,7 @@ export function occupancyTimeline(occupants: readonly Occupant[], S: number, E: 
 }
 
 /**
- * Historical free-slot answer over [start, end] (spec §4 steps 1–5), generalised: a segment is
+ * Historical free-slot answer over [start, end] (docs/api.md#the-sweep, steps 1–5), generalised: a segment is
  * busy when occupied > slots - instanceCount (k=1 → occupied >= slots). `occupants` need not be
  * sorted or pre-filtered to the window; like the historical database query, only occupants with
  * end >= start and start <= end (after clamping) are considered.

@@ -42,7 +42,7 @@ export class ValidationFailed extends WarreError {
     super(422, fields);
   }
 }
-/** A refusal of the reservation rules (api.md §3 step 4, §7): always 400. */
+/** A refusal of the reservation rules (docs/api.md#reservation-create, docs/api.md#messages): always 400. */
 export class InvalidReservation extends BadRequest {
   constructor(readonly reason: string) {
     super(reason);

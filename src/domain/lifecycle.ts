@@ -1,5 +1,5 @@
 /**
- * Reservation state changes (api.md §5). Pure decisions: given the current
+ * Reservation state changes (docs/api.md#lifecycle). Pure decisions: given the current
  * status and what happened, the new status and what to tell people.
  *
  *   PENDING_CREATE --lease created--> ALLOCATED --start_lease--> ACTIVE --end_lease--> COMPLETE

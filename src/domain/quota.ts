@@ -1,5 +1,5 @@
 /**
- * Quota rule (api.md §6, oslo.limit flat enforcement): a request is refused
+ * Quota rule (docs/api.md#quotas, oslo.limit flat enforcement): a request is refused
  * when usage + delta > limit, checking resources in sorted name order.
  */
 import { totalHours } from './time.js';

@@ -1,6 +1,6 @@
 /**
- * Admission rules for creating and extending a reservation (api.md §3
- * Reservation, §4, §7). Pure: callers load the data, these decide.
+ * Admission rules for creating and extending a reservation
+ * (docs/api.md#reservation-create, docs/api.md#fits, docs/api.md#messages). Pure: callers load the data, these decide.
  */
 import { fitsWindow, type Occupant } from './capacity.js';
 import { formatPython, HOUR, totalHours } from './time.js';
@@ -30,9 +30,9 @@ export function createRefusal(c: CreateCheck): string | null {
   if (totalHours(c.start, c.end) > f.max_length_hours) return `Reservation is too long, max allowed is ${f.max_length_hours} hours`;
   if (f.start !== null && f.start > c.start) return `Reservation start time before flavor start time of ${formatPython(f.start)}`;
   if (f.end !== null && f.end < c.end) return `Reservation end time after flavor end time of ${formatPython(f.end)}`;
-  // [beyond] a zero-length reservation is refused too (§8.2).
+  // [beyond] a zero-length reservation is refused too (docs/api.md#difference-validation).
   if (c.end <= c.start) return `Reservation start time of ${formatPython(c.start)} after reservation end time of ${formatPython(c.end)}`;
-  // [beyond] §8.7
+  // [beyond] docs/api.md#difference-past-start
   if (c.start < c.now) return 'Reservation cannot start in the past';
   if (!c.bypassMaintenance && c.maintenance.length > 0) return 'Reservation conflicts with a maintenance window';
   const occupants = c.bypassMaintenance ? c.reservations : [...c.reservations, ...c.maintenance];

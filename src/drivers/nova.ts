@@ -1,7 +1,7 @@
 /**
  * Nova, for the periodic `notify_exists`: does a reservation's project run servers
  * of its reserved flavor? One request, as python-novaclient 2.87 sends it
- * (interop.md §6); novaclient does not page in this mode and neither do we.
+ * (docs/interop.md#nova); novaclient does not page in this mode and neither do we.
  */
 import { parseJson, serviceRequest } from './service-request.js';
 import type { ServiceSession } from './service-session.js';

@@ -1,6 +1,6 @@
 /**
  * Taynac, Nectar's message service (it opens a help-desk ticket that e-mails the
- * user). One call, as python-taynacclient sends it (interop.md §5).
+ * user). One call, as python-taynacclient sends it (docs/interop.md#taynac).
  */
 import { parseJson, serviceRequest } from './service-request.js';
 import type { ServiceSession } from './service-session.js';

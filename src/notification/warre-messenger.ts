@@ -33,7 +33,7 @@ function forMessage(r: ReservationWithFlavor): ReservationForMessage {
   };
 }
 
-/** The payload of api.md §5 (`format_reservation`). */
+/** The payload of docs/api.md#notification-payload (`format_reservation`). */
 export function reservationPayload(r: ReservationWithFlavor): Record<string, unknown> {
   const f = r.flavor;
   return formatReservation({
@@ -78,7 +78,7 @@ export class WarreMessenger implements Messenger {
   async notify(event: NotificationEvent, r: ReservationWithFlavor): Promise<void> {
     if (!this.notifier) return;
     try {
-      // As the Python service (interop.md §1.4): start/end come from the event consumer, whose
+      // As the Python service (docs/interop.md#notifications): start/end come from the event consumer, whose
       // context is a plain dict that sanitises to nothing; exists/in_use from the periodic task,
       // which sends an empty oslo RequestContext (its `_context_*` keys, a fresh request id).
       const periodic = event === 'warre.reservation.exists' || event === 'warre.reservation.in_use';

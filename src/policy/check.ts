@@ -1,5 +1,5 @@
 /**
- * oslo.policy check strings: parsing and evaluation (interop.md §4.1).
+ * oslo.policy check strings: parsing and evaluation (docs/interop.md#policy-check-strings).
  *
  * A check string is parsed once into a {@link Check} tree; {@link evaluate} runs on every
  * request. Semantics follow oslo.policy 4.0, including its Python-isms: every comparison is

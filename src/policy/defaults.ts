@@ -1,5 +1,5 @@
 /**
- * Warre's registered policy defaults (api.md §2): the base rules operators build on, and one
+ * Warre's registered policy defaults (docs/api.md#policy): the base rules operators build on, and one
  * rule per guarded operation. Only these names can be passed to `PolicyEnforcer.authorize`.
  */
 

@@ -1,6 +1,6 @@
 /**
  * The policy enforcer: Warre's registered defaults, overridden by the operator's policy file
- * and policy directories (interop.md §4.4), re-read when those files change.
+ * and policy directories (docs/interop.md#policy-files), re-read when those files change.
  */
 import fs from 'node:fs';
 import path from 'node:path';

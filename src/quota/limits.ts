@@ -1,4 +1,4 @@
-/** The two per-project quota resources of api.md §6. */
+/** The two per-project quota resources of docs/api.md#quotas. */
 export const QUOTA_RESOURCES = ['hours', 'reservation'] as const;
 export type QuotaResource = (typeof QUOTA_RESOURCES)[number];
 export type ProjectLimits = Record<QuotaResource, number>;

@@ -8,7 +8,7 @@ export interface OverLimit {
 }
 
 /**
- * `str(ProjectOverLimit)` of oslo.limit (interop.md §2.6), resources in sorted
+ * `str(ProjectOverLimit)` of oslo.limit (docs/interop.md#unified-limits), resources in sorted
  * name order, numbers as integers:
  * `Project <id> is over a limit for [Resource hours is over limit of 100 due to current usage 95 and delta 10, …]`.
  */

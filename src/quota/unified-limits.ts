@@ -1,6 +1,6 @@
 /**
  * Limits from Keystone unified limits, resolved as oslo.limit's flat enforcer
- * resolves them (interop.md §2.6): project limit, else registered limit, else 0.
+ * resolves them (docs/interop.md#unified-limits): project limit, else registered limit, else 0.
  *
  * Differences from oslo.limit, all invisible in the results:
  * - the endpoint (→ service_id, region_id) and the enforcement model are looked

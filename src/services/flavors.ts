@@ -25,7 +25,7 @@ export interface FlavorViewer {
   seesAll: boolean;
 }
 
-/** The fields a create or update may set (api.md names). */
+/** The fields a create or update may set (named as in docs/api.md#flavors). */
 export type FlavorInput = Partial<Omit<Flavor, 'id'>>;
 
 /** Defaults of a new flavor, as the Python service's. */

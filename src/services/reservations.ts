@@ -49,7 +49,7 @@ export interface CreateReservationInput {
 }
 
 /**
- * Create a reservation in PENDING_CREATE (api.md §3 order of checks):
+ * Create a reservation in PENDING_CREATE (order of checks: docs/api.md#reservation-create):
  * reservation quota → schema errors → unknown flavor → hours quota → rules.
  * `parsed` carries the already-validated body or its field errors, so the
  * schema answer comes after the reservation quota, as historically.
@@ -129,7 +129,7 @@ export async function createReservation(
 }
 
 /**
- * Extend an ACTIVE reservation's end (api.md §3 PATCH): quota hours, then the
+ * Extend an ACTIVE reservation's end (docs/api.md#reservation-extend): quota hours, then the
  * extension rules, then the lease update, all under the project and flavor
  * locks so that two extensions cannot overbook. The row is only changed when
  * the lease back-end accepted the new end.
@@ -177,7 +177,7 @@ export async function deleteReservation(svc: Services, r: ReservationWithFlavor,
     try {
       await svc.leases.deleteLease(svc.serviceSession, r.lease_id);
     } catch (err) {
-      // A 404 from Blazar counts as deleted (api.md §3), whichever back-end reports it.
+      // A 404 from Blazar counts as deleted (docs/api.md#reservation-delete), whichever back-end reports it.
       if (!(err instanceof LeaseError && err.status === 404)) {
         log.error({ err, lease: r.lease_id, reservation: r.id }, 'failed to delete lease');
         throw new WarreError(500, 'Failed to delete reservation, please try again later');

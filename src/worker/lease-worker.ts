@@ -1,6 +1,6 @@
 /**
  * The lease worker: turns PENDING_CREATE reservations into Blazar leases
- * (api.md §5). The reservation row is the job, so nothing is lost when the
+ * (docs/api.md#lease-creation). The reservation row is the job, so nothing is lost when the
  * worker is down or killed; claims expire; a lease created before a crash is
  * found again by its name instead of created twice; transient failures are
  * retried with capped backoff for `[worker] lease_retry_timeout`.

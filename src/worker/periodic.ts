@@ -1,5 +1,5 @@
 /**
- * Periodic tasks of the worker (api.md §5), every `[worker]
+ * Periodic tasks of the worker (docs/api.md#periodic-tasks), every `[worker]
  * periodic_task_interval` seconds. Each task takes a database lock for the
  * interval, so several workers never run the same task at once. Lost messages
  * (recorded with a state change, never sent because their process died) are

@@ -1,5 +1,5 @@
 /**
- * api.md §4 [beyond] "No overbooking under concurrency", through the HTTP
+ * docs/api.md#no-overbooking [beyond] "No overbooking under concurrency", through the HTTP
  * layer: concurrent requests for the last slot, or the last unit of quota,
  * have exactly one winner. (No timing assertions: only outcomes.)
  */

@@ -1,5 +1,5 @@
 /**
- * api.md §1 conventions and §3 service endpoints: trailing slashes, request
+ * docs/api.md#conventions and docs/api.md#service-endpoints: trailing slashes, request
  * ids, the one error shape, JSON bodies, query parsing, `GET /`, healthcheck.
  */
 import { Kysely, SqliteDialect } from 'kysely';
@@ -152,7 +152,7 @@ describe.each(DIALECTS)('conventions on %s', (dialect) => {
       }
     });
 
-    it('odd paths and query strings are 4xx in the error shape, with the request id (§8.9)', async () => {
+    it('odd paths and query strings are 4xx in the error shape, with the request id (docs/api.md#difference-no-crash)', async () => {
       const cases: [string, number][] = [
         ['/v1/flavors/%zz', 400],
         ['/v1/flavors/%E0%A4%A', 400],
@@ -175,7 +175,7 @@ describe.each(DIALECTS)('conventions on %s', (dialect) => {
       expect(expectOk(await call(t, 'GET', '/v1/flavors/?category=%E2%9C%93', ADMIN)).total).toBe(0);
     });
 
-    it('a NUL character or a prototype key in a body is a field error, never a 500 (§8.9)', async () => {
+    it('a NUL character or a prototype key in a body is a field error, never a 500 (docs/api.md#difference-no-crash)', async () => {
       await expectUnchanged(t, async () => {
         const base = { name: 'x', vcpu: 1, memory_mb: 1, disk_gb: 1 };
         expectError(await call(t, 'POST', '/v1/flavors/', ADMIN, { ...base, name: 'a\u0000b' }), 422, { name: ['Not a valid string.'] });

@@ -1,4 +1,4 @@
-/** api.md §3 FlavorProject: access grants of private flavors. */
+/** docs/api.md#flavor-grants: access grants of private flavors. */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, ADMIN, MEMBER, READER, WRITER, type TestApp } from '../support/app.js';

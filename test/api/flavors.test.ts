@@ -1,4 +1,4 @@
-/** api.md §3 Flavor: create, validation, visibility, filters, order, get, update, delete. */
+/** docs/api.md#flavors: create, validation, visibility, filters, order, get, update, delete. */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, ADMIN, READER, WRITER, type TestApp } from '../support/app.js';
@@ -131,7 +131,7 @@ describe.each(DIALECTS)('flavors on %s', (dialect) => {
       }
     });
 
-    it('counts a public flavor with several grants once (§8.8)', async () => {
+    it('counts a public flavor with several grants once (docs/api.md#difference-flavor-count)', async () => {
       const cat = uniq('grants');
       const p = newProject();
       const pub = await createFlavor(t, { category: cat, name: `${cat}-a` });

@@ -1,5 +1,5 @@
 /**
- * api.md §3 `GET /v1/flavors/{id}/freeslots/` and §4: hand-computed answers of
+ * docs/api.md#free-slots, `GET /v1/flavors/{id}/freeslots/`: hand-computed answers of
  * the historical sweep through the HTTP layer, defaults, parameters, errors.
  */
 import { randomUUID } from 'node:crypto';

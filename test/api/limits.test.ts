@@ -1,4 +1,4 @@
-/** api.md §3 Limits and §6 quotas from the configuration (no Keystone). */
+/** docs/api.md#limits and docs/api.md#quotas from the configuration (no Keystone). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, ADMIN, MEMBER, READER, WRITER, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/db.js';

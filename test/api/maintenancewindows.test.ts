@@ -1,5 +1,5 @@
 /**
- * api.md §3 Maintenance window, and its effect on reservations (no capacity
+ * docs/api.md#maintenance-windows, and its effect on reservations (no capacity
  * while a window covers a flavor; admins bypass it entirely).
  */
 import { randomUUID } from 'node:crypto';

@@ -1,4 +1,4 @@
-/** api.md §1 Pagination on every list endpoint. */
+/** docs/api.md#pagination on every list endpoint. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, ADMIN, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/db.js';

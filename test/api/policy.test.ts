@@ -1,5 +1,5 @@
 /**
- * api.md §2: every default rule exercised with the roles it names; denied
+ * docs/api.md#policy: every default rule exercised with the roles it names; denied
  * collection operations are 403 `Not authorised`, denied item operations 404
  * with the item's "doesn't exist" text, and nothing changes on a refusal.
  */
@@ -16,7 +16,7 @@ import {
 
 const clock = new Clock(Date.parse('2030-01-01T00:00:00Z'));
 
-/** Each role of §2, in its own project. */
+/** Each role of docs/api.md#policy, in its own project. */
 const roles = () => ({
   admin: as(uniq('adm'), 'admin'),
   cloudAdmin: as(uniq('cadm'), 'cloud_admin'),

@@ -1,7 +1,7 @@
 /**
- * api.md §3 Reservation create: the answer, normalisation, the order of the
+ * docs/api.md#reservation-create: the answer, normalisation, the order of the
  * checks (quota reservation → schema / flavor → quota hours → rules), every
- * §7 message, and capacity for k > 1. A refused request changes nothing.
+ * message of docs/api.md#messages, and capacity for k > 1. A refused request changes nothing.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import {
 
 const clock = new Clock(Date.parse('2030-01-01T00:00:30.750Z'));
 
-/** Projects with configured quota overrides (api.md §6, config limits). */
+/** Projects with configured quota overrides (docs/api.md#quotas, config limits). */
 const NO_RESERVATIONS = 'quota-res-0';
 const ONE_RESERVATION = 'quota-res-1';
 const ONE_HOUR = 'quota-hours-1';
@@ -187,7 +187,7 @@ describe.each(DIALECTS)('reservation create on %s', (dialect) => {
   });
 
   describe('rules (400) in their order', () => {
-    it('each refusal has its §7 text', async () => {
+    it('each refusal has its documented text (docs/api.md#messages)', async () => {
       const p = as(uniq('rules'));
       const inactive = await createFlavor(t, { active: false });
       const privateF = await createFlavor(t, { is_public: false });
@@ -251,7 +251,7 @@ describe.each(DIALECTS)('reservation create on %s', (dialect) => {
     });
   });
 
-  describe('capacity with instance_count (§4 [beyond])', () => {
+  describe('capacity with instance_count (docs/api.md#several-instances)', () => {
     it('k instances need k free slots over the whole window', async () => {
       const p = as(uniq('k'));
       const one = await createFlavor(t, { slots: 1 });

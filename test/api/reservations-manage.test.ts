@@ -1,5 +1,5 @@
 /**
- * api.md §3 Reservation list / get / extend (PATCH) / delete, with a
+ * docs/api.md#reservations: list / get / extend (PATCH) / delete, with a
  * recording lease back-end standing in for Blazar.
  */
 import { randomUUID } from 'node:crypto';

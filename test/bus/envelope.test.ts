@@ -81,7 +81,7 @@ describe('datetimes', () => {
   });
 });
 
-describe('reservation payload (api.md §5, interop.md §1.4 example 1)', () => {
+describe('reservation payload (docs/api.md#notification-payload, docs/interop.md#notifications)', () => {
   it('messagingv2', () => {
     expect(pyJsonDumps(renderReservationPayload(reservation, 'messagingv2'))).toBe(
       '{"id": "3c2b1a09-8f7e-4d6c-b5a4-9382716f5e4d", "flavor": {"id": "9d1c3e0a-5b7f-4c2d-8e6a-1f2b3c4d5e6f", ' +
@@ -170,7 +170,7 @@ describe('building and parsing messages', () => {
     expect(inner.timestamp).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?$/);
   });
 
-  it('RPC cast (§1.5) round trip', () => {
+  it('RPC cast (docs/interop.md#rpc-casts) round trip', () => {
     const inner = rpcCastMessage({
       method: 'create_lease',
       args: { reservation_id: reservation.id },
@@ -205,7 +205,7 @@ describe('building and parsing messages', () => {
   });
 });
 
-describe('ceilometerEvent (§1.3 hop 2 capture)', () => {
+describe('ceilometerEvent (a captured Ceilometer event, docs/interop.md#lease-events)', () => {
   const hop2 = {
     message_id: 'cd66429c-7cd6-44ba-ac23-2d89188664e3',
     publisher_id: 'telemetry.publisher.ceilo-host',

@@ -1,4 +1,4 @@
-/** RPC casts API → worker (interop.md §1.5), both directions with the real oslo.messaging. */
+/** RPC casts API → worker (docs/interop.md#rpc-casts), both directions with the real oslo.messaging. */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusConnection } from '../../src/drivers/bus/connection.js';

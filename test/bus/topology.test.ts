@@ -1,4 +1,4 @@
-/** Declared flags (interop.md §1.2, §1.5), checked on the real broker with rabbitmqctl. */
+/** Declared flags (docs/interop.md#oslo-messaging-topology, docs/interop.md#rpc-casts), checked on the real broker with rabbitmqctl. */
 import { afterAll, describe, expect, it } from 'vitest';
 import { BusConnection } from '../../src/drivers/bus/connection.js';
 import { NotificationListener } from '../../src/drivers/bus/listener.js';

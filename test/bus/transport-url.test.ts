@@ -14,7 +14,7 @@ import {
 import { DEFAULT_BUS_OPTIONS } from '../../src/drivers/bus/options.js';
 import { ensureOsloMessaging, runScript } from '../support/python/oslo.js';
 
-describe('parseTransportUrl (interop.md §1.6 table)', () => {
+describe('parseTransportUrl (oslo.messaging parse results, docs/interop.md#transport-url)', () => {
   it('rabbit://guest:guest@127.0.0.1:5672/ → one host, vhost ""', () => {
     expect(parseTransportUrl('rabbit://guest:guest@127.0.0.1:5672/')).toEqual({
       transport: 'rabbit',

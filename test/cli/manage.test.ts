@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { ensureBuilt, freePort, processGroupMembers, runWarre, startWarre, warreEnv } from './process.js';
 
-/** api.md §2: every rule and its default check. */
+/** docs/api.md#policy: every rule and its default check. */
 const DEFAULT_POLICY: Record<string, string> = {
   admin_required: 'role:admin or is_admin:1',
   reader: 'role:read_only or role:cloud_admin or role:helpdesk',
@@ -118,7 +118,7 @@ describe('db upgrade / db version', () => {
 });
 
 describe('policy defaults / config sample', () => {
-  it('policy defaults prints every rule of api.md §2, commented, as valid YAML once uncommented', async () => {
+  it('policy defaults prints every rule of docs/api.md#policy, commented, as valid YAML once uncommented', async () => {
     const r = await runWarre(['manage', 'policy', 'defaults'], warreEnv({}));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');

@@ -13,7 +13,7 @@ const MINUTE = 60_000;
 const BASE = Date.UTC(2030, 0, 1);
 
 /**
- * Reference: spec §4 followed literally, the way the historical code did it — every occupant
+ * Reference: docs/api.md#the-sweep followed literally, the way the historical code did it — every occupant
  * expanded into `count` unit intervals, a list of (time, kind) points sorted by time with ends
  * before starts at equal times, one segment between each pair of consecutive points (zero-length
  * ones included), busy = occupied >= slots, then the walk. Only for instance_count = 1.

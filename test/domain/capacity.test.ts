@@ -512,7 +512,7 @@ const fitCases: FitCase[] = [
     fits: false,
   },
   {
-    name: 'k=3 with one free slot (spec §8.3)',
+    name: 'k=3 with one free slot (docs/api.md#difference-capacity)',
     flavor: { slots: 3 },
     occupants: [occ('2021-01-01', '2021-02-01', 2)],
     start: '2021-01-10',

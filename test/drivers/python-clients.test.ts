@@ -40,7 +40,7 @@ beforeEach(() => {
 const future = futureMinute;
 const request = exampleLeaseRequest();
 
-/** What the Python Warre passes to lease.create for that reservation (interop.md §3.1). */
+/** What the Python Warre passes to lease.create for that reservation (docs/interop.md#blazar-requests). */
 const pythonCreate = {
   op: 'create',
   name: leaseName(request.reservationId),
@@ -148,7 +148,7 @@ describe('Warre Blazar client = python-blazarclient 3.5 on the wire', () => {
       expect(w.error, c.name).toBe(py!.error);
     }
 
-    // 404 on delete: Python raises; Warre sends the same request and counts it as done (api.md §3).
+    // 404 on delete: Python raises; Warre sends the same request and counts it as done (docs/api.md#reservation-delete).
     fake.reset();
     const unknown = 'b0b5c2a4-0000-4000-8000-000000000000';
     const [gone] = await python([{ op: 'delete', lease_id: unknown }]);

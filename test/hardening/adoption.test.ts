@@ -1,5 +1,5 @@
 /**
- * api.md: "it must be able to open an existing Warre database". A MariaDB
+ * Warre opens an existing Python Warre database as it is (docs/api.md). A MariaDB
  * database made by the Python Warre (Alembic revision a1b2c3d4e5f6, built by
  * replaying its migrations in test/fixtures/python-warre-a1b2c3d4e5f6.mysql.sql)
  * is adopted by the real `warre-manage db upgrade` without changing a row or

@@ -1,5 +1,5 @@
 /**
- * api.md §1 and §8.9 "No input crashes the service": thousands of generated,
+ * docs/api.md#conventions and docs/api.md#difference-no-crash "No input crashes the service": thousands of generated,
  * definitely invalid requests at every v1 endpoint, as admin and as members.
  * Every answer must be a 4xx with the one error shape, and the five Warre
  * tables must be exactly as before (full row dumps compared per batch).
@@ -66,7 +66,7 @@ const smallJson = fc.jsonValue({ maxDepth: 2 });
 const smallObject = fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 8 }), { minKeys: 1, maxKeys: 3 });
 const nonEmptyList = fc.array(smallJson, { minLength: 1, maxLength: 3 });
 
-/** Datetimes every API body field refuses (api.md §1 Time: ISO 8601 with an offset, years 1000–9999). */
+/** Datetimes every API body field refuses (docs/api.md#time: ISO 8601 with an offset, years 1000–9999). */
 const BAD_DATETIMES = [
   '0000-01-01T00:00:00+00:00', '0000-01-01', '9999-12-31T23:59:00-10:00', '10000-01-01T00:00:00+00:00',
   '2030-01-01T10:00:00', '2030-01-01T10:00', '2030-02-30T00:00:00+00:00', '2031-02-29T00:00:00Z',

@@ -48,7 +48,7 @@ describe('deeply nested extra_specs', () => {
     expect(ok.statusCode).toBe(202);
     const id = ok.json().id as string;
     const deeper = await post(`/v1/flavors/${id}/`, `{"extra_specs":${nestedObjects(MAX_OBJECT_DEPTH + 1)}}`, 'PATCH');
-    expect(deeper.statusCode).toBe(400); // PATCH field errors are 400, as historically (api.md §7)
+    expect(deeper.statusCode).toBe(400); // PATCH field errors are 400, as historically (docs/api.md#errors)
     expect(deeper.json()).toEqual({ error_message: { extra_specs: [`Nested deeper than ${MAX_OBJECT_DEPTH} levels.`] } });
     const read = await t.app.inject({ method: 'GET', url: `/v1/flavors/${id}/`, headers: ADMIN });
     expect(nestingDepth(read.json().extra_specs, 100)).toBe(MAX_OBJECT_DEPTH);

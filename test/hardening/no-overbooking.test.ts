@@ -1,5 +1,5 @@
 /**
- * api.md §4 [beyond] "No overbooking under concurrency", end to end: a real
+ * docs/api.md#no-overbooking [beyond] "No overbooking under concurrency", end to end: a real
  * `warre api` with 3 worker processes on each database, and 30 clients on
  * 30 separate connections racing for the same capacity or the same quota.
  * Then extensions: the lease back-end exists only in-process, so three app

@@ -49,7 +49,7 @@ beforeAll(async () => {
   // TLS in front of the real Keystone: every request forwarded as is.
   const upstream = new URL(ks.keystoneUrl());
   const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    // A connection per request: uwsgi drops idle keep-alive sockets (interop.md §7).
+    // A connection per request: uwsgi drops idle keep-alive sockets (docs/interop.md#http-connections).
     const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, connection: 'close' }, agent: false }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);

@@ -4,8 +4,8 @@
  * oslo.messaging (test/support/python/publish_lease_events.py) move
  * reservations ALLOCATED → ACTIVE → COMPLETE; user messages go out once
  * (logging notifier: counted in the process log); `warre.reservation.start`
- * / `.end` reach an unmodified oslo.messaging listener with the api.md §5
- * payload. Unknown leases and malformed messages are acked and dropped.
+ * / `.end` reach an unmodified oslo.messaging listener with the
+ * docs/api.md#notification-payload payload. Unknown leases and malformed messages are acked and dropped.
  *
  * Needs `npm run build`.
  */
@@ -111,7 +111,7 @@ async function queueDepth(name: string): Promise<number> {
 }
 
 describe('lease events over RabbitMQ into warre notification', () => {
-  it('start, before_end, end: ALLOCATED → ACTIVE → COMPLETE, messages once, notifications with the §5 payload', async () => {
+  it('start, before_end, end: ALLOCATED → ACTIVE → COMPLETE, messages once, notifications with the documented payload (docs/api.md#notification-payload)', async () => {
     const a = await allocated();
     const b = await allocated();
     const listener = new ScriptProcess('notify_listener.py', ['--url', vh.transportUrl(), '--exchange', 'warre', '--topic', 'notifications', '--count', '3', '--timeout', '60']);

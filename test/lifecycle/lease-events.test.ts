@@ -1,5 +1,5 @@
 /**
- * LeaseEventHandler on each database (api.md §5): start → ACTIVE, end →
+ * LeaseEventHandler on each database (docs/api.md#lease-events): start → ACTIVE, end →
  * COMPLETE, before_end → message only; idempotent, never backwards, one
  * message per event; unknown leases; the 'retry' outcome while a lease
  * creation is in flight. Then the all-in-one chain in-process: lease worker

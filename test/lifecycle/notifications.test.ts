@@ -3,7 +3,7 @@
  * send them (`[oslo_messaging_notifications] driver = messagingv2`), received
  * by an unmodified oslo.messaging listener (Debian python3-oslo.messaging):
  * `exists` / `in_use` from the periodic task (Nova faked), `start` / `end`
- * from the event handler; api.md §5 payload, interop.md §1.4 contexts.
+ * from the event handler; docs/api.md#notification-payload payload, docs/interop.md#notifications contexts.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -86,7 +86,7 @@ describe('warre.reservation.* to an oslo.messaging listener', () => {
         expect(p.start).toMatch(DATE);
         expect(p.end).toMatch(DATE);
         expect(p.flavor).toMatchObject({ id: flavor.id, name: 'lc.notify', category: null, availability_zone: null, start: null, end: null, active: true });
-        // interop.md §1.4 example 2: the periodic task's empty RequestContext().
+        // docs/interop.md#notifications: the periodic task's empty RequestContext().
         expect(n.ctxt).toEqual({
           user: null, project_id: null, system_scope: null, project: null, domain: null, user_domain: null, project_domain: null,
           is_admin: false, read_only: false, show_deleted: false, auth_token: null, request_id: expect.stringMatching(/^req-[0-9a-f-]{36}$/),

@@ -1,6 +1,6 @@
 /**
- * Periodic tasks on each database (api.md §5), wired as the worker wires them
- * (createPeriodic: Nova through a session, interop.md §6): clean-up of old
+ * Periodic tasks on each database (docs/api.md#periodic-tasks), wired as the worker wires them
+ * (createPeriodic: Nova through a session, docs/interop.md#nova): clean-up of old
  * COMPLETE reservations and ended maintenance windows, overdue ACTIVE →
  * COMPLETE without notification, `exists` for every ACTIVE reservation and
  * `in_use` only when Nova lists servers; a Nova failure still sends `exists`;

@@ -1,8 +1,8 @@
 /**
  * User messages end to end, wired from configuration as a running Warre wires
  * them (createMessenger): the owner is looked up in the real Keystone
- * (`email`, `full_name`, interop.md §2.8); SMTP into a local sink, Taynac
- * (fake, §5) found through the Keystone catalog. The worker and the event
+ * (`email`, `full_name`, docs/interop.md#keystone-users); SMTP into a local sink, Taynac
+ * (fake, docs/interop.md#taynac) found through the Keystone catalog. The worker and the event
  * handler drive them; a failing mail service never blocks a state change.
  */
 import { randomUUID } from 'node:crypto';

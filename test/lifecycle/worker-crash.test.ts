@@ -1,5 +1,5 @@
 /**
- * Crash recovery of the real `warre worker` process (api.md §5 [beyond]): it is
+ * Crash recovery of the real `warre worker` process (docs/api.md#lease-creation [beyond]): it is
  * killed with SIGKILL after Blazar created the lease but before the database
  * commit; the restarted worker finds the lease by name instead of creating a
  * second one. Real Keystone (service user, bot role grant, bot login scoped to

@@ -1,6 +1,6 @@
 /**
  * The API's nudge reaches a separate `warre worker` process over RabbitMQ:
- * the oslo RPC cast `create_lease` (interop.md §1.5) on `[DEFAULT]
+ * the oslo RPC cast `create_lease` (docs/interop.md#rpc-casts) on `[DEFAULT]
  * transport_url` wakes the worker, which then takes the reservation. Without
  * a bot identity configured, lease creation fails permanently and says why.
  *

@@ -1,5 +1,5 @@
 /**
- * The lease worker on each database against a fake Blazar (interop.md §3):
+ * The lease worker on each database against a fake Blazar (docs/interop.md#blazar-leases):
  * PENDING_CREATE → ALLOCATED, permanent and transient failures, the retry
  * deadline, recovery of a lease created before a crash, racing workers and a
  * reservation deleted while its lease is being created.

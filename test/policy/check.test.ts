@@ -16,7 +16,7 @@ function run(
   return { result: evaluate(check, target, creds, rules), errors };
 }
 
-describe('interop.md §4.3 rows 13–24 (bare check strings)', () => {
+describe('bare check strings as oslo.policy 4.0 evaluates them (docs/interop.md#policy-check-strings)', () => {
   const rows: Array<[number, string, Record<string, unknown>, Record<string, unknown>, boolean]> = [
     [13, '', {}, { roles: [] }, true],
     [14, '!', {}, { roles: ['admin'] }, false],

@@ -23,7 +23,7 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe('interop.md §4.3 rows 1–12 (Warre defaults)', () => {
+describe('Warre defaults as oslo.policy 4.0 evaluates them (docs/api.md#policy)', () => {
   const enforcer = new PolicyEnforcer();
   const rows: Array<[number, string, Record<string, unknown>, string[], boolean]> = [
     [1, 'warre:reservation:get', { project_id: 'p1' }, ['member'], true],
@@ -96,7 +96,7 @@ describe('registration', () => {
   });
 });
 
-describe('policy file merge (§4.4)', () => {
+describe('policy file merge (docs/interop.md#policy-files)', () => {
   it('overriding admin_required reaches the composite defaults', () => {
     const file = path.join(dir, 'policy.yaml');
     fs.writeFileSync(file, '"admin_required": "role:admin or role:cloud_admin"\n');

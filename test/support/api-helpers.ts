@@ -15,7 +15,7 @@ import type { ServiceSession } from '../../src/drivers/service-session.js';
 import { ADMIN, type TestApp } from './app.js';
 
 export type Headers = Record<string, string>;
-/** noauth identity headers (api.md §1). */
+/** noauth identity headers (docs/api.md#identity). */
 export type Identity = { 'x-user-id': string; 'x-project-id': string; 'x-roles': string };
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE' | 'PUT';
 

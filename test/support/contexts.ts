@@ -1,4 +1,4 @@
-/** A member's request context (the interop.md §1.4 example), shared by the bus tests. */
+/** A member's request context (as in docs/interop.md#notifications), shared by the bus tests. */
 import type { RequestContext } from '../../src/auth/context.js';
 
 export const ALICE_CONTEXT: RequestContext = {

@@ -1,5 +1,5 @@
 /**
- * A fake Blazar lease API following interop.md §3: the request formats
+ * A fake Blazar lease API following docs/interop.md#blazar-leases: the request formats
  * python-blazarclient sends, the response shapes, status codes and error messages
  * captured from the real Blazar. Serves `/v1/leases[/<id>]`; its catalog URL is
  * `<root>/v1`.
@@ -14,7 +14,7 @@ export function futureMinute(hours: number, extraSeconds = 0): Date {
   return new Date(Math.floor((Date.now() + hours * 3_600_000) / 60_000) * 60_000 + extraSeconds * 1000);
 }
 
-/** The lease request of interop.md §3.1's example: 2 instances of a GPU flavor with properties and extra specs. */
+/** A lease request as in docs/interop.md#blazar-requests: 2 instances of a GPU flavor with properties and extra specs. */
 export function exampleLeaseRequest(overrides: Partial<LeaseRequest> = {}): LeaseRequest {
   return {
     reservationId: '3c2b1a09-8f7e-4d6c-b5a4-9382716f5e4d',
@@ -205,7 +205,7 @@ export class FakeBlazar extends FakeOpenStackService {
     return now >= l.start.getTime() ? 'ACTIVE' : 'PENDING';
   }
 
-  /** The lease as Blazar's API shows it (§3.2). */
+  /** The lease as Blazar's API shows it (docs/interop.md#blazar-responses). */
   render(l: FakeLease): Record<string, unknown> {
     const now = this.clock();
     const event = (type: string, time: Date): Record<string, unknown> => ({

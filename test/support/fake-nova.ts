@@ -1,5 +1,5 @@
 /**
- * A fake Nova compute API for `GET /v2.1/servers/detail` (interop.md §6): filters by
+ * A fake Nova compute API for `GET /v2.1/servers/detail` (docs/interop.md#nova): filters by
  * `tenant_id` and `flavor` (only with `all_tenants`), needs microversion 2.87 headers.
  * Its catalog URL is `<root>/v2.1`.
  */

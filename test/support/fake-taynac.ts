@@ -1,5 +1,5 @@
 /**
- * A fake Taynac (interop.md §5): `POST /v1/message/` validated as Taynac's marshmallow
+ * A fake Taynac (docs/interop.md#taynac): `POST /v1/message/` validated as Taynac's marshmallow
  * schema does (subject, body: strings, required; recipient: e-mail, required; cc: list
  * of e-mails), `422 {"message": {field: [errors]}}`, `400` for unreadable JSON, `403`
  * when `forbidden`, else `200 {"backend_id": "<n>"}`. Its catalog URL is the root.

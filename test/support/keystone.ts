@@ -41,7 +41,7 @@ export function uniqueName(prefix: string): string {
 
 /**
  * fetch with `Connection: close`: uwsgi drops idle keep-alive sockets, so a
- * reused connection fails now and then (interop.md §7).
+ * reused connection fails now and then (docs/interop.md#http-connections).
  */
 function ksFetch(url: string, init: RequestInit = {}): Promise<Response> {
   return fetch(url, { ...init, headers: { Connection: 'close', ...(init.headers as Record<string, string> | undefined) } });

@@ -1,5 +1,5 @@
 /**
- * What occupies a flavor's slots over a window (api.md §4): effective
+ * What occupies a flavor's slots over a window (docs/api.md#occupancy): effective
  * reservations (their instance_count) and maintenance windows of the flavor
  * (every slot). One query; times come back as epoch seconds computed by the
  * database, because converting 10,000 datetime strings per request in

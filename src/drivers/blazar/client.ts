@@ -1,6 +1,6 @@
 /**
  * Blazar leases over HTTP, sent exactly as python-blazarclient 3.5 sends them
- * (interop.md §3): create, list, get-then-put to move the end, delete.
+ * (docs/interop.md#blazar-leases): create, list, get-then-put to move the end, delete.
  */
 import { LeaseError, leaseName, type Lease, type LeaseBackend, type LeaseRequest } from '../lease-backend.js';
 import type { ServiceSession } from '../service-session.js';

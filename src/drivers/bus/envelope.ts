@@ -1,5 +1,5 @@
 /**
- * oslo.messaging messages, byte for byte (interop.md §1.1, §1.3–1.5): JSON serialised like
+ * oslo.messaging messages, byte for byte (docs/interop.md#oslo-messaging-envelope and the sections after it): JSON serialised like
  * Python's `json.dumps`, the v2 envelope, notification and RPC-cast bodies, request contexts
  * as oslo.context's `to_dict()`, and parsing of what other services publish.
  */
@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Options } from 'amqplib';
 import type { RequestContext } from '../../auth/context.js';
 
-/** AMQP properties every oslo.messaging producer sets (§1.1); nothing else. */
+/** AMQP properties every oslo.messaging producer sets (docs/interop.md#oslo-messaging-envelope); nothing else. */
 export const PUBLISH_PROPERTIES: Readonly<Options.Publish> = Object.freeze({
   contentType: 'application/json',
   contentEncoding: 'utf-8',
@@ -204,7 +204,7 @@ export function isRequestContext(ctx: unknown): ctx is RequestContext {
 }
 
 /**
- * The context as a notification carries it (§1.4). A plain dict keeps only the safe keys
+ * The context as a notification carries it (docs/interop.md#notifications). A plain dict keeps only the safe keys
  * (`{"client_timeout": null}` → `{}`); a request context goes through oslo's
  * to_dict → filter → from_dict → to_dict, so it keeps every to_dict key but loses its token,
  * `read_only`/`show_deleted`/`resource_uuid` and `is_admin_project` (back to their defaults).
@@ -222,7 +222,7 @@ export function sanitizeNotificationContext(ctx: MessageContext, extras: OsloCon
   return out;
 }
 
-/** The context of an RPC cast: NOT sanitised (the caller's token travels, §1.5). */
+/** The context of an RPC cast: NOT sanitised (the caller's token travels, docs/interop.md#rpc-casts). */
 export function rpcContext(ctx: MessageContext, extras: OsloContextExtras = {}): Record<string, unknown> {
   if (!ctx) return {};
   return isRequestContext(ctx) ? requestContextDict(ctx, extras) : { ...ctx };
@@ -274,7 +274,7 @@ export interface RpcCastInput {
   uniqueId?: string;
 }
 
-/** The inner message of an RPC cast (§1.5), in oslo's key order. */
+/** The inner message of an RPC cast (docs/interop.md#rpc-casts), in oslo's key order. */
 export function rpcCastMessage(input: RpcCastInput): Record<string, unknown> {
   const msg: Record<string, unknown> = { method: input.method, args: renderDates(input.args, 'strtime') };
   if (input.namespace != null) msg.namespace = input.namespace;
@@ -313,7 +313,7 @@ export interface DecodedBody {
   enveloped: boolean;
 }
 
-/** Decode a body of either shape (§1.1). Throws {@link BusDecodeError}. */
+/** Decode a body of either shape (docs/interop.md#oslo-messaging-envelope). Throws {@link BusDecodeError}. */
 export function decodeBody(content: Buffer): DecodedBody {
   let outer: unknown;
   try {
@@ -437,7 +437,7 @@ export function parseRpcMessage(content: Buffer): ParsedRpcMessage {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Ceilometer events (§1.3 hop 2)
+// Ceilometer events (docs/interop.md#lease-events)
 
 export interface CeilometerEvent {
   /** The real event type, e.g. `lease.event.start_lease`. */
@@ -465,7 +465,7 @@ export function ceilometerEvent(n: Pick<ParsedNotification, 'payload'>): Ceilome
 }
 
 // ---------------------------------------------------------------------------------------------
-// Warre's notification payload (api.md §5, `format_reservation`)
+// Warre's notification payload (docs/api.md#notification-payload, `format_reservation`)
 
 export interface FlavorForPayload {
   id: string;

@@ -1,5 +1,6 @@
 /**
- * A notification listener compatible with oslo.messaging's (interop.md §1.2, §1.3): for a target
+ * A notification listener compatible with oslo.messaging's (docs/interop.md#oslo-messaging-topology,
+ * docs/interop.md#lease-events): for a target
  * (exchange, topic) and priorities it declares `<topic>.<priority>` queues bound to the exchange
  * with the configured flags and consumes them with manual acks. Several listeners (TS or
  * Python) on one queue compete for messages.

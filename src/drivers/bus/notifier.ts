@@ -1,5 +1,5 @@
 /**
- * oslo.messaging's `Notifier` as Warre uses it (interop.md §1.4): `[oslo_messaging_notifications]`
+ * oslo.messaging's `Notifier` as Warre uses it (docs/interop.md#notifications): `[oslo_messaging_notifications]`
  * drivers and topics, exchange = the control exchange (`warre`), no publisher id. Sending never
  * throws to the caller; failures are logged like the Python notifier logs them.
  */

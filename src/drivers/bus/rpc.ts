@@ -1,5 +1,5 @@
 /**
- * oslo.messaging RPC casts between Warre's API and worker (interop.md §1.5): fire-and-forget
+ * oslo.messaging RPC casts between Warre's API and worker (docs/interop.md#rpc-casts): fire-and-forget
  * messages on exchange `warre`, routing key `warre-worker`, understood by a Python worker too.
  * Only a nudge: the worker finds PENDING_CREATE reservations without it.
  */

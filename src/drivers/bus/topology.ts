@@ -1,6 +1,7 @@
 /**
  * Declare flags of exchanges and queues, as oslo.messaging's rabbit driver chooses them
- * (interop.md §1.2, §1.5). Both sides of a broker must agree: redeclaring with different
+ * (docs/interop.md#oslo-messaging-topology,
+ * docs/interop.md#rpc-casts). Both sides of a broker must agree: redeclaring with different
  * flags fails the channel with 406 PRECONDITION_FAILED.
  */
 import type { Channel, Options } from 'amqplib';

@@ -1,5 +1,5 @@
 /**
- * `transport_url` parsing with oslo.messaging's rules (interop.md §1.6):
+ * `transport_url` parsing with oslo.messaging's rules (docs/interop.md#transport-url):
  * `rabbit://[user:pass@]host[:port][,[user:pass@]host[:port]…]/[vhost][?option=value&…]`.
  */
 import { checkServerIdentity, type SecureVersion } from 'node:tls';

@@ -1,6 +1,7 @@
 /**
  * The few identity calls Warre makes besides authentication: the worker's
- * bot role grant (interop.md §2.7), user look-up for e-mails (§2.8), and the
+ * bot role grant (docs/interop.md#role-grants), user look-up for e-mails
+ * (docs/interop.md#keystone-users), and the
  * bot's own project-scoped session.
  */
 import type { TlsOptions } from '../http.js';

@@ -1,6 +1,7 @@
 /**
  * A Keystone session: password authentication as keystoneauth sends it
- * (interop.md §2.1), catalog lookup (§2.2) and authenticated identity calls.
+ * (docs/interop.md#keystone-service-token), catalog lookup
+ * (docs/interop.md#keystone-catalog) and authenticated identity calls.
  *
  * Written by hand on the shared HTTP transport: there is no maintained Keystone
  * client for Node worth a dependency, and Warre needs only these few calls.
@@ -103,7 +104,7 @@ export function identityBase(authUrl: string): string {
   return /\/v3$/.test(base) ? base : `${base}/v3`;
 }
 
-/** The `auth` object keystoneauth's v3 password plugin sends (interop.md §2.1). */
+/** The `auth` object keystoneauth's v3 password plugin sends (docs/interop.md#keystone-service-token). */
 export function passwordAuthBody(o: KeystoneAuthOptions): { auth: Record<string, unknown> } {
   const userId = opt(o.user_id);
   const username = opt(o.username);
@@ -152,7 +153,7 @@ function normaliseInterface(iface: string): string {
 /**
  * One HTTP exchange with Keystone, on a connection of its own: uwsgi-served
  * Keystone drops idle keep-alive sockets, which made reused connections fail
- * with "socket hang up" (interop.md §7).
+ * with "socket hang up" (docs/interop.md#http-connections).
  */
 export async function keystoneFetch(
   method: string,

@@ -1,6 +1,6 @@
 /**
  * User token validation as keystonemiddleware's auth_token does it
- * (interop.md §2.3–2.5): `GET /v3/auth/tokens` with the service's own token,
+ * (docs/interop.md#keystone-tokens, docs/interop.md#keystone-token-cache): `GET /v3/auth/tokens` with the service's own token,
  * an in-process cache for `token_cache_time`. Beyond keystonemiddleware
  * (docs/keystone.md, docs/operations.md): a token longer than any Keystone issues
  * ({@link MAX_TOKEN_LENGTH}) is refused without asking Keystone, and a token Keystone
@@ -144,7 +144,7 @@ export class TokenValidator {
     this.keystoneCalls++;
     let res;
     try {
-      // Headers as keystonemiddleware sends them (interop.md §2.3); one re-auth + retry on 401 is in request().
+      // Headers as keystonemiddleware sends them (docs/interop.md#keystone-tokens); one re-auth + retry on 401 is in request().
       res = await this.session.request('GET', 'auth/tokens?nocatalog', {
         headers: {
           'X-Subject-Token': token,

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Publish Ceilometer-style lease events the way ceilometer-agent-notification republishes
-them (interop.md §1.3 hop 2): oslo.messaging Notifier, driver messagingv2, control exchange
+them (docs/interop.md#lease-events): oslo.messaging Notifier, driver messagingv2, control exchange
 `ceilometer`, topic `warre`, priority SAMPLE, event_type "event", publisher
 `telemetry.publisher.<host>`, empty context, payload = [one event with traits].
 

@@ -1,4 +1,4 @@
-/** /v1/flavorprojects/ — grants of private flavors to projects (api.md §3 FlavorProject). */
+/** /v1/flavorprojects/ — grants of private flavors to projects (docs/api.md#flavor-grants). */
 import type { FastifyInstance } from 'fastify';
 import { ValidationFailed } from '../../../domain/errors.js';
 import * as grants from '../../../services/flavor-grants.js';

@@ -1,4 +1,4 @@
-/** /v1/flavors/ — reservable flavors and their free slots (api.md §3 Flavor, §4). */
+/** /v1/flavors/ — reservable flavors and their free slots (docs/api.md#flavors, docs/api.md#free-slots). */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequest, ValidationFailed } from '../../../domain/errors.js';
 import { DAY, formatApi, truncateToSecond } from '../../../domain/time.js';

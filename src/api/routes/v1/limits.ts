@@ -1,4 +1,4 @@
-/** /v1/limits — quota limits and usage of a project (api.md §3 Limits, §6). */
+/** /v1/limits — quota limits and usage of a project (docs/api.md#limits, docs/api.md#quotas). */
 import type { FastifyInstance } from 'fastify';
 import { BadRequest } from '../../../domain/errors.js';
 import { projectQuota } from '../../../services/limits.js';

@@ -1,4 +1,4 @@
-/** /v1/maintenancewindows/ (api.md §3 Maintenance window). */
+/** /v1/maintenancewindows/ (docs/api.md#maintenance-windows). */
 import type { FastifyInstance } from 'fastify';
 import { ValidationFailed } from '../../../domain/errors.js';
 import * as windows from '../../../services/maintenance-windows.js';

@@ -1,4 +1,4 @@
-/** /v1/reservations/ (api.md §3 Reservation). */
+/** /v1/reservations/ (docs/api.md#reservations). */
 import type { FastifyInstance } from 'fastify';
 import { BadRequest } from '../../../domain/errors.js';
 import { bookingPrice } from '../../../domain/cost.js';
