@@ -30,7 +30,8 @@ import {
   type OptionName,
   type OptionSpec,
 } from './options.js';
-import { parseProjectLimits, type QuotaLimits } from './quota.js';
+import { parseProjectLimits } from './quota.js';
+import type { ProjectLimits } from '../domain/quota.js';
 
 export { ConfigError } from './errors.js';
 
@@ -60,7 +61,7 @@ export type WarreConfig = ConfigValues & {
   /** `[database] connection`, parsed (relative SQLite paths against the working directory, as SQLAlchemy). */
   databaseTarget: DatabaseTarget;
   /** `[quota] project_limit`, parsed: project id → overridden limits. */
-  projectLimits: ReadonlyMap<string, Partial<QuotaLimits>>;
+  projectLimits: ReadonlyMap<string, Partial<ProjectLimits>>;
   /** Options given in files or the environment that Warre does not know (for a debug log). */
   unknownOptions: string[];
   /** Deprecated names used and options accepted but ignored (for a warning log). */

@@ -4,9 +4,8 @@
  */
 import { ConfigError } from './errors.js';
 
-export const QUOTA_RESOURCES = ['reservation', 'hours'] as const;
-export type QuotaResource = (typeof QUOTA_RESOURCES)[number];
-export type QuotaLimits = Record<QuotaResource, number>;
+import { QUOTA_RESOURCES, type ProjectLimits } from '../domain/quota.js';
+
 
 const FORM = '<project_id>:<resource>=<n>[,<resource>=<n>]';
 
@@ -15,8 +14,8 @@ const FORM = '<project_id>:<resource>=<n>[,<resource>=<n>]';
  * project → overridden limits. A project given twice is merged, the later line winning.
  * @example parseProjectLimits(['p1:reservation=10,hours=2000']) // Map { 'p1' => { reservation: 10, hours: 2000 } }
  */
-export function parseProjectLimits(lines: readonly string[]): Map<string, Partial<QuotaLimits>> {
-  const result = new Map<string, Partial<QuotaLimits>>();
+export function parseProjectLimits(lines: readonly string[]): Map<string, Partial<ProjectLimits>> {
+  const result = new Map<string, Partial<ProjectLimits>>();
   for (const line of lines) {
     const fail = (problem: string): never => {
       throw new ConfigError(`[quota] project_limit: ${problem} in ${JSON.stringify(line)}; accepted: ${FORM}`);
@@ -25,7 +24,7 @@ export function parseProjectLimits(lines: readonly string[]): Map<string, Partia
     const projectId = line.slice(0, colon).trim();
     if (colon < 0 || projectId === '') fail('no project id');
     if (/\s/.test(projectId)) fail(`bad project id ${JSON.stringify(projectId)}`);
-    const limits: Partial<QuotaLimits> = { ...result.get(projectId) };
+    const limits: Partial<ProjectLimits> = { ...result.get(projectId) };
     const items = line.slice(colon + 1).split(',');
     for (const item of items) {
       const eq = item.indexOf('=');
@@ -48,11 +47,11 @@ export function parseProjectLimits(lines: readonly string[]): Map<string, Partia
 /** What {@link quotaFor} reads: the `[quota]` defaults and the parsed overrides. */
 export interface QuotaSettings {
   quota: { default_reservation: number; default_hours: number };
-  projectLimits: ReadonlyMap<string, Partial<QuotaLimits>>;
+  projectLimits: ReadonlyMap<string, Partial<ProjectLimits>>;
 }
 
 /** The limits of a project: its `project_limit` override, else the defaults. */
-export function quotaFor(config: QuotaSettings, projectId: string): QuotaLimits {
+export function quotaFor(config: QuotaSettings, projectId: string): ProjectLimits {
   const override = config.projectLimits.get(projectId);
   return {
     reservation: override?.reservation ?? config.quota.default_reservation,

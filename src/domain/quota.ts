@@ -3,8 +3,13 @@
  * when usage + delta > limit, checking resources in sorted name order.
  */
 import { totalHours } from './time.js';
-import type { ProjectLimits, QuotaResource } from '../quota/limits.js';
 import { formatOverLimit } from '../quota/messages.js';
+
+/** The two per-project quota resources (docs/api.md#quotas), in the order limits are checked and listed. */
+export const QUOTA_RESOURCES = ['hours', 'reservation'] as const;
+export type QuotaResource = (typeof QUOTA_RESOURCES)[number];
+/** A project's limit of each resource. */
+export type ProjectLimits = Record<QuotaResource, number>;
 
 export type Usage = Record<QuotaResource, number>;
 

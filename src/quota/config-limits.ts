@@ -4,7 +4,8 @@
  * all-in-one mode, where there is no Keystone.
  */
 import { quotaFor, type QuotaSettings } from '../config/quota.js';
-import type { LimitsProvider, ProjectLimits } from './limits.js';
+import type { LimitsProvider } from './limits.js';
+import type { ProjectLimits } from '../domain/quota.js';
 
 export class ConfigLimitsProvider implements LimitsProvider {
   constructor(private readonly settings: QuotaSettings) {}

@@ -1,7 +1,4 @@
-/** The two per-project quota resources of docs/api.md#quotas. */
-export const QUOTA_RESOURCES = ['hours', 'reservation'] as const;
-export type QuotaResource = (typeof QUOTA_RESOURCES)[number];
-export type ProjectLimits = Record<QuotaResource, number>;
+import type { ProjectLimits } from '../domain/quota.js';
 
 /**
  * Where limits come from: configuration (no Keystone) or Keystone unified

@@ -19,8 +19,9 @@ import { LRUCache } from 'lru-cache';
 import type { OsloLimitOptions } from '../drivers/keystone/options.js';
 import { opt } from '../drivers/keystone/options.js';
 import { errorMessage, KeystoneAuthError, KeystoneSession, KeystoneUnavailableError } from '../drivers/keystone/session.js';
-import type { LimitsProvider, ProjectLimits, QuotaResource } from './limits.js';
-import { LimitsUnavailableError, QUOTA_RESOURCES, UnknownProjectError } from './limits.js';
+import type { LimitsProvider } from './limits.js';
+import { QUOTA_RESOURCES, type ProjectLimits, type QuotaResource } from '../domain/quota.js';
+import { LimitsUnavailableError, UnknownProjectError } from './limits.js';
 import type { Logger } from '../domain/logger.js';
 
 export { formatOverLimit } from './messages.js';

@@ -201,6 +201,17 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
       await pre.getByRole('button', { name: 'Cancel' }).click();
       await expect.poll(() => pre.count()).toBe(0);
 
+      // Zoom in to hours and out to three months: the same rows, another axis.
+      const range = page.getByRole('combobox', { name: 'Range' });
+      await range.selectOption({ label: '2 days (hours)' });
+      await page.getByText(/^Free slots of every flavor you may book, from .* to /).filter({ hasText: /\d{4}/ }).waitFor();
+      await grid.getByRole('row', { name: small }).getByRole('button', { name: /2 of 2 free/ }).first().waitFor();
+      await page.getByRole('button', { name: 'Later' }).click();
+      await expect.poll(() => page.getByRole('button', { name: 'Earlier' }).isEnabled()).toBe(true);
+      await range.selectOption({ label: '3 months' });
+      await grid.getByRole('row', { name: small }).getByRole('button', { name: /2 of 2 free/ }).first().waitFor();
+      await range.selectOption({ label: '4 weeks' });
+
       // Search narrows the rows.
       await page.getByRole('searchbox', { name: 'Search' }).fill('gpu');
       await expect.poll(() => grid.getByRole('row', { name: small }).count()).toBe(0);

@@ -3,6 +3,7 @@
  * `[oslo_messaging_rabbit]` and `[oslo_messaging_notifications]` sections (and
  * `transport_url` query parameters) map onto them one to one.
  */
+import { OPTIONS, type OptionValue } from '../../config/options.js';
 
 /** `[oslo_messaging_rabbit]` options that change what goes over the wire or how we reconnect. */
 export interface BusOptions {
@@ -33,11 +34,7 @@ export interface BusOptions {
   rabbit_quroum_max_memory_bytes: number;
   /** `x-expires` (seconds) of the RPC fanout queues. */
   rabbit_transient_queues_ttl: number;
-  /**
-   * Unacknowledged messages a consumer may hold; 0 = unlimited (oslo's default).
-   * Warre's default is 10 so that a slow handler does not hoard a burst that competing
-   * consumers could have processed.
-   */
+  /** Unacknowledged messages a consumer may hold; 0 = unlimited (oslo's default). */
   rabbit_qos_prefetch_count: number;
   /** AMQP heartbeat requested from the broker, seconds (0 disables). */
   heartbeat_timeout_threshold: number;
@@ -49,28 +46,38 @@ export interface BusOptions {
   connect_timeout: number;
 }
 
-/** oslo.messaging's defaults, except `rabbit_qos_prefetch_count` (see there). */
+/** The `[oslo_messaging_rabbit]` default of an option, from the one registry of options. */
+function registryDefault<K extends keyof typeof OPTIONS.oslo_messaging_rabbit>(name: K) {
+  const spec = OPTIONS.oslo_messaging_rabbit[name];
+  return spec.default({ allInOne: false, cwd: '.' }) as OptionValue<typeof spec>;
+}
+
+/**
+ * The defaults of every bus option: those of `[oslo_messaging_rabbit]` come from the option
+ * registry (src/config/options.ts), so a connection made without a configuration file (tests,
+ * tools) behaves as a configured one; the rest are oslo.messaging's.
+ */
 export const DEFAULT_BUS_OPTIONS: Readonly<BusOptions> = Object.freeze({
-  ssl: false,
-  ssl_version: '',
-  ssl_key_file: '',
-  ssl_cert_file: '',
-  ssl_ca_file: '',
-  ssl_enforce_hostname_verification: false,
-  rabbit_login_method: 'AMQPLAIN',
-  rabbit_retry_interval: 1,
-  rabbit_retry_backoff: 2,
-  rabbit_interval_max: 30,
-  rabbit_ha_queues: false,
-  rabbit_quorum_queue: false,
+  ssl: registryDefault('ssl'),
+  ssl_version: registryDefault('ssl_version') ?? '',
+  ssl_key_file: registryDefault('ssl_key_file') ?? '',
+  ssl_cert_file: registryDefault('ssl_cert_file') ?? '',
+  ssl_ca_file: registryDefault('ssl_ca_file') ?? '',
+  ssl_enforce_hostname_verification: registryDefault('ssl_enforce_hostname_verification'),
+  rabbit_login_method: registryDefault('rabbit_login_method'),
+  rabbit_retry_interval: registryDefault('rabbit_retry_interval'),
+  rabbit_retry_backoff: registryDefault('rabbit_retry_backoff'),
+  rabbit_interval_max: registryDefault('rabbit_interval_max'),
+  rabbit_ha_queues: registryDefault('rabbit_ha_queues'),
+  rabbit_quorum_queue: registryDefault('rabbit_quorum_queue'),
   rabbit_quorum_delivery_limit: 0,
   rabbit_quroum_max_memory_length: 0,
   rabbit_quroum_max_memory_bytes: 0,
-  rabbit_transient_queues_ttl: 1800,
-  rabbit_qos_prefetch_count: 10,
-  heartbeat_timeout_threshold: 60,
-  amqp_durable_queues: false,
-  amqp_auto_delete: false,
+  rabbit_transient_queues_ttl: registryDefault('rabbit_transient_queues_ttl'),
+  rabbit_qos_prefetch_count: registryDefault('rabbit_qos_prefetch_count'),
+  heartbeat_timeout_threshold: registryDefault('heartbeat_timeout_threshold'),
+  amqp_durable_queues: registryDefault('amqp_durable_queues'),
+  amqp_auto_delete: registryDefault('amqp_auto_delete'),
   connect_timeout: 10,
 });
 
