@@ -4,11 +4,15 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from '../auth/context.js';
-import { isDatabaseUnavailable } from '../db/resilience.js';
 import { WarreError } from '../domain/errors.js';
 import { LimitsUnavailableError, UnknownProjectError } from '../quota/limits.js';
 
 export const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable, please try again later';
+
+/** The database layer's DatabaseUnavailableError (src/db/resilience.ts), known by name: api/ does not import db/. */
+function isDatabaseUnavailable(err: unknown): boolean {
+  return err instanceof Error && err.name === 'DatabaseUnavailableError';
+}
 
 export function errorHandler(this: unknown, err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void {
   if (err instanceof WarreError) {

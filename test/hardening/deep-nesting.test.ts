@@ -1,5 +1,5 @@
 /**
- * Deeply nested JSON (docs/operations.md "Request limits"): an object field nested deeper
+ * Deeply nested JSON (docs/operations.md, "Slow and malformed requests"): an object field nested deeper
  * than 32 levels is a 422 naming the field, at any depth that fits in the 1 MiB body limit;
  * nothing on the way (JSON parsing, validation, logging) may exhaust the stack.
  */
