@@ -173,8 +173,8 @@ export function Timeline(props: {
   const [active, setActive] = useState({ row: 0, col: 0 });
   const [hover, setHover] = useState<string | null>(null);
   const grid = useRef<HTMLDivElement>(null);
-  // About 6 px on a wide screen: more stretches than that cannot be seen or pointed at.
-  const minWidth = (to - from) / 200;
+  // About 8 px on a wide screen: narrower stretches can hardly be seen or pointed at.
+  const minWidth = (to - from) / 140;
 
   const all = useMemo(
     () =>
