@@ -7,7 +7,7 @@
  */
 import type { WarreConfig } from '../config/load.js';
 import { supervise } from './cluster.js';
-import { ceilometerEvent } from '../drivers/bus/envelope.js';
+import { ceilometerEvent } from '../notification/ceilometer-events.js';
 import { NotificationListener } from '../drivers/bus/listener.js';
 import { leaseEventType } from '../domain/lifecycle.js';
 import { LeaseEventHandler } from '../notification/lease-events.js';

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { emptyContext } from '../auth/context.js';
-import { formatReservation } from '../drivers/bus/envelope.js';
+import { formatReservation } from './reservation-payload.js';
 import type { Notifier } from '../drivers/bus/notifier.js';
 import type { NotificationEvent, UserMessageEvent } from '../domain/lifecycle.js';
 import type { ReservationWithFlavor } from '../domain/types.js';

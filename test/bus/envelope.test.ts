@@ -2,23 +2,17 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   BusDecodeError,
-  ceilometerEvent,
   decodeBody,
   encodeBody,
   notificationMessage,
   parseNotification,
   parseRpcMessage,
-  pyIsoformat,
-  pyJsonDumps,
-  pyStrDatetime,
-  pyStrtime,
-  renderReservationPayload,
-  requestContextDict,
   rpcCastMessage,
-  rpcContext,
-  sanitizeNotificationContext,
-  type ReservationForPayload,
 } from '../../src/drivers/bus/envelope.js';
+import { pyIsoformat, pyJsonDumps, pyStrDatetime, pyStrtime } from '../../src/drivers/bus/python-json.js';
+import { requestContextDict, rpcContext, sanitizeNotificationContext } from '../../src/drivers/bus/request-context.js';
+import { ceilometerEvent } from '../../src/notification/ceilometer-events.js';
+import { renderReservationPayload, type ReservationForPayload } from '../../src/notification/reservation-payload.js';
 import { ensureOsloMessaging, runScript } from '../support/python/oslo.js';
 import { ALICE_CONTEXT } from '../support/contexts.js';
 

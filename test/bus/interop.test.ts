@@ -6,17 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestContext } from '../../src/auth/context.js';
 import { BusConnection } from '../../src/drivers/bus/connection.js';
-import {
-  ceilometerEvent,
-  encodeBody,
-  notificationMessage,
-  renderReservationPayload,
-  rpcCastMessage,
-  rpcContext,
-  sanitizeNotificationContext,
-  type ParsedNotification,
-  type ReservationForPayload,
-} from '../../src/drivers/bus/envelope.js';
+import { encodeBody, notificationMessage, rpcCastMessage, type ParsedNotification } from '../../src/drivers/bus/envelope.js';
+import { rpcContext, sanitizeNotificationContext } from '../../src/drivers/bus/request-context.js';
+import { ceilometerEvent } from '../../src/notification/ceilometer-events.js';
+import { renderReservationPayload, type ReservationForPayload } from '../../src/notification/reservation-payload.js';
 import { NotificationListener } from '../../src/drivers/bus/listener.js';
 import { Notifier } from '../../src/drivers/bus/notifier.js';
 import { RpcClient } from '../../src/drivers/bus/rpc.js';

@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { connectBus, createNotifier } from '../../src/cli/bus.js';
 import type { BusConnection } from '../../src/drivers/bus/connection.js';
-import { ceilometerEvent, type ParsedNotification } from '../../src/drivers/bus/envelope.js';
+import type { ParsedNotification } from '../../src/drivers/bus/envelope.js';
+import { ceilometerEvent } from '../../src/notification/ceilometer-events.js';
 import { NotificationListener } from '../../src/drivers/bus/listener.js';
 import { capturePino, configFrom, PrivateBroker, waitFor } from '../support/lifecycle-helpers.js';
 import { makeTestPki, type TestPki } from '../support/pki.js';

@@ -5,15 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { BusConnection } from './connection.js';
-import {
-  encodeBody,
-  notificationMessage,
-  nowMicros,
-  pyJsonDumps,
-  sanitizeNotificationContext,
-  type MessageContext,
-  type OsloContextExtras,
-} from './envelope.js';
+import { encodeBody, notificationMessage } from './envelope.js';
+import { nowMicros, pyJsonDumps } from './python-json.js';
+import { sanitizeNotificationContext, type MessageContext, type OsloContextExtras } from './request-context.js';
 import { DEFAULT_NOTIFIER_OPTIONS, type NotificationDriver, type NotifierOptions } from './options.js';
 import { ConfirmPublisher } from './publisher.js';
 import { topicExchange, topicQueue } from './topology.js';

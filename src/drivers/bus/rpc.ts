@@ -7,15 +7,8 @@ import { randomUUID } from 'node:crypto';
 import type { Channel, ConsumeMessage } from 'amqplib';
 import { errorText, type BusConnection } from './connection.js';
 import { BusConsumer, settle, type ConsumerSettings } from './consumer.js';
-import {
-  BusDecodeError,
-  encodeBody,
-  parseRpcMessage,
-  rpcCastMessage,
-  rpcContext,
-  type MessageContext,
-  type OsloContextExtras,
-} from './envelope.js';
+import { BusDecodeError, encodeBody, parseRpcMessage, rpcCastMessage } from './envelope.js';
+import { rpcContext, type MessageContext, type OsloContextExtras } from './request-context.js';
 import { ConfirmPublisher } from './publisher.js';
 import { declareBinding, fanoutExchange, fanoutQueue, topicExchange, topicQueue } from './topology.js';
 import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
