@@ -121,6 +121,7 @@ export function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Db
     return {
       acquireTimeoutMs: opts.acquireTimeoutMs ?? DB_TIMEOUT_DEFAULTS.acquireTimeoutMs,
       statementTimeoutMs: opts.statementTimeoutMs ?? DB_TIMEOUT_DEFAULTS.statementTimeoutMs,
+      poolSize,
       availability,
     };
   };

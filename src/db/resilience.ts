@@ -69,6 +69,18 @@ function isStaleConnection(err: unknown): boolean {
   return typeof e.message === 'string' && /Connection terminated unexpectedly|not queryable|closed state/i.test(e.message);
 }
 
+/**
+ * The statement cannot have reached the server: the connection was known to be closed, or the
+ * peer had already reset it when the statement was written. Any statement may be repeated then.
+ */
+function neverSent(err: unknown): boolean {
+  const e = err as { code?: unknown; syscall?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (e.code === 'EPIPE' || (e.code === 'ECONNRESET' && e.syscall === 'write')) return true;
+  if (e.code === 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR' || e.code === 'PROTOCOL_ENQUEUE_AFTER_QUIT') return true;
+  return typeof e.message === 'string' && /closed state|not queryable|Client was closed/i.test(e.message);
+}
+
 /** Statements that change nothing when run twice (or start a transaction that a retry starts anew). */
 const SAFE_TO_REPEAT = /^\s*(select|with\s|show|begin|start transaction|set transaction|set session)\b/i;
 const BEGINS = /^\s*(begin|start transaction)\b/i;
@@ -120,6 +132,8 @@ export interface Limits {
   acquireTimeoutMs: number;
   /** ms to wait for one statement's answer. */
   statementTimeoutMs: number;
+  /** Connections in the pool: the most stale ones a statement may meet in a row. */
+  poolSize: number;
   availability: DbAvailability;
 }
 
@@ -188,24 +202,29 @@ abstract class Guarded<Raw> {
     } catch (err) {
       if (!isConnectionFailure(err)) throw err;
       this.kill();
-      // A connection that died idle in the pool: one more try on a fresh one, when safe.
-      if (isStaleConnection(err) && !this.inTransaction && (first || BEGINS.test(sql)) && SAFE_TO_REPEAT.test(sql)) {
-        try {
-          this.raw = await acquireWithin(this.acquireRaw, this.limits, (r) => this.destroyRaw(r));
-          this.dead = false;
-          const result = await this.timed(sql, params);
-          this.track(sql);
-          this.limits.availability.up();
-          return result;
-        } catch (again) {
-          if (!isConnectionFailure(again)) throw again;
-          this.kill();
-          this.limits.availability.down(again);
-          throw this.unavailable(describe(again), again, sql);
+      // A connection that died idle in the pool: the statement once more on a live one, when
+      // safe — a read or a BEGIN, or any first statement that never reached the server. The
+      // pool may hold several such connections after an outage: each is dropped in turn (at
+      // most the pool's size); a database that is really down fails to connect.
+      let last = err;
+      if (first && !this.inTransaction && (SAFE_TO_REPEAT.test(sql) || neverSent(err))) {
+        for (let stale = 0; isStaleConnection(last) && stale < this.limits.poolSize; stale++) {
+          try {
+            this.raw = await acquireWithin(this.acquireRaw, this.limits, (r) => this.destroyRaw(r));
+            this.dead = false;
+            const result = await this.timed(sql, params);
+            this.track(sql);
+            this.limits.availability.up();
+            return result;
+          } catch (again) {
+            if (!isConnectionFailure(again)) throw again;
+            this.kill();
+            last = again;
+          }
         }
       }
-      this.limits.availability.down(err);
-      throw this.unavailable(describe(err), err, sql);
+      this.limits.availability.down(last);
+      throw this.unavailable(describe(last), last, sql);
     }
   }
 

@@ -20,6 +20,8 @@ import { buildApp } from '../../src/api/app.js';
 import { NoAuthAuthenticator } from '../../src/auth/noauth.js';
 import { openDatabase, type Db } from '../../src/db/connect.js';
 import { upgrade } from '../../src/db/migrate.js';
+import { DatabaseUnavailableError } from '../../src/db/resilience.js';
+import { writeTransaction } from '../../src/db/transaction.js';
 import { PolicyEnforcer } from '../../src/policy/enforcer.js';
 import { ConfigLimitsProvider } from '../../src/quota/config-limits.js';
 import type { DatabaseTarget } from '../../src/config/database-url.js';
@@ -168,5 +170,46 @@ describe.each(['mysql', 'postgres'] as const)('%s behind a proxy', (dialect) => 
     for (const r of answers) expect(r.statusCode, r.body).toBe(200);
     const write = await create(s, 'fresh');
     expect(write.statusCode, write.body).toBe(202);
+  });
+
+  it('runs a transaction whose connection was lost before COMMIT once more, as a whole', async () => {
+    let attempts = 0;
+    const inserted = await writeTransaction(s.db, async (tx) => {
+      attempts++;
+      await tx.selectFrom('flavor').select('id').execute();
+      // The connection goes away in the middle of the first attempt.
+      if (attempts === 1) {
+        await s.proxy.refuse();
+        await s.proxy.pass();
+      }
+      await tx.insertInto('warre_project_lock').values({ project_id: `tx-retry-${dialect}` }).execute();
+      return attempts;
+    });
+    expect(inserted).toBe(2);
+    const rows = await s.db.kysely.selectFrom('warre_project_lock').select('project_id').where('project_id', '=', `tx-retry-${dialect}`).execute();
+    expect(rows).toHaveLength(1);
+  });
+
+  it('repeats a write on a pooled connection that died idle (it never reached the server)', async () => {
+    // Hold every pooled connection at once, so the pool keeps them all.
+    await Promise.all(Array.from({ length: POOL }, () => s.db.kysely.selectFrom('flavor').select('id').execute()));
+    await s.proxy.refuse();
+    await s.proxy.pass();
+    await Promise.all(Array.from({ length: POOL }, (_, i) => s.db.kysely.insertInto('warre_project_lock').values({ project_id: `stale-${dialect}-${i}` }).execute()));
+    const rows = await s.db.kysely.selectFrom('warre_project_lock').select('project_id').where('project_id', 'like', `stale-${dialect}-%`).execute();
+    expect(rows).toHaveLength(POOL);
+  });
+
+  it('never repeats a write whose answer was lost (it may have been done): 503, not retriable', async () => {
+    await s.db.kysely.selectFrom('flavor').select('id').execute();
+    s.proxy.stall();
+    const err = await s.db.kysely.insertInto('warre_project_lock').values({ project_id: `lost-${dialect}` }).execute().catch((e: unknown) => e);
+    await s.proxy.pass();
+    expect(err).toBeInstanceOf(DatabaseUnavailableError);
+    expect((err as DatabaseUnavailableError).retriable).toBe(false);
+    expect((err as Error).message).toMatch(/statement_timeout|pool_timeout/);
+    // Sent once only: the proxy swallowed it, so it is not there (and nothing sent it again).
+    const rows = await s.db.kysely.selectFrom('warre_project_lock').select('project_id').where('project_id', '=', `lost-${dialect}`).execute();
+    expect(rows).toHaveLength(0);
   });
 });
