@@ -242,6 +242,7 @@ function Identity(props: { sess: Session; who: WhoAmI | null; onSwitched: (s: Ke
           {project}
         </span>
       )}
+      {switching && <span role="status">Switching project…</span>}
       <button type="button" class="secondary" onClick={props.onSignOut}>
         Sign out
       </button>

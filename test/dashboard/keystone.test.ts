@@ -19,6 +19,9 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import * as ks from '../support/keystone.js';
 import { expectAccessible, expectNoProblems, launch, openPage, QUICK } from './browser.js';
 
+/** Waits on Keystone round trips (a sign-in or a switch is two or three of them; uwsgi is slow under load). */
+const KEYSTONE_WAIT = 15_000;
+
 let browser: Browser;
 let api: RunningApi;
 let db: TestDatabase;
@@ -116,12 +119,12 @@ describe('portal sign-in with Keystone', () => {
       await page.getByRole('textbox', { name: 'User name' }).fill(user.name);
       await page.getByRole('textbox', { name: 'Password' }).fill('wrong-password');
       await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('alert').getByText(/not accepted by Keystone/).waitFor();
+      await page.getByRole('alert').getByText(/not accepted by Keystone/).waitFor({ timeout: KEYSTONE_WAIT });
 
       await page.getByRole('textbox', { name: 'Password' }).fill(user.password);
       await page.getByRole('textbox', { name: 'Project', exact: true }).fill(projectA.name);
       await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('heading', { level: 1, name: 'Availability' }).waitFor();
+      await page.getByRole('heading', { level: 1, name: 'Availability' }).waitFor({ timeout: KEYSTONE_WAIT });
       const projectSelect = page.getByRole('combobox', { name: 'Project' });
       await expect.poll(() => projectSelect.inputValue(), { timeout: QUICK }).toBe(projectA.id);
       const first = await pageToken(page);
@@ -130,7 +133,9 @@ describe('portal sign-in with Keystone', () => {
 
       // Switch project: Warre re-scopes the token; the pages now act for project B.
       await projectSelect.selectOption(projectB.id);
-      await expect.poll(() => projectSelect.inputValue()).toBe(projectB.id);
+      await expect
+        .poll(async () => (await page.getByRole('alert').allInnerTexts()).join(' ') || projectSelect.inputValue(), { timeout: KEYSTONE_WAIT })
+        .toBe(projectB.id);
       await expect.poll(() => pageToken(page)).not.toBe(first);
       const second = (await pageToken(page))!;
       secrets.push(second);
@@ -141,7 +146,7 @@ describe('portal sign-in with Keystone', () => {
       await expectAccessible(page, 'My reservations (Keystone)');
 
       await page.getByRole('button', { name: 'Sign out' }).click();
-      await page.getByRole('heading', { name: 'Sign in to Warre' }).waitFor();
+      await page.getByRole('heading', { name: 'Sign in to Warre' }).waitFor({ timeout: KEYSTONE_WAIT });
       await page.getByText('You are signed out.').waitFor();
       expect(await pageToken(page)).toBeNull();
       expect(await tokenValid(second)).toBe(false);
@@ -161,7 +166,7 @@ describe('portal sign-in with Keystone', () => {
       await page.getByRole('textbox', { name: 'Secret' }).fill(appCred.secret);
       await expectAccessible(page, 'the application credential form');
       await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('heading', { level: 1, name: 'Availability' }).waitFor();
+      await page.getByRole('heading', { level: 1, name: 'Availability' }).waitFor({ timeout: KEYSTONE_WAIT });
       await page.getByRole('banner').getByText(projectA.name).waitFor();
       expect(await page.getByRole('combobox', { name: 'Project' }).count()).toBe(0);
       secrets.push((await pageToken(page))!);
@@ -179,7 +184,7 @@ describe('portal sign-in with Keystone', () => {
       await page.getByRole('textbox', { name: 'User name' }).fill(user.name);
       await page.getByRole('textbox', { name: 'Password' }).fill(user.password);
       await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('heading', { level: 1, name: 'Availability' }).waitFor();
+      await page.getByRole('heading', { level: 1, name: 'Availability' }).waitFor({ timeout: KEYSTONE_WAIT });
       const token = (await pageToken(page))!;
       secrets.push(token);
       await ks.revokeToken(token);
