@@ -12,7 +12,7 @@ import type { KeystoneSession } from '../drivers/keystone/session.js';
 import { botSession, getUser, grantProjectRole } from '../drivers/keystone/identity.js';
 import { listServers } from '../drivers/nova.js';
 import type { Notifier } from '../drivers/bus/notifier.js';
-import { createUserNotifier } from '../notification/user/notifier.js';
+import { createUserMessageSender } from '../notification/user/senders.js';
 import type { Messenger } from '../notification/messenger.js';
 import { WarreMessenger } from '../notification/warre-messenger.js';
 import { LeaseWorker } from '../worker/lease-worker.js';
@@ -22,7 +22,7 @@ import { PeriodicTasks } from '../worker/periodic.js';
 const BOT_SESSIONS_KEPT = 500;
 
 export function createMessenger(config: WarreConfig, log: Logger, session: KeystoneSession | null, notifier: Notifier | null): WarreMessenger {
-  const users = createUserNotifier(config.warre.user_notifier, {
+  const users = createUserMessageSender(config.warre.user_notifier, {
     logger: log,
     templateDir: config.warre.template_dir ?? undefined,
     session,

@@ -1,6 +1,6 @@
 /**
  * The Messenger of a running Warre: user messages through the configured
- * user notifier (with the owner's name and e-mail from Keystone when the
+ * user message sender (`[warre] user_notifier`, with the owner's name and e-mail from Keystone when the
  * driver needs them) and `warre.reservation.*` notifications through the
  * oslo.messaging-compatible notifier.
  */
@@ -11,7 +11,7 @@ import type { Notifier } from '../drivers/bus/notifier.js';
 import type { NotificationEvent, UserMessageEvent } from '../domain/lifecycle.js';
 import type { ReservationWithFlavor } from '../domain/types.js';
 import type { MessageUser, ReservationForMessage } from './user/render.js';
-import type { UserNotifier } from './user/notifier.js';
+import type { UserMessageSender } from './user/senders.js';
 import type { Logger } from '../domain/logger.js';
 import type { Messenger } from './messenger.js';
 
@@ -54,7 +54,7 @@ export function reservationPayload(r: ReservationWithFlavor): Record<string, unk
 
 export class WarreMessenger implements Messenger {
   constructor(
-    private readonly users: UserNotifier,
+    private readonly users: UserMessageSender,
     private readonly notifier: Notifier | null,
     private readonly lookupUser: ((userId: string) => Promise<MessageUser | null>) | null,
     private readonly log: Logger,

@@ -5,11 +5,11 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 import {
-  createUserNotifier,
-  LoggingUserNotifier,
-  SmtpUserNotifier,
-  TaynacUserNotifier,
-} from '../../src/notification/user/notifier.js';
+  createUserMessageSender,
+  LoggingSender,
+  SmtpSender,
+  TaynacSender,
+} from '../../src/notification/user/senders.js';
 import {
   defaultTemplateDir,
   messageVars,
@@ -112,10 +112,10 @@ describe('templates', () => {
   });
 });
 
-describe('LoggingUserNotifier', () => {
+describe('LoggingSender', () => {
   it('logs subject, recipient and length, and needs no user', async () => {
     const log = captureLogger();
-    const n = new LoggingUserNotifier({ logger: log.logger });
+    const n = new LoggingSender({ logger: log.logger });
     expect(n.needsUser).toBe(false);
     await n.send('before_end', reservation, null);
     await n.send('start', reservation, alice);
@@ -132,7 +132,7 @@ describe('LoggingUserNotifier', () => {
     try {
       writeFileSync(path.join(dir, 'create.tmpl'), '{% if %}');
       const log = captureLogger();
-      await new LoggingUserNotifier({ logger: log.logger, templateDir: dir }).send('create', reservation, alice);
+      await new LoggingSender({ logger: log.logger, templateDir: dir }).send('create', reservation, alice);
       expect(log.find('Cannot render')).toHaveLength(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -140,7 +140,7 @@ describe('LoggingUserNotifier', () => {
   });
 });
 
-describe('TaynacUserNotifier', () => {
+describe('TaynacSender', () => {
   const taynac = new FakeTaynac();
   beforeAll(async () => {
     await taynac.start();
@@ -150,8 +150,8 @@ describe('TaynacUserNotifier', () => {
   });
   afterEach(() => taynac.reset());
 
-  const notifier = (log = captureLogger()): TaynacUserNotifier =>
-    new TaynacUserNotifier({ logger: log.logger, session: new FakeSession({ message: taynac.url }), retryDelayMs: 1 });
+  const notifier = (log = captureLogger()): TaynacSender =>
+    new TaynacSender({ logger: log.logger, session: new FakeSession({ message: taynac.url }), retryDelayMs: 1 });
 
   it('sends the rendered template to the user\'s e-mail', async () => {
     const log = captureLogger();
@@ -199,7 +199,7 @@ describe('TaynacUserNotifier', () => {
   });
 });
 
-describe('SmtpUserNotifier', () => {
+describe('SmtpSender', () => {
   const sink = new SmtpSink({ user: 'mailer', password: 's3cret' });
   let port: number;
   beforeAll(async () => {
@@ -213,8 +213,8 @@ describe('SmtpUserNotifier', () => {
     sink.offered = 0;
   });
 
-  const notifier = (log = captureLogger()): SmtpUserNotifier =>
-    new SmtpUserNotifier({
+  const notifier = (log = captureLogger()): SmtpSender =>
+    new SmtpSender({
       logger: log.logger,
       retryDelayMs: 1,
       smtp: { host: '127.0.0.1', port, user: 'mailer', password: 's3cret', from: 'Nectar Reservations <reservations@example.org>' },
@@ -274,20 +274,20 @@ describe('SmtpUserNotifier', () => {
 
   it('gives up when no server listens, without throwing', async () => {
     const log = captureLogger();
-    const n = new SmtpUserNotifier({ logger: log.logger, retryDelayMs: 1, attempts: 2, smtp: { host: '127.0.0.1', port: 1, from: 'x@example.org' } });
+    const n = new SmtpSender({ logger: log.logger, retryDelayMs: 1, attempts: 2, smtp: { host: '127.0.0.1', port: 1, from: 'x@example.org' } });
     await expect(n.send('create', reservation, alice)).resolves.toBeUndefined();
     expect(log.find('giving up')[0]).toMatchObject({ attempts: 2 });
   });
 });
 
-describe('createUserNotifier', () => {
+describe('createUserMessageSender', () => {
   const logger = captureLogger().logger;
   it('builds each driver and explains missing settings', () => {
-    expect(createUserNotifier('logging', { logger })).toBeInstanceOf(LoggingUserNotifier);
-    expect(createUserNotifier('taynac', { logger, session: new FakeSession({}) })).toBeInstanceOf(TaynacUserNotifier);
-    expect(createUserNotifier('smtp', { logger, smtp: { host: 'localhost', from: 'a@example.org' } })).toBeInstanceOf(SmtpUserNotifier);
-    expect(() => createUserNotifier('taynac', { logger })).toThrow(/needs Keystone credentials/);
-    expect(() => createUserNotifier('smtp', { logger })).toThrow(/needs an SMTP host/);
-    expect(() => createUserNotifier('pigeon' as never, { logger })).toThrow(/Unknown user notifier "pigeon"/);
+    expect(createUserMessageSender('logging', { logger })).toBeInstanceOf(LoggingSender);
+    expect(createUserMessageSender('taynac', { logger, session: new FakeSession({}) })).toBeInstanceOf(TaynacSender);
+    expect(createUserMessageSender('smtp', { logger, smtp: { host: 'localhost', from: 'a@example.org' } })).toBeInstanceOf(SmtpSender);
+    expect(() => createUserMessageSender('taynac', { logger })).toThrow(/needs Keystone credentials/);
+    expect(() => createUserMessageSender('smtp', { logger })).toThrow(/needs an SMTP host/);
+    expect(() => createUserMessageSender('pigeon' as never, { logger })).toThrow(/Unknown user notifier "pigeon"/);
   });
 });

@@ -20,7 +20,7 @@ import {
   type UserEvent,
 } from './render.js';
 
-export interface UserNotifier {
+export interface UserMessageSender {
   /** False when the driver does not use the user's Keystone record (the caller may pass null). */
   readonly needsUser: boolean;
   send(event: UserEvent, reservation: ReservationForMessage, user: MessageUser | null): Promise<void>;
@@ -48,7 +48,7 @@ class PermanentSendError extends Error {
   }
 }
 
-abstract class BaseNotifier implements UserNotifier {
+abstract class BaseSender implements UserMessageSender {
   abstract readonly needsUser: boolean;
   protected readonly log: Logger;
   protected readonly templateDir: string;
@@ -100,7 +100,7 @@ abstract class BaseNotifier implements UserNotifier {
 }
 
 /** Logs what would be sent; needs no mail service and no user record. */
-export class LoggingUserNotifier extends BaseNotifier {
+export class LoggingSender extends BaseSender {
   readonly needsUser = false;
 
   protected async deliver(event: UserEvent, reservation: ReservationForMessage, user: MessageUser | null, body: string): Promise<void> {
@@ -112,19 +112,19 @@ export class LoggingUserNotifier extends BaseNotifier {
   }
 }
 
-export interface TaynacNotifierOptions extends BaseOptions {
+export interface TaynacSenderOptions extends BaseOptions {
   /** The `[service_auth]` session. */
   session: ServiceSession;
   taynac?: TaynacOptions;
 }
 
 /** Sends through Taynac to the user's Keystone `email`. */
-export class TaynacUserNotifier extends BaseNotifier {
+export class TaynacSender extends BaseSender {
   readonly needsUser = true;
   private readonly session: ServiceSession;
   private readonly taynac: TaynacOptions;
 
-  constructor(opts: TaynacNotifierOptions) {
+  constructor(opts: TaynacSenderOptions) {
     super(opts);
     this.session = opts.session;
     this.taynac = opts.taynac ?? {};
@@ -161,17 +161,17 @@ export interface SmtpOptions {
   timeoutMs?: number;
 }
 
-export interface SmtpNotifierOptions extends BaseOptions {
+export interface SmtpSenderOptions extends BaseOptions {
   smtp: SmtpOptions;
 }
 
 /** Sends with an SMTP server to the user's Keystone `email`. */
-export class SmtpUserNotifier extends BaseNotifier {
+export class SmtpSender extends BaseSender {
   readonly needsUser = true;
   private readonly transport: Transporter;
   private readonly from: string;
 
-  constructor(opts: SmtpNotifierOptions) {
+  constructor(opts: SmtpSenderOptions) {
     super(opts);
     const s = opts.smtp;
     const timeout = s.timeoutMs ?? 30_000;
@@ -206,9 +206,9 @@ export class SmtpUserNotifier extends BaseNotifier {
   }
 }
 
-export type UserNotifierKind = 'logging' | 'taynac' | 'smtp';
+export type UserMessageDriver = 'logging' | 'taynac' | 'smtp';
 
-export interface UserNotifierOptions extends BaseOptions {
+export interface UserMessageSenderOptions extends BaseOptions {
   /** Needed by `taynac`: the `[service_auth]` session. */
   session?: ServiceSession | null;
   taynac?: TaynacOptions;
@@ -217,16 +217,16 @@ export interface UserNotifierOptions extends BaseOptions {
 }
 
 /** The driver named by `[warre] user_notifier`. */
-export function createUserNotifier(kind: UserNotifierKind, options: UserNotifierOptions): UserNotifier {
+export function createUserMessageSender(kind: UserMessageDriver, options: UserMessageSenderOptions): UserMessageSender {
   switch (kind) {
     case 'logging':
-      return new LoggingUserNotifier(options);
+      return new LoggingSender(options);
     case 'taynac':
       if (!options.session) throw new Error('The taynac user notifier needs Keystone credentials ([service_auth])');
-      return new TaynacUserNotifier({ ...options, session: options.session });
+      return new TaynacSender({ ...options, session: options.session });
     case 'smtp':
       if (!options.smtp?.host || !options.smtp.from) throw new Error('The smtp user notifier needs an SMTP host and a from address');
-      return new SmtpUserNotifier({ ...options, smtp: options.smtp });
+      return new SmtpSender({ ...options, smtp: options.smtp });
     default:
       throw new Error(`Unknown user notifier ${JSON.stringify(kind)}; choose logging, taynac or smtp`);
   }
