@@ -13,6 +13,7 @@ import type { Services } from '../services/dependencies.js';
 import { dashboardRoutes, isPublicDashboardPath, type DashboardOptions } from './dashboard.js';
 import { clientErrorHandler } from './client-errors.js';
 import { errorHandler, notFoundHandler } from './errors.js';
+import { OPENAPI_PATH } from './openapi.js';
 import { Authorizer } from './request.js';
 import { registerRoutes, type HealthReport } from './routes/index.js';
 
@@ -45,7 +46,7 @@ export const TIMEOUT_DEFAULTS: AppTimeouts = { requestMs: 30_000, headersMs: 10_
 export const BODY_LIMIT = 1024 * 1024;
 
 /** Paths served without identity (as the Python service's auth middleware skips them). */
-const PUBLIC_PATHS = new Set(['/', '/healthcheck', '/healthcheck/']);
+const PUBLIC_PATHS = new Set(['/', '/healthcheck', '/healthcheck/', OPENAPI_PATH, `${OPENAPI_PATH}/`]);
 
 const FRAMEWORK_ERRORS: Record<string, string> = {
   FST_ERR_BAD_URL: 'The request path is not a valid URL',

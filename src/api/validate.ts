@@ -133,3 +133,51 @@ export function validateBody<T>(schema: Schema, body: Record<string, unknown>, p
   }
   return Object.keys(errors).length > 0 ? { ok: false, errors } : { ok: true, value: value as T };
 }
+
+/**
+ * The JSON Schema (2020-12) of a body this language accepts, for the OpenAPI document
+ * (src/api/openapi.ts): the canonical form of each field, with the other forms `checkField`
+ * also takes said in its description. `partial` (PATCH): no field is required, at least one given.
+ */
+export function bodyJsonSchema(schema: Schema, partial = false): Record<string, unknown> {
+  const properties: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(schema)) properties[name] = fieldJsonSchema(spec.type);
+  const required = partial ? [] : Object.entries(schema).filter(([, s]) => s.required).map(([n]) => n);
+  return {
+    type: 'object',
+    properties,
+    ...(required.length > 0 ? { required } : {}),
+    minProperties: 1,
+    additionalProperties: false,
+  };
+}
+
+function fieldJsonSchema(t: FieldType): Record<string, unknown> {
+  const orNull = (type: string) => ('nullable' in t && t.nullable ? [type, 'null'] : type);
+  switch (t.kind) {
+    case 'string':
+      return { type: orNull('string'), maxLength: t.max, description: 'No NUL character.' };
+    case 'int':
+      return { type: 'integer', minimum: t.min ?? INT32_MIN, maximum: t.max ?? INT32_MAX, description: 'A string of digits is taken too.' };
+    case 'bool':
+      return { type: orNull('boolean'), description: 'Also 1/0 and the strings true/false, 1/0, yes/no, on/off, t/f, y/n (any case).' };
+    case 'datetime':
+      return {
+        type: orNull('string'),
+        format: 'date-time',
+        description: 'ISO 8601 with an offset (`Z` or `±HH:MM`); seconds are dropped, then the time is taken as UTC.',
+      };
+    case 'object':
+      return {
+        type: orNull('object'),
+        description: `Any JSON object nested at most ${MAX_OBJECT_DEPTH} levels deep, at most 65535 characters as JSON.`,
+      };
+    case 'id-list':
+      return {
+        type: 'array',
+        items: { type: 'string', maxLength: 64 },
+        maxItems: 1000,
+        description: 'Ids; repeated ones count once.',
+      };
+  }
+}

@@ -95,8 +95,8 @@ export const POLICY_DEFAULTS = [
   {
     name: 'warre:flavor:get',
     check: '',
-    description: 'Show one flavor.',
-    operations: get(FLAVOR),
+    description: 'Show one flavor, or its free slots.',
+    operations: [...get(FLAVOR), ...get(`${FLAVOR}freeslots/`)],
   },
   {
     name: 'warre:flavor:list',
@@ -107,8 +107,10 @@ export const POLICY_DEFAULTS = [
   {
     name: 'warre:flavor:list:all',
     check: 'rule:admin_or_reader',
-    description: 'List every flavor, including inactive and private ones (all_projects=true).',
-    operations: op('GET', FLAVORS),
+    description:
+      'See every flavor, including inactive and private ones: all_projects=true in the flavor list and ' +
+      'availability; private flavors by id.',
+    operations: [...get(FLAVORS), ...get(FLAVOR), ...op('PATCH', FLAVOR), ...op('DELETE', FLAVOR), ...get(`${FLAVOR}freeslots/`), ...get(AVAILABILITY)],
   },
   {
     name: 'warre:flavor:create',
@@ -192,15 +194,15 @@ export const POLICY_DEFAULTS = [
     name: 'warre:limits:list:all',
     check: 'rule:admin_or_reader',
     description: 'Show the quota limits and usage of any project (project_id=...).',
-    operations: op('GET', '/v1/limits/'),
+    operations: get('/v1/limits/'),
   },
 
   // Reservations
   {
     name: 'warre:reservation:get',
     check: 'rule:admin_or_owner_or_reader',
-    description: 'Show one reservation.',
-    operations: get(RESERVATION),
+    description: 'Show one reservation, or export it as an iCalendar file.',
+    operations: [...get(RESERVATION), ...get(`${RESERVATION}calendar.ics`)],
   },
   {
     name: 'warre:reservation:list',
@@ -211,8 +213,8 @@ export const POLICY_DEFAULTS = [
   {
     name: 'warre:reservation:list:all',
     check: 'rule:admin_or_reader',
-    description: 'List the reservations of another project or of all projects.',
-    operations: op('GET', RESERVATIONS),
+    description: 'List (or export as an iCalendar file) the reservations of another project or of all projects.',
+    operations: [...get(RESERVATIONS), ...get('/v1/reservations/calendar.ics')],
   },
   {
     name: 'warre:reservation:create:bypass_maintenance',

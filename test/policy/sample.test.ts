@@ -22,7 +22,8 @@ describe('renderPolicySample', () => {
 
   it('describes each rule and lists the operations it guards', () => {
     expect(sample).toContain(
-      '# Show one reservation.\n# GET /v1/reservations/{reservation_id}/\n# HEAD /v1/reservations/{reservation_id}/\n' +
+      '# Show one reservation, or export it as an iCalendar file.\n# GET /v1/reservations/{reservation_id}/\n# HEAD /v1/reservations/{reservation_id}/\n' +
+        '# GET /v1/reservations/{reservation_id}/calendar.ics\n# HEAD /v1/reservations/{reservation_id}/calendar.ics\n' +
         '#"warre:reservation:get": "rule:admin_or_owner_or_reader"\n',
     );
     expect(sample).toContain('#"admin_required": "role:admin or is_admin:1"\n');

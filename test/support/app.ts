@@ -9,6 +9,7 @@ import type { LeaseBackend } from '../../src/drivers/lease-backend.js';
 import type { Services } from '../../src/services/dependencies.js';
 import type { Db } from '../../src/db/connect.js';
 import { migratedDatabase, type Dialect } from './db.js';
+import { checkEveryAnswer } from './openapi-check.js';
 
 export interface TestApp {
   app: FastifyInstance;
@@ -25,6 +26,8 @@ export interface TestAppOptions {
   now?: () => number;
   poolSize?: number;
   policyFile?: string | null;
+  /** Check every answer against the OpenAPI document (test/support/openapi-check.ts); default true. */
+  checkAnswers?: boolean;
 }
 
 export async function buildTestApp(dialect: Dialect, opts: TestAppOptions = {}): Promise<TestApp> {
@@ -50,6 +53,7 @@ export async function buildTestApp(dialect: Dialect, opts: TestAppOptions = {}):
     logger,
   });
   await app.ready();
+  if (opts.checkAnswers !== false) checkEveryAnswer(app);
   return {
     app,
     db,

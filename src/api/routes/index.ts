@@ -9,6 +9,7 @@ import flavorRoutes from './v1/flavors.js';
 import flavorProjectRoutes from './v1/flavorprojects.js';
 import limitsRoutes from './v1/limits.js';
 import maintenanceWindowRoutes from './v1/maintenancewindows.js';
+import openApiRoutes from './v1/openapi.js';
 import reservationRoutes from './v1/reservations.js';
 
 export interface HealthReport {
@@ -32,4 +33,5 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   await calendarRoutes(app, deps);
   await limitsRoutes(app, deps);
   await availabilityRoutes(app, deps);
+  await openApiRoutes(app, deps);
 }

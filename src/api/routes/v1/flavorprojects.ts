@@ -7,7 +7,7 @@ import { validateBody, type Schema } from '../../validate.js';
 import { flavorProjectView } from '../../views.js';
 import type { RouteDeps } from '../index.js';
 
-const CREATE_FIELDS: Schema = {
+export const CREATE_FIELDS: Schema = {
   flavor_id: { type: { kind: 'string', max: 64 }, required: true },
   project_id: { type: { kind: 'string', max: 64 }, required: true },
 };

@@ -10,7 +10,7 @@ import { validateBody, type Schema } from '../../validate.js';
 import { flavorView } from '../../views.js';
 import type { RouteDeps } from '../index.js';
 
-const FLAVOR_FIELDS: Schema = {
+export const FLAVOR_FIELDS: Schema = {
   name: { type: { kind: 'string', max: 64 }, required: true },
   description: { type: { kind: 'string', max: 255, nullable: true } },
   vcpu: { type: { kind: 'int', min: 1 }, required: true },
@@ -30,8 +30,8 @@ const FLAVOR_FIELDS: Schema = {
 };
 
 /** PATCH cannot change these (the lease and Nova flavor were made from them). */
-const IMMUTABLE = ['id', 'vcpu', 'memory_mb', 'disk_gb', 'properties'];
-const UPDATE_FIELDS: Schema = Object.fromEntries(Object.entries(FLAVOR_FIELDS).filter(([k]) => !IMMUTABLE.includes(k)));
+export const IMMUTABLE = ['id', 'vcpu', 'memory_mb', 'disk_gb', 'properties'];
+export const UPDATE_FIELDS: Schema = Object.fromEntries(Object.entries(FLAVOR_FIELDS).filter(([k]) => !IMMUTABLE.includes(k)));
 
 export default async function flavorRoutes(app: FastifyInstance, { svc, authz, publicUrl }: RouteDeps): Promise<void> {
   const viewer = (req: FastifyRequest): FlavorViewer => ({

@@ -8,7 +8,7 @@ import { validateBody, type Schema } from '../../validate.js';
 import { maintenanceWindowView } from '../../views.js';
 import type { RouteDeps } from '../index.js';
 
-const FIELDS: Schema = {
+export const FIELDS: Schema = {
   start: { type: { kind: 'datetime' }, required: true },
   end: { type: { kind: 'datetime' }, required: true },
   note: { type: { kind: 'string', max: 255, nullable: true } },

@@ -12,14 +12,14 @@ import { validateBody, type Schema } from '../../validate.js';
 import { reservationView } from '../../views.js';
 import type { RouteDeps } from '../index.js';
 
-const CREATE_FIELDS: Schema = {
+export const CREATE_FIELDS: Schema = {
   flavor_id: { type: { kind: 'string', max: 64 }, required: true },
   start: { type: { kind: 'datetime' }, required: true },
   end: { type: { kind: 'datetime' }, required: true },
   instance_count: { type: { kind: 'int', min: 1, max: 10_000 } },
 };
 
-const UPDATE_FIELDS: Schema = {
+export const UPDATE_FIELDS: Schema = {
   end: { type: { kind: 'datetime' }, required: true },
 };
 
