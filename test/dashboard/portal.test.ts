@@ -382,6 +382,62 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
     }
   });
 
+  it('works with the keyboard only: sign-in, navigation with visible focus, one tab stop in the timeline', async () => {
+    const w = await openPage(browser);
+    const { page } = w;
+    /** The focused element's role-ish description: its text or aria-label, and whether it sits in the timeline grid. */
+    const focused = () =>
+      page.evaluate(() => {
+        const e = document.activeElement as HTMLElement | null;
+        const style = e ? getComputedStyle(e) : null;
+        return {
+          name: (e?.getAttribute('aria-label') ?? e?.textContent ?? '').trim(),
+          tag: e?.tagName ?? '',
+          inGrid: !!e?.closest('[role=grid]'),
+          outline: style ? `${style.outlineStyle} ${style.outlineWidth}` : '',
+        };
+      });
+    const tabTo = async (want: (f: Awaited<ReturnType<typeof focused>>) => boolean, max = 60) => {
+      for (let i = 0; i < max; i++) {
+        await page.keyboard.press('Tab');
+        const f = await focused();
+        if (want(f)) return f;
+      }
+      throw new Error('focus never reached the wanted element');
+    };
+    try {
+      await page.goto(`${base}/dashboard/`);
+      await page.getByRole('heading', { name: 'Sign in to Warre' }).waitFor();
+      await tabTo((f) => f.tag === 'INPUT');
+      await page.keyboard.type('kim');
+      await page.keyboard.press('Tab');
+      await page.keyboard.type('proj-kim');
+      await page.keyboard.press('Enter');
+      await page.getByRole('grid', { name: 'Availability' }).getByRole('row', { name: small }).waitFor();
+
+      const link = await tabTo((f) => f.name === 'My reservations');
+      expect(link.outline).not.toMatch(/^none/);
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { level: 1, name: 'My reservations' }).waitFor();
+      await page.getByRole('region', { name: 'Quota' }).getByText('0 of 5 reservations used').waitFor();
+
+      await page.keyboard.press('Shift+Tab');
+      await tabTo((f) => f.name === 'Availability', 80);
+      await page.keyboard.press('Enter');
+      const stretch = await tabTo((f) => f.inGrid);
+      expect(stretch.name).toMatch(/ of \d+ free/);
+      expect(stretch.outline).not.toMatch(/^none/);
+      await page.keyboard.press('ArrowRight');
+      expect((await focused()).inGrid).toBe(true);
+      // One tab stop: the next Tab leaves the grid.
+      await page.keyboard.press('Tab');
+      expect((await focused()).inGrid).toBe(false);
+      expectNoProblems(w);
+    } finally {
+      await w.context.close();
+    }
+  });
+
   it('works 360 px wide (phone): navigation, timeline and reservations reachable', async () => {
     const w = await openPage(browser, { width: 360, height: 740 });
     const { page } = w;
