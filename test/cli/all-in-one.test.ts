@@ -70,6 +70,7 @@ describe('warre all (all-in-one)', () => {
     const out = proc!.stdout();
     expect(out).toMatch(/Warre is running \(all-in-one: API \+ worker \+ lease simulator \+ periodic tasks\)/);
     expect(out).toContain(`API:      http://127.0.0.1:${port}/v1/   (auth_strategy = noauth)`);
+    expect(out).toContain(`Portal:   http://127.0.0.1:${port}/dashboard/`);
     if (!fs.existsSync(DEFAULT_CONFIG_FILE)) expect(out).toContain('Config:   built-in all-in-one defaults (no config file)');
     dataPath = /Data: +(\S+)/.exec(out)![1]!;
     expect(dataPath).toBe(path.join(fs.realpathSync(cwd), '.warre', 'warre.db'));
