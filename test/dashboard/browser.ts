@@ -79,9 +79,10 @@ export async function expectAccessible(page: Page, what: string): Promise<void> 
 }
 
 /** Sign in on the noauth form (the all-in-one's). */
-export async function signInNoauth(page: Page, baseUrl: string, who: { user: string; project: string; roles: string }): Promise<void> {
+export async function signInNoauth(page: Page, baseUrl: string, who: { user: string; project: string; roles: string }, opts: { axe?: boolean } = {}): Promise<void> {
   await page.goto(`${baseUrl}/dashboard/`);
   await page.getByText('meant for a laptop').waitFor();
+  if (opts.axe) await expectAccessible(page, 'the noauth sign-in form');
   await page.getByRole('textbox', { name: 'User', exact: true }).fill(who.user);
   await page.getByRole('textbox', { name: 'Project', exact: true }).fill(who.project);
   await page.getByRole('textbox', { name: 'Roles' }).fill(who.roles);

@@ -106,7 +106,7 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
     const w = await openPage(browser);
     const { page } = w;
     try {
-      await signInNoauth(page, base, OPERATOR);
+      await signInNoauth(page, base, OPERATOR, { axe: true });
       const nav = page.getByRole('navigation', { name: 'Main' });
       for (const name of ['Availability', 'Find a slot', 'My reservations', 'Flavors', 'Maintenance']) {
         await expect.poll(() => nav.getByRole('link', { name, exact: true }).count(), { timeout: QUICK }).toBe(1);
@@ -442,7 +442,7 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
     const w = await openPage(browser, { width: 360, height: 740 });
     const { page } = w;
     try {
-      await signInNoauth(page, base, RESEARCHER);
+      await signInNoauth(page, base, RESEARCHER, { axe: true });
       await page.getByRole('grid', { name: 'Availability' }).getByRole('row', { name: small }).waitFor();
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       expect(overflow).toBeLessThanOrEqual(1);
