@@ -289,7 +289,8 @@ const OPERATIONS: OperationSpec[] = [
     body: { schema: bodyJsonSchema(RESERVATION_FIELDS), description: 'The flavor, the times, the number of instances (default 1).' },
     ok: [{ status: 200, description: 'The reservation (a dry run: as it would be created).', schema: { oneOf: [ref('Reservation'), ref('DryRunReservation')] } }],
     errors: {
-      400: [NO_BODY, 'The reservation rules refuse it (the text says why)', 'A bad `dry_run`'], 403: [NO_PROJECT], 404: ['`Flavor does not exist`'],
+      400: [NO_BODY, 'The reservation rules refuse it (the text says why)', 'A bad `dry_run`', 'An unknown project (Keystone unified limits)'],
+      403: [NO_PROJECT], 404: ['`Flavor does not exist`'],
       413: ['Over quota (reservations or hours; the text says which)'], 422: ['Fields refused, each with its messages'],
     },
   },
@@ -306,7 +307,10 @@ const OPERATIONS: OperationSpec[] = [
     body: { schema: bodyJsonSchema(EXTEND_FIELDS), description: 'The new end.' },
     ok: [{ status: 200, description: 'The extended reservation.', schema: ref('Reservation') }],
     errors: {
-      400: [NO_BODY, 'Fields refused, in the field form', '`New end date must be greater then existing`', '`Failed to extend reservation: …` (the rules or the lease refuse it)'],
+      400: [
+        NO_BODY, 'Fields refused, in the field form', '`New end date must be greater then existing`',
+        '`Failed to extend reservation: …` (the rules or the lease refuse it)', 'An unknown project (Keystone unified limits)',
+      ],
       404: ["`Reservation {id} doesn't exist` (also when the policy rule denies it)"], 413: ['Over the hours quota'],
     },
   },
@@ -394,6 +398,10 @@ function commonErrors(op: OperationSpec): Partial<Record<number, string[]>> {
   if (op.method !== 'get') {
     add(400, '`Malformed JSON body: …`; `Request body does not match its Content-Length`');
     add(413, '`Request body is too large (the limit is 1 MiB)`');
+    add(415, 'A body whose content type or encoding cannot be read as JSON text (e.g. `Unsupported content type: send application/json`)');
+  }
+  if (op.method === 'post' || op.method === 'patch') {
+    add(400, '`The request contains characters the database cannot store` (a MySQL/MariaDB database without utf8mb4)');
   }
   if (!op.public) {
     add(401, 'No identity: under keystone a missing, invalid or expired `X-Auth-Token`; under noauth no `X-Project-Id` (or an id over 64 characters)');
@@ -453,7 +461,7 @@ function operationObject(op: OperationSpec, method: HttpMethod): Record<string, 
   };
 }
 
-const DESCRIPTION = `Warre: reservations of flavors for a time, on an OpenStack cloud (a drop-in replacement for the Python Warre).
+const DESCRIPTION = `Warre: reservations of flavors for a time, on an OpenStack cloud (a drop-in replacement for the Python Warre). The prose contract, with every historical text, is docs/api.md in Warre's repository.
 
 **Paths.** Every path is served with and without its trailing slash (no redirect); this document lists the canonical form.
 

@@ -19,7 +19,7 @@ import { CREATE_FIELDS as RESERVATION_FIELDS } from '../../src/api/routes/v1/res
 import { FLAVOR_FIELDS, IMMUTABLE } from '../../src/api/routes/v1/flavors.js';
 import { POLICY_DEFAULTS } from '../../src/policy/defaults.js';
 import { buildTestApp, ADMIN, MEMBER, type TestApp } from '../support/app.js';
-import { call, expectOk, REQUEST_ID } from '../support/api-helpers.js';
+import { call, createFlavor, createWindow, expectError, expectOk, REQUEST_ID, seedReservation } from '../support/api-helpers.js';
 import { answerMismatch, OPENAPI_DOCUMENT, templateOf } from '../support/openapi-check.js';
 
 type Json = Record<string, any>;
@@ -52,6 +52,11 @@ describe('the OpenAPI document', () => {
     const head = await t.app.inject({ method: 'HEAD', url: OPENAPI_PATH });
     expect(head.statusCode).toBe(200);
     expect((await call(t, 'GET', OPENAPI_PATH)).body).toBe((await call(t, 'GET', OPENAPI_PATH, MEMBER)).body);
+  });
+
+  it('names [api] public_url as its server when set, else the host serving it', () => {
+    expect(doc.servers).toEqual([{ url: '/' }]);
+    expect(buildOpenApiDocument({ publicUrl: 'https://cloud.example/reservation/' }).servers).toEqual([{ url: 'https://cloud.example/reservation' }]);
   });
 
   it('is a valid OpenAPI 3.1 document (@seriousme/openapi-schema-validator)', async () => {
@@ -171,6 +176,27 @@ describe('the OpenAPI document', () => {
       const documented = new Set(ops.flatMap((o) => (o.op.parameters ?? []).filter((p: Json) => p.in === 'query').map((p: Json) => p.name as string)));
       expect([...documented].sort(), file).toEqual([...parsed].sort());
     }
+  });
+
+  it('answers what it documents where the other conformance tests do not look (HEAD, bodies on DELETE, long paths)', async () => {
+    const flavor = await createFlavor(t);
+    const window = await createWindow(t, '2031-01-01T00:00', '2031-01-02T00:00', [flavor.id]);
+    const reservation = await seedReservation(t, { flavor_id: flavor.id, project_id: ADMIN['x-project-id'], start: '2030-02-01T00:00', end: '2030-02-01T01:00' });
+    const ids: Record<string, string> = { flavor_id: flavor.id, window_id: window.id, reservation_id: reservation };
+    const heads = documentedOperations(doc).filter((o) => o.method === 'head');
+    expect(heads.length).toBe(documentedOperations(doc).filter((o) => o.method === 'get').length);
+    for (const { path: p } of heads) {
+      const url = p.replace(/\{(\w+)\}/g, (_, name: string) => ids[name]!) + (p === '/v1/offers/' ? '?instance_count=1&hours=1' : '');
+      const res = await t.app.inject({ method: 'HEAD', url, headers: ADMIN });
+      expect(res.statusCode, url).toBe(200);
+      expect(res.body).toBe('');
+    }
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const json = { ...ADMIN, 'content-type': 'application/json' };
+    expectError(await t.app.inject({ method: 'DELETE', url: `/v1/flavors/${missing}/`, headers: json, payload: '{bad' }), 400);
+    expectError(await t.app.inject({ method: 'DELETE', url: `/v1/flavors/${missing}/`, headers: json, payload: 'x'.repeat(2 * 1024 * 1024) }), 413);
+    expectError(await call(t, 'PATCH', `/v1/reservations/${'x'.repeat(600)}/`, ADMIN, { end: '2030-02-01T02:00:00Z' }), 414);
+    expectError(await call(t, 'GET', `/v1/flavors/${flavor.id}/`), 401);
   });
 
   describe('the answer check of the conformance suite', () => {
