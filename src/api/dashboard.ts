@@ -24,7 +24,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RequestContext } from '../auth/context.js';
 import { BadRequest, NotFound } from '../domain/errors.js';
 import type { TlsOptions } from '../drivers/http.js';
-import { errorMessage, identityBase, keystoneFetch, KeystoneUnavailableError } from '../drivers/keystone/session.js';
+import { errorMessage, identityBase, KeystoneUnavailableError, keystoneFetch } from '../drivers/keystone/session.js';
 import type { Authorizer } from './request.js';
 import { isObject } from './validate.js';
 
@@ -195,7 +195,10 @@ function authRequest(body: Record<string, unknown>, currentToken: string | null)
     const projectId = str(body, 'project_id', 64);
     if (!currentToken) throw new BadRequest('Send the current token in X-Auth-Token to switch project');
     if (!projectId) throw new BadRequest('Give the project_id to switch to');
-    return { auth: { identity: { methods: ['token'], token: { id: currentToken } }, scope: { project: { id: projectId } } }, wantsProject: false };
+    return {
+      auth: { identity: { methods: ['token'], token: { id: currentToken } }, scope: { project: { id: projectId } } },
+      wantsProject: false,
+    };
   }
   throw new BadRequest('method must be password, application_credential or token');
 }
@@ -214,10 +217,15 @@ interface Issued {
 
 async function issue(ks: KeystoneSignIn, auth: Record<string, unknown>): Promise<Issued> {
   const base = identityBase(ks.authUrl);
-  const res = await keystoneFetch('POST', `${base}/auth/tokens?nocatalog`, { body: { auth }, timeoutMs: ks.timeoutMs, ...(ks.tls ? { tls: ks.tls } : {}) });
+  const res = await keystoneFetch('POST', `${base}/auth/tokens?nocatalog`, {
+    body: { auth },
+    timeoutMs: ks.timeoutMs,
+    ...(ks.tls ? { tls: ks.tls } : {}),
+  });
   const token = res.headers['x-subject-token'];
   if (res.status === 201 && typeof token === 'string') return { token, body: (res.body as { token: Issued['body'] }).token };
-  if (res.status === 401) throw new SignInRefused(401, 'The user name, password or domain (or the application credential) was not accepted by Keystone.');
+  if (res.status === 401)
+    throw new SignInRefused(401, 'The user name, password or domain (or the application credential) was not accepted by Keystone.');
   if (res.status === 403 || res.status === 404) throw new SignInRefused(403, `Keystone refused the scope: ${errorMessage(res.body)}`);
   throw new SignInRefused(res.status >= 400 && res.status < 500 ? 400 : 502, `Keystone answered ${res.status}: ${errorMessage(res.body)}`);
 }
@@ -253,7 +261,7 @@ function tokenView(t: Issued, projects: { id: string; name: string }[]) {
 function headerToken(req: FastifyRequest): string | null {
   const v = req.headers['x-auth-token'];
   const s = Array.isArray(v) ? v[0] : v;
-  return s && s.trim() ? s.trim() : null;
+  return s?.trim() ? s.trim() : null;
 }
 
 export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptions, authz: Authorizer): Promise<void> {
@@ -285,7 +293,10 @@ export async function dashboardRoutes(app: FastifyInstance, opts: DashboardOptio
       let projects = issued.body.application_credential ? [] : await projectsOf(ks, issued.token);
       // Signed in without a project: scope to the first one the user has.
       if (wantsProject && !issued.body.project && projects[0]) {
-        issued = await issue(ks, { identity: { methods: ['token'], token: { id: issued.token } }, scope: { project: { id: projects[0].id } } });
+        issued = await issue(ks, {
+          identity: { methods: ['token'], token: { id: issued.token } },
+          scope: { project: { id: projects[0].id } },
+        });
         projects = await projectsOf(ks, issued.token);
       }
       req.log.info({ user: issued.body.user.id, project: issued.body.project?.id ?? null, methods: issued.body.methods }, 'portal sign-in');

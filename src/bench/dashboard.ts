@@ -8,8 +8,9 @@
  * docs/dashboard-availability-360.png (a phone) of that page.
  * A benchmark line, not a test: nothing here asserts a time.
  */
-import { randomUUID } from 'node:crypto';
+
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,8 +23,8 @@ import { insertFlavor } from '../db/repositories/flavors.js';
 import type { ReservationTable } from '../db/schema.js';
 import { DAY, HOUR, MINUTE } from '../domain/time.js';
 import type { Flavor } from '../domain/types.js';
-import { createBenchDatabase } from './databases.js';
 import type { BenchDialect } from './args.js';
+import { createBenchDatabase } from './databases.js';
 
 const WARRE_JS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'warre.js');
 const CHROMIUM = process.env.WARRE_CHROMIUM ?? '/usr/bin/chromium';
@@ -93,7 +94,11 @@ async function seed(target: Parameters<typeof openDatabase>[0], now: number): Pr
       });
     }
     await db.kysely.transaction().execute(async (trx) => {
-      for (let i = 0; i < rows.length; i += 500) await trx.insertInto('reservation').values(rows.slice(i, i + 500)).execute();
+      for (let i = 0; i < rows.length; i += 500)
+        await trx
+          .insertInto('reservation')
+          .values(rows.slice(i, i + 500))
+          .execute();
     });
   } finally {
     await db.close();
@@ -110,7 +115,12 @@ async function main(): Promise<void> {
 
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('WARRE_')) env[k] = v;
-  Object.assign(env, { WARRE_DATABASE__CONNECTION: bench.url, WARRE_API__HOST: '127.0.0.1', WARRE_API__PORT: '0', WARRE_LOG_LEVEL: 'warn' });
+  Object.assign(env, {
+    WARRE_DATABASE__CONNECTION: bench.url,
+    WARRE_API__HOST: '127.0.0.1',
+    WARRE_API__PORT: '0',
+    WARRE_LOG_LEVEL: 'warn',
+  });
   const child = spawn(process.execPath, [WARRE_JS, 'all'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -130,7 +140,16 @@ async function main(): Promise<void> {
 
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   const times: number[] = [];
   /** From the availability answer received to the timeline painted. */
@@ -139,7 +158,9 @@ async function main(): Promise<void> {
   let stretches = 0;
   try {
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    await context.addInitScript(`sessionStorage.setItem('warre.session', JSON.stringify({ kind: 'noauth', user: 'bench', project: '${PROJECT}', roles: ['member', 'reader'] }))`);
+    await context.addInitScript(
+      `sessionStorage.setItem('warre.session', JSON.stringify({ kind: 'noauth', user: 'bench', project: '${PROJECT}', roles: ['member', 'reader'] }))`,
+    );
     const page = await context.newPage();
     for (let run = 0; run < RUNS + 1; run++) {
       await page.goto(`${base}/dashboard/`, { waitUntil: 'commit' });
@@ -159,7 +180,9 @@ async function main(): Promise<void> {
       )) as number;
       if (run > 0) drawing.push(ms - dataAt);
       if (process.env.WARRE_BENCH_DETAIL) {
-        const detail = await page.evaluate(`performance.getEntriesByType('resource').map((e) => e.name.replace(location.origin, '').slice(0, 40) + ' ' + e.startTime.toFixed(0) + '→' + e.responseEnd.toFixed(0)).join('; ')`);
+        const detail = await page.evaluate(
+          `performance.getEntriesByType('resource').map((e) => e.name.replace(location.origin, '').slice(0, 40) + ' ' + e.startTime.toFixed(0) + '→' + e.responseEnd.toFixed(0)).join('; ')`,
+        );
         process.stdout.write(`  run ${run}: ${ms.toFixed(0)} ms; ${String(detail)}\n`);
       }
       rows = await page.locator('[role=grid] [role=row][aria-label]').count();

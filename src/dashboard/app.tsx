@@ -4,16 +4,16 @@
  * the identity with project switch and sign-out, and the pages.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { call, get, session, setSession, whenExpired, type KeystoneSession, type Session, type WhoAmI } from './api.js';
+import { call, get, type KeystoneSession, type Session, session, setSession, type WhoAmI, whenExpired } from './api.js';
 import { errorOf } from './components/ui.js';
-import { BASE, navigate, onLinkClick, routeOf, useLocation, type Route } from './router.js';
-import { ZONE, zoneAbbreviation } from './time.js';
-import { SignIn } from './pages/signin.js';
 import { AvailabilityPage } from './pages/availability.js';
 import { FindPage } from './pages/find.js';
-import { ReservationsPage } from './pages/reservations.js';
 import { FlavorsPage } from './pages/flavors.js';
 import { MaintenancePage } from './pages/maintenance.js';
+import { ReservationsPage } from './pages/reservations.js';
+import { SignIn } from './pages/signin.js';
+import { BASE, navigate, onLinkClick, type Route, routeOf, useLocation } from './router.js';
+import { ZONE, zoneAbbreviation } from './time.js';
 
 const TITLES: Record<Route, string> = {
   availability: 'Availability',
@@ -65,12 +65,15 @@ export function App() {
   useEffect(() => {
     if (sess?.kind !== 'keystone') return;
     const left = Date.parse(sess.expires_at) - Date.now();
-    const timer = setTimeout(() => {
-      setSession(null);
-      setSess(null);
-      setWho(null);
-      setNotice('Your session has expired. Sign in again.');
-    }, Math.max(0, Math.min(left, 2 ** 31 - 1)));
+    const timer = setTimeout(
+      () => {
+        setSession(null);
+        setSess(null);
+        setWho(null);
+        setNotice('Your session has expired. Sign in again.');
+      },
+      Math.max(0, Math.min(left, 2 ** 31 - 1)),
+    );
     return () => clearTimeout(timer);
   }, [sess]);
 
@@ -79,7 +82,12 @@ export function App() {
     document.title = sess ? `${TITLES[route]} · Warre` : 'Sign in · Warre';
   }, [route, sess]);
 
-  if (boot.state === 'loading') return <p class="boot" role="status">Loading the Warre portal…</p>;
+  if (boot.state === 'loading')
+    return (
+      <p class="boot" role="status">
+        Loading the Warre portal…
+      </p>
+    );
   if (boot.state === 'error') {
     return (
       <main class="page">
@@ -143,13 +151,24 @@ export function App() {
             ))}
           </ul>
         </nav>
-        <Identity sess={sess} who={who} onSwitched={(s) => {
-          setSession(s);
-          setSess(s);
-        }} onSignOut={signOut} />
+        <Identity
+          sess={sess}
+          who={who}
+          onSwitched={(s) => {
+            setSession(s);
+            setSess(s);
+          }}
+          onSignOut={signOut}
+        />
       </header>
       <main id="main" class="page" tabIndex={-1}>
-        <Page key={`${route}|${sess.kind === 'keystone' ? sess.project?.id : sess.project}`} route={route} params={params} who={who} title={TITLES[route]} />
+        <Page
+          key={`${route}|${sess.kind === 'keystone' ? sess.project?.id : sess.project}`}
+          route={route}
+          params={params}
+          who={who}
+          title={TITLES[route]}
+        />
       </main>
       <footer class="foot">
         Times are shown in your browser's time zone, {ZONE} ({zoneAbbreviation()}); hover a time for UTC.
@@ -209,7 +228,9 @@ function Identity(props: { sess: Session; who: WhoAmI | null; onSwitched: (s: Ke
     setSwitching(true);
     setError(null);
     try {
-      const next = await call<Omit<KeystoneSession, 'kind'>>('POST', '/dashboard/api/tokens', { body: { method: 'token', project_id: projectId } });
+      const next = await call<Omit<KeystoneSession, 'kind'>>('POST', '/dashboard/api/tokens', {
+        body: { method: 'token', project_id: projectId },
+      });
       props.onSwitched({ kind: 'keystone', ...next });
     } catch (e) {
       setError(errorOf(e));
@@ -228,7 +249,11 @@ function Identity(props: { sess: Session; who: WhoAmI | null; onSwitched: (s: Ke
       {canSwitch && sess.kind === 'keystone' ? (
         <label class="project-switch">
           <span>Project</span>
-          <select value={sess.project?.id ?? ''} disabled={switching} onChange={(e) => void switchTo((e.currentTarget as HTMLSelectElement).value)}>
+          <select
+            value={sess.project?.id ?? ''}
+            disabled={switching}
+            onChange={(e) => void switchTo((e.currentTarget as HTMLSelectElement).value)}
+          >
             {sess.projects.map((p) => (
               <option key={p.id} value={p.id}>
                 {p.name}

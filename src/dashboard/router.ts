@@ -9,7 +9,14 @@ export function routeOf(pathname: string): { route: Route; params: URLSearchPara
   const rest = pathname.startsWith(BASE) ? pathname.slice(BASE.length) : pathname.replace(/^\/dashboard\/?/, '');
   const name = rest.replace(/\/+$/, '');
   const params = new URLSearchParams(location.search);
-  const known: Record<string, Route> = { '': 'availability', availability: 'availability', find: 'find', reservations: 'reservations', flavors: 'flavors', maintenance: 'maintenance' };
+  const known: Record<string, Route> = {
+    '': 'availability',
+    availability: 'availability',
+    find: 'find',
+    reservations: 'reservations',
+    flavors: 'flavors',
+    maintenance: 'maintenance',
+  };
   return { route: known[name] ?? 'notfound', params };
 }
 

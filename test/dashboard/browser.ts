@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 
 export const CHROMIUM = process.env.WARRE_TEST_CHROMIUM ?? '/usr/bin/chromium';
@@ -73,13 +73,20 @@ interface AxeViolation {
 export async function expectAccessible(page: Page, what: string): Promise<void> {
   const has = await page.evaluate('typeof window.axe !== "undefined"');
   if (!has) await page.evaluate(AXE_SOURCE);
-  const violations = (await page.evaluate(`axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map(n => ({ target: n.target })) })))`)) as AxeViolation[];
+  const violations = (await page.evaluate(
+    `axe.run(document, { resultTypes: ['violations'] }).then(r => r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map(n => ({ target: n.target })) })))`,
+  )) as AxeViolation[];
   const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   expect(bad, `axe on ${what}: ${JSON.stringify(bad, null, 1)}`).toEqual([]);
 }
 
 /** Sign in on the noauth form (the all-in-one's). */
-export async function signInNoauth(page: Page, baseUrl: string, who: { user: string; project: string; roles: string }, opts: { axe?: boolean } = {}): Promise<void> {
+export async function signInNoauth(
+  page: Page,
+  baseUrl: string,
+  who: { user: string; project: string; roles: string },
+  opts: { axe?: boolean } = {},
+): Promise<void> {
   await page.goto(`${baseUrl}/dashboard/`);
   await page.getByText('meant for a laptop').waitFor();
   if (opts.axe) await expectAccessible(page, 'the noauth sign-in form');

@@ -6,14 +6,15 @@
  * revoked), a revoked token sending the user back to the sign-in form, and a
  * refused password shown on the form. No log line holds a password or token.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApiProcess, type RunningApi } from '../../src/cli/api.js';
+import { type RunningApi, startApiProcess } from '../../src/cli/api.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import * as ks from '../support/keystone.js';
@@ -56,25 +57,32 @@ beforeAll(async () => {
   secrets.push(password, appCred.secret, adminPassword);
 
   dir = mkdtempSync(join(tmpdir(), 'warre-portal-ks-'));
-  writeFileSync(join(dir, 'warre.conf'), [
-    '[DEFAULT]',
-    'auth_strategy = keystone',
-    '[api]',
-    'host = 127.0.0.1',
-    'workers = 1',
-    '[keystone_authtoken]',
-    `auth_url = ${authUrl}`,
-    'username = admin',
-    `password = ${adminPassword}`,
-    'user_domain_name = Default',
-    'project_name = admin',
-    'project_domain_name = Default',
-    // Validate every request again: a revoked token must be refused at once.
-    'token_cache_time = -1',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'warre.conf'),
+    [
+      '[DEFAULT]',
+      'auth_strategy = keystone',
+      '[api]',
+      'host = 127.0.0.1',
+      'workers = 1',
+      '[keystone_authtoken]',
+      `auth_url = ${authUrl}`,
+      'username = admin',
+      `password = ${adminPassword}`,
+      'user_domain_name = Default',
+      'project_name = admin',
+      'project_domain_name = Default',
+      // Validate every request again: a revoked token must be refused at once.
+      'token_cache_time = -1',
+      '',
+    ].join('\n'),
+  );
   db = await createTestDatabase('sqlite');
-  const config = loadConfig({ argv: ['--config-file', join(dir, 'warre.conf')], env: { WARRE_DATABASE__CONNECTION: db.url }, defaultConfigFile: null });
+  const config = loadConfig({
+    argv: ['--config-file', join(dir, 'warre.conf')],
+    env: { WARRE_DATABASE__CONNECTION: db.url },
+    defaultConfigFile: null,
+  });
   const log = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
   api = await startApiProcess(config, log, { autoUpgrade: true, port: 0 });
   base = api.url;
@@ -93,7 +101,7 @@ afterAll(async () => {
 async function pageToken(page: import('playwright-core').Page): Promise<string | null> {
   return page.evaluate(() => {
     const raw = sessionStorage.getItem('warre.session');
-    return raw ? (JSON.parse(raw) as { token?: string }).token ?? null : null;
+    return raw ? ((JSON.parse(raw) as { token?: string }).token ?? null) : null;
   });
 }
 
@@ -119,7 +127,10 @@ describe('portal sign-in with Keystone', () => {
       await page.getByRole('textbox', { name: 'User name' }).fill(user.name);
       await page.getByRole('textbox', { name: 'Password' }).fill('wrong-password');
       await page.getByRole('button', { name: 'Sign in' }).click();
-      await page.getByRole('alert').getByText(/not accepted by Keystone/).waitFor({ timeout: KEYSTONE_WAIT });
+      await page
+        .getByRole('alert')
+        .getByText(/not accepted by Keystone/)
+        .waitFor({ timeout: KEYSTONE_WAIT });
 
       await page.getByRole('textbox', { name: 'Password' }).fill(user.password);
       await page.getByRole('textbox', { name: 'Project', exact: true }).fill(projectA.name);
@@ -134,13 +145,18 @@ describe('portal sign-in with Keystone', () => {
       // Switch project: Warre re-scopes the token; the pages now act for project B.
       await projectSelect.selectOption(projectB.id);
       await expect
-        .poll(async () => (await page.getByRole('alert').allInnerTexts()).join(' ') || projectSelect.inputValue(), { timeout: KEYSTONE_WAIT })
+        .poll(async () => (await page.getByRole('alert').allInnerTexts()).join(' ') || projectSelect.inputValue(), {
+          timeout: KEYSTONE_WAIT,
+        })
         .toBe(projectB.id);
       await expect.poll(() => pageToken(page)).not.toBe(first);
       const second = (await pageToken(page))!;
       secrets.push(second);
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'My reservations' }).click();
-      await page.getByRole('region', { name: 'Quota' }).getByText(/of \d+ reservations used/).waitFor();
+      await page
+        .getByRole('region', { name: 'Quota' })
+        .getByText(/of \d+ reservations used/)
+        .waitFor();
       const session = await (await fetch(`${base}/dashboard/api/session`, { headers: { 'X-Auth-Token': second } })).json();
       expect(session).toMatchObject({ user_id: user.id, project_id: projectB.id, auth_strategy: 'keystone' });
       await expectAccessible(page, 'My reservations (Keystone)');

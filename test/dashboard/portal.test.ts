@@ -16,9 +16,9 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type Dialect, type TestDatabase } from '../support/db.js';
-import { HOUR, ROOT, seedReservation, waitFor, WarreProcess } from '../support/lifecycle-helpers.js';
 import type { Flavor } from '../../src/domain/types.js';
+import { createTestDatabase, type Dialect, type TestDatabase } from '../support/db.js';
+import { HOUR, ROOT, seedReservation, WarreProcess, waitFor } from '../support/lifecycle-helpers.js';
 import { expectAccessible, expectNoProblems, launch, openPage, QUICK, signInNoauth } from './browser.js';
 
 const DIST = path.join(ROOT, 'dist', 'dashboard');
@@ -48,7 +48,8 @@ describe('the build', () => {
     // Only this origin's files: no CDN, no web fonts, no inline script.
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
-    for (const f of assets) expect(fs.readFileSync(path.join(DIST, 'assets', f), 'utf8')).not.toMatch(/fonts\.googleapis|cdn\.jsdelivr|unpkg\.com/);
+    for (const f of assets)
+      expect(fs.readFileSync(path.join(DIST, 'assets', f), 'utf8')).not.toMatch(/fonts\.googleapis|cdn\.jsdelivr|unpkg\.com/);
   });
 });
 
@@ -116,7 +117,10 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
       await createFlavor(page, { name: small, slots: '2', public: true });
       await createFlavor(page, { name: gpu, slots: '1', public: false });
       const table = page.getByRole('table', { name: 'Flavors' });
-      await table.getByRole('row', { name: new RegExp(gpu) }).getByText('Private').waitFor();
+      await table
+        .getByRole('row', { name: new RegExp(gpu) })
+        .getByText('Private')
+        .waitFor();
       await expectAccessible(page, 'Flavors');
       if (SCREENSHOTS) await shot(page, 'dashboard-flavors.png');
 
@@ -146,8 +150,22 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
       await nav.getByRole('link', { name: 'Availability', exact: true }).click();
       const grid = page.getByRole('grid', { name: 'Availability' });
       await grid.getByRole('row', { name: gpu }).waitFor();
-      await expect.poll(() => grid.getByRole('row', { name: gpu }).getByRole('button', { name: /1 of 1 free/ }).count()).toBeGreaterThan(0);
-      await expect.poll(() => grid.getByRole('row', { name: gpu }).getByRole('button', { name: /maintenance/ }).count()).toBe(0);
+      await expect
+        .poll(() =>
+          grid
+            .getByRole('row', { name: gpu })
+            .getByRole('button', { name: /1 of 1 free/ })
+            .count(),
+        )
+        .toBeGreaterThan(0);
+      await expect
+        .poll(() =>
+          grid
+            .getByRole('row', { name: gpu })
+            .getByRole('button', { name: /maintenance/ })
+            .count(),
+        )
+        .toBe(0);
 
       await nav.getByRole('link', { name: 'Maintenance', exact: true }).click();
       await page.getByRole('heading', { level: 1, name: 'Maintenance' }).waitFor();
@@ -163,7 +181,10 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
       if (SCREENSHOTS) await shot(page, 'dashboard-maintenance.png');
 
       await nav.getByRole('link', { name: 'Availability', exact: true }).click();
-      const busy = page.getByRole('grid', { name: 'Availability' }).getByRole('row', { name: gpu }).getByRole('button', { name: /0 of 1 free, maintenance/ });
+      const busy = page
+        .getByRole('grid', { name: 'Availability' })
+        .getByRole('row', { name: gpu })
+        .getByRole('button', { name: /0 of 1 free, maintenance/ });
       await busy.first().waitFor();
       await expectAccessible(page, 'Availability (operator)');
       expectNoProblems(w);
@@ -186,13 +207,20 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
       await grid.getByRole('row', { name: gpu }).waitFor();
       await page.getByRole('list', { name: 'Legend' }).getByText('Fully booked').waitFor();
       await expectAccessible(page, 'Availability');
-      const firstStretch = grid.getByRole('row', { name: small }).getByRole('button', { name: /2 of 2 free/ }).first();
+      const firstStretch = grid
+        .getByRole('row', { name: small })
+        .getByRole('button', { name: /2 of 2 free/ })
+        .first();
       await firstStretch.focus();
       // Rows are sorted by name: the GPU flavor is above.
       await page.keyboard.press('ArrowUp');
-      await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? '')).toMatch(new RegExp(`^${escape(gpu)}: `));
+      await expect
+        .poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? ''))
+        .toMatch(new RegExp(`^${escapeRe(gpu)}: `));
       await page.keyboard.press('ArrowDown');
-      await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? '')).toMatch(new RegExp(`^${escape(small)}: .* 2 of 2 free`));
+      await expect
+        .poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? ''))
+        .toMatch(new RegExp(`^${escapeRe(small)}: .* 2 of 2 free`));
       // Enter on a free stretch opens the booking form, pre-filled and already checked.
       await page.keyboard.press('Enter');
       const pre = page.getByRole('dialog', { name: `Book ${small}` });
@@ -204,12 +232,23 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
       // Zoom in to hours and out to three months: the same rows, another axis.
       const range = page.getByRole('combobox', { name: 'Range' });
       await range.selectOption({ label: '2 days (hours)' });
-      await page.getByText(/^Free slots of every flavor you may book, from .* to /).filter({ hasText: /\d{4}/ }).waitFor();
-      await grid.getByRole('row', { name: small }).getByRole('button', { name: /2 of 2 free/ }).first().waitFor();
+      await page
+        .getByText(/^Free slots of every flavor you may book, from .* to /)
+        .filter({ hasText: /\d{4}/ })
+        .waitFor();
+      await grid
+        .getByRole('row', { name: small })
+        .getByRole('button', { name: /2 of 2 free/ })
+        .first()
+        .waitFor();
       await page.getByRole('button', { name: 'Later' }).click();
       await expect.poll(() => page.getByRole('button', { name: 'Earlier' }).isEnabled()).toBe(true);
       await range.selectOption({ label: '3 months' });
-      await grid.getByRole('row', { name: small }).getByRole('button', { name: /2 of 2 free/ }).first().waitFor();
+      await grid
+        .getByRole('row', { name: small })
+        .getByRole('button', { name: /2 of 2 free/ })
+        .first()
+        .waitFor();
       await range.selectOption({ label: '4 weeks' });
 
       // Search narrows the rows.
@@ -229,18 +268,22 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
       await offers.getByRole('heading', { name: small }).waitFor();
       await expectAccessible(page, 'Find a slot');
       if (SCREENSHOTS) await shot(page, 'dashboard-find.png');
-      await offers.getByRole('listitem').filter({ has: page.getByRole('heading', { name: small }) }).getByRole('button', { name: /^Book/ }).click();
+      await offers
+        .getByRole('listitem')
+        .filter({ has: page.getByRole('heading', { name: small }) })
+        .getByRole('button', { name: /^Book/ })
+        .click();
       const booking = page.getByRole('dialog', { name: `Book ${small}` });
       await booking.getByText('Eligible').waitFor();
       await booking.getByRole('button', { name: 'Confirm booking' }).click();
 
       await page.getByRole('heading', { level: 1, name: 'My reservations' }).waitFor();
       const table = page.getByRole('table', { name: 'Reservations' });
-      const row = table.getByRole('row', { name: new RegExp(escape(small)) });
+      const row = table.getByRole('row', { name: new RegExp(escapeRe(small)) });
       await row.waitFor();
       // The status refreshes by itself (no reload): PENDING_CREATE → ALLOCATED.
       await row.getByText(/Allocated/).waitFor({ timeout: 20_000 });
-      await expect.poll(() => row.getByRole('cell').nth(0).innerText()).toBe('2');
+      await expect.poll(() => row.getByRole('cell').nth(0).textContent()).toBe('2');
       const quota = page.getByRole('region', { name: 'Quota' });
       await quota.getByText('1 of 5 reservations used').waitFor();
       await quota.getByText('6 of 100 hours used').waitFor();
@@ -281,7 +324,10 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
       await page.getByRole('spinbutton', { name: 'Instances' }).fill('1');
       await page.getByRole('spinbutton', { name: 'Hours' }).fill('120');
       await page.getByRole('button', { name: 'Search' }).click();
-      const offer = page.getByRole('region', { name: 'Offers' }).getByRole('listitem').filter({ has: page.getByRole('heading', { name: small }) });
+      const offer = page
+        .getByRole('region', { name: 'Offers' })
+        .getByRole('listitem')
+        .filter({ has: page.getByRole('heading', { name: small }) });
       await offer.getByText(/Over quota/).waitFor();
       await offer.getByRole('button', { name: /^Book/ }).click();
       const booking = page.getByRole('dialog', { name: `Book ${small}` });
@@ -297,12 +343,23 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
   it('a researcher extends an ACTIVE reservation (refusal shown); an operator edits, is refused deleting a flavor in use, revokes, removes maintenance', async () => {
     // A reservation that began an hour ago, straight in the database: the worker makes its lease
     // and the simulator starts it at once (a booking through the API would wait for its start).
-    const flavors = (await (await fetch(`${base}/v1/flavors/?all_projects=true`, { headers: { 'X-Project-Id': 'ops', 'X-Roles': 'admin' } })).json()) as { results: Flavor[] };
+    const flavors = (await (
+      await fetch(`${base}/v1/flavors/?all_projects=true`, { headers: { 'X-Project-Id': 'ops', 'X-Roles': 'admin' } })
+    ).json()) as { results: Flavor[] };
     const smallFlavor = flavors.results.find((f) => f.name === small)!;
     const now = Math.floor(Date.now() / 60_000) * 60_000;
     const conn = db.open();
     try {
-      await seedReservation(conn, { flavor: smallFlavor, projectId: RESEARCHER.project, userId: RESEARCHER.user, status: 'PENDING_CREATE', start: now - HOUR, end: now + 2 * HOUR, instanceCount: 1, leaseId: null });
+      await seedReservation(conn, {
+        flavor: smallFlavor,
+        projectId: RESEARCHER.project,
+        userId: RESEARCHER.user,
+        status: 'PENDING_CREATE',
+        start: now - HOUR,
+        end: now + 2 * HOUR,
+        instanceCount: 1,
+        leaseId: null,
+      });
     } finally {
       await conn.close();
     }
@@ -326,7 +383,7 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
     try {
       await signInNoauth(page, base, RESEARCHER);
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'My reservations' }).click();
-      const row = page.getByRole('table', { name: 'Reservations' }).getByRole('row', { name: new RegExp(escape(small)) });
+      const row = page.getByRole('table', { name: 'Reservations' }).getByRole('row', { name: new RegExp(escapeRe(small)) });
       await row.getByText('Active').waitFor({ timeout: 20_000 });
       await row.getByRole('button', { name: /Extend/ }).click();
       const dialog = page.getByRole('dialog', { name: `Extend ${small}` });
@@ -334,11 +391,21 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
       await end.fill(await local(page, now + 300 * HOUR));
       await dialog.getByRole('button', { name: 'Extend' }).click();
       await dialog.getByRole('alert').waitFor();
-      expect(await dialog.getByRole('alert').innerText()).toMatch(/\w/);
+      expect(await dialog.getByRole('alert').textContent()).toMatch(/\w/);
       await expectAccessible(page, 'the extend dialog with a refusal');
       await end.fill(await local(page, now + 5 * HOUR));
       await dialog.getByRole('button', { name: 'Extend' }).click();
-      await expect.poll(async () => (await dialog.count()) === 0 || (await dialog.getByRole('alert').innerText().catch(() => '')), { timeout: QUICK }).toBe(true);
+      await expect
+        .poll(
+          async () =>
+            (await dialog.count()) === 0 ||
+            (await dialog
+              .getByRole('alert')
+              .textContent()
+              .catch(() => '')),
+          { timeout: QUICK },
+        )
+        .toBe(true);
       await expect.poll(async () => row.locator('time').nth(1).getAttribute('datetime')).toBe(new Date(now + 5 * HOUR).toISOString());
       expectNoProblems(w);
     } finally {
@@ -355,7 +422,10 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
       await p.getByRole('button', { name: `Delete ${small}` }).click();
       const del = p.getByRole('dialog', { name: `Delete flavor ${small}?` });
       await del.getByRole('button', { name: 'Delete' }).click();
-      await del.getByRole('alert').getByText(/is in use/).waitFor();
+      await del
+        .getByRole('alert')
+        .getByText(/is in use/)
+        .waitFor();
       await del.getByRole('button', { name: 'Cancel' }).click();
       // Edit: more slots.
       await p.getByRole('button', { name: `Edit ${gpu}` }).click();
@@ -364,7 +434,16 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
       await edit.getByRole('spinbutton', { name: 'Slots' }).fill('3');
       await edit.getByRole('button', { name: 'Save flavor' }).click();
       await expect.poll(() => edit.count()).toBe(0);
-      await expect.poll(() => p.getByRole('table', { name: 'Flavors' }).getByRole('row', { name: new RegExp(escape(gpu)) }).getByRole('cell').nth(1).innerText()).toBe('3');
+      await expect
+        .poll(() =>
+          p
+            .getByRole('table', { name: 'Flavors' })
+            .getByRole('row', { name: new RegExp(escapeRe(gpu)) })
+            .getByRole('cell')
+            .nth(1)
+            .textContent(),
+        )
+        .toBe('3');
       // Revoke the grant.
       await p.getByRole('button', { name: `Projects of ${gpu}` }).click();
       const grants = p.getByRole('dialog', { name: `Projects that may book ${gpu}` });
@@ -456,7 +535,7 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
   });
 });
 
-function escape(s: string): string {
+function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
@@ -479,4 +558,3 @@ async function createFlavor(page: Page, f: { name: string; slots: string; public
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: path.join(ROOT, 'docs', name), fullPage: true });
 }
-

@@ -8,8 +8,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import type { DashboardOptions } from '../../src/api/dashboard.js';
@@ -17,8 +17,8 @@ import { NoAuthAuthenticator } from '../../src/auth/noauth.js';
 import { PolicyEnforcer } from '../../src/policy/enforcer.js';
 import { ConfigLimitsProvider } from '../../src/quota/config-limits.js';
 import type { Services } from '../../src/services/dependencies.js';
-import { migratedDatabase } from '../support/db.js';
 import { ADMIN, MEMBER } from '../support/app.js';
+import { migratedDatabase } from '../support/db.js';
 
 let dir: string;
 const closers: (() => Promise<void>)[] = [];
@@ -35,7 +35,13 @@ async function app(dashboard: DashboardOptions | undefined): Promise<FastifyInst
     now: () => Date.now(),
     log: logger,
   };
-  const a = await buildApp({ svc, authenticator: new NoAuthAuthenticator(), policy: new PolicyEnforcer({ policyFile: null }), logger, dashboard });
+  const a = await buildApp({
+    svc,
+    authenticator: new NoAuthAuthenticator(),
+    policy: new PolicyEnforcer({ policyFile: null }),
+    logger,
+    dashboard,
+  });
   await a.ready();
   closers.push(async () => {
     await a.close();
@@ -96,11 +102,20 @@ describe('the portal served by warre-api', () => {
     expect(js.statusCode).toBe(200);
     expect(js.headers['content-type']).toBe('text/javascript; charset=utf-8');
     expect(js.headers['cache-control']).toBe('public, max-age=31536000, immutable');
-    const again = await a.inject({ method: 'GET', url: '/dashboard/assets/app-abc123.js', headers: { 'if-none-match': String(js.headers.etag) } });
+    const again = await a.inject({
+      method: 'GET',
+      url: '/dashboard/assets/app-abc123.js',
+      headers: { 'if-none-match': String(js.headers.etag) },
+    });
     expect(again.statusCode).toBe(304);
     const css = await a.inject({ method: 'GET', url: '/dashboard/assets/app-abc123.css' });
     expect(css.headers['content-type']).toBe('text/css; charset=utf-8');
-    for (const url of ['/dashboard/assets/other.js', '/dashboard/%2e%2e/package.json', '/dashboard/..%2f..%2fpackage.json', '/dashboard/index.html.map']) {
+    for (const url of [
+      '/dashboard/assets/other.js',
+      '/dashboard/%2e%2e/package.json',
+      '/dashboard/..%2f..%2fpackage.json',
+      '/dashboard/index.html.map',
+    ]) {
       const res = await a.inject({ method: 'GET', url });
       // Dot segments are resolved before routing: /package.json is then an API path (401), never a file.
       expect([401, 404], url).toContain(res.statusCode);
@@ -114,14 +129,29 @@ describe('the portal served by warre-api', () => {
     expect(anonymous.statusCode).toBe(401);
     expect(anonymous.json().error_message).toMatch(/X-Project-Id/);
     const admin = (await a.inject({ method: 'GET', url: '/dashboard/api/session', headers: ADMIN })).json();
-    expect(admin).toMatchObject({ project_id: 'admin-project', roles: ['admin'], can: { manage_flavors: true, manage_maintenance: true, all_projects: true } });
+    expect(admin).toMatchObject({
+      project_id: 'admin-project',
+      roles: ['admin'],
+      can: { manage_flavors: true, manage_maintenance: true, all_projects: true },
+    });
     const member = (await a.inject({ method: 'GET', url: '/dashboard/api/session', headers: MEMBER })).json();
-    expect(member.can).toEqual({ manage_flavors: false, manage_grants: false, list_grants: false, manage_maintenance: false, all_projects: false, all_flavors: false });
+    expect(member.can).toEqual({
+      manage_flavors: false,
+      manage_grants: false,
+      list_grants: false,
+      manage_maintenance: false,
+      all_projects: false,
+      all_flavors: false,
+    });
     expect((await a.inject({ method: 'GET', url: '/dashboard/api/nothing' })).statusCode).toBe(404);
   });
 
   it('refuses Keystone sign-in under noauth, in the one error shape', async () => {
-    const res = await a.inject({ method: 'POST', url: '/dashboard/api/tokens', payload: { method: 'password', username: 'u', password: 'p' } });
+    const res = await a.inject({
+      method: 'POST',
+      url: '/dashboard/api/tokens',
+      payload: { method: 'password', username: 'u', password: 'p' },
+    });
     expect(res.statusCode).toBe(404);
     expect(res.json()).toEqual({ error_message: 'Keystone sign-in is not available: auth_strategy is not keystone' });
   });

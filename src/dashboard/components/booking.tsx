@@ -5,10 +5,10 @@
  * creates the reservation and opens it in My reservations.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { call, type BookableFlavor, type Reservation } from '../api.js';
+import { type BookableFlavor, call, type Reservation } from '../api.js';
 import { navigate } from '../router.js';
 import { formatLocal, formatUtc, fromInput, hoursBetween, toApi, toInput } from '../time.js';
-import { Dialog, ErrorText, Field, errorOf, fieldErrors } from './ui.js';
+import { Dialog, ErrorText, errorOf, Field, fieldErrors } from './ui.js';
 
 export interface BookingDraft {
   flavor: BookableFlavor;
@@ -80,12 +80,21 @@ export function BookingDialog(props: { draft: BookingDraft; onClose: () => void 
     <Dialog title={`Book ${flavor.name}`} onClose={props.onClose}>
       <form onSubmit={confirm} class="booking">
         <p class="flavor-specs">
-          {flavor.vcpu} vCPU · {Math.round(flavor.memory_mb / 1024)} GB RAM · {flavor.disk_gb} GB disk · up to {flavor.max_length_hours} hours
+          {flavor.vcpu} vCPU · {Math.round(flavor.memory_mb / 1024)} GB RAM · {flavor.disk_gb} GB disk · up to {flavor.max_length_hours}{' '}
+          hours
           {flavor.availability_zone ? ` · ${flavor.availability_zone}` : ''}
         </p>
         <Field label="Instances" errors={errors.instance_count}>
           {(p) => (
-            <input {...p} type="number" min={1} max={props.draft.maxInstances ?? flavor.slots} required value={count} onInput={(e) => setCount(e.currentTarget.value)} />
+            <input
+              {...p}
+              type="number"
+              min={1}
+              max={props.draft.maxInstances ?? flavor.slots}
+              required
+              value={count}
+              onInput={(e) => setCount(e.currentTarget.value)}
+            />
           )}
         </Field>
         <Field label="Start" errors={errors.start}>

@@ -9,7 +9,7 @@
 import { memo } from 'preact/compat';
 import { useMemo, useRef, useState } from 'preact/hooks';
 import type { AvailabilityRow, BookableFlavor, MaintenanceWindow } from '../api.js';
-import { DAY, HOUR, formatDay, formatHour, formatLocal, formatUtc, startOfDay } from '../time.js';
+import { DAY, formatDay, formatHour, formatLocal, formatUtc, HOUR, startOfDay } from '../time.js';
 
 export interface Stretch {
   start: number;
@@ -43,7 +43,13 @@ export const LEVEL_TEXT: Record<Level, string> = {
  * `minWidth` are merged (their smallest free count is what can surely be
  * booked), so a row never holds many more buttons than pixels can show.
  */
-export function stretchesOf(row: AvailabilityRow, from: number, to: number, minWidth: number, windows: { start: number; end: number }[]): Stretch[] {
+export function stretchesOf(
+  row: AvailabilityRow,
+  from: number,
+  to: number,
+  minWidth: number,
+  windows: { start: number; end: number }[],
+): Stretch[] {
   const out: Stretch[] = [];
   for (const raw of row.intervals) {
     // More booked than slots (an operator lowered them): shown as none free.
@@ -107,7 +113,8 @@ function ticks(from: number, to: number): Tick[] {
   for (let t = startOfDay(from) + DAY; t < to; t = startOfDay(t + DAY + HOUR * 2)) {
     const d = new Date(t);
     // Weekly ticks on Mondays; daily otherwise.
-    if (every === 1 || (d.getDay() === 1 && (every === 7 || Math.round((t - from) / DAY) % 14 < 7))) out.push({ at: t, label: formatDay(t) });
+    if (every === 1 || (d.getDay() === 1 && (every === 7 || Math.round((t - from) / DAY) % 14 < 7)))
+      out.push({ at: t, label: formatDay(t) });
   }
   return out;
 }
@@ -263,7 +270,16 @@ export function Timeline(props: {
           </div>
         </div>
         {rows.map((row, i) => (
-          <Row key={row.flavor.id} row={row} stretches={all[i] ?? []} from={from} to={to} rowIndex={i} activeCol={active.row === i ? Math.min(active.col, (all[i]?.length ?? 1) - 1) : -1} onBook={props.onBook} />
+          <Row
+            key={row.flavor.id}
+            row={row}
+            stretches={all[i] ?? []}
+            from={from}
+            to={to}
+            rowIndex={i}
+            activeCol={active.row === i ? Math.min(active.col, (all[i]?.length ?? 1) - 1) : -1}
+            onBook={props.onBook}
+          />
         ))}
       </div>
       <p id="tl-help" class="hint">

@@ -45,7 +45,10 @@ export function ErrorText(props: { error: unknown; id?: string; fields?: string[
     const entries = Object.entries(props.error.fields);
     const elsewhere = entries.filter(([k]) => !props.fields!.includes(k));
     const marked = entries.filter(([k]) => props.fields!.includes(k)).map(([k]) => k);
-    text = [marked.length ? `Correct the marked field${marked.length > 1 ? 's' : ''} (${marked.join(', ')}).` : '', ...elsewhere.map(([k, v]) => `${k}: ${v.join(' ')}`)]
+    text = [
+      marked.length ? `Correct the marked field${marked.length > 1 ? 's' : ''} (${marked.join(', ')}).` : '',
+      ...elsewhere.map(([k, v]) => `${k}: ${v.join(' ')}`),
+    ]
       .filter(Boolean)
       .join(' ');
   }
@@ -79,7 +82,11 @@ export function Field(props: {
   return (
     <div class="field">
       <label for={id}>{props.label}</label>
-      {props.children({ id, ...(described ? { 'aria-describedby': described } : {}), ...(props.errors?.length ? { 'aria-invalid': true } : {}) })}
+      {props.children({
+        id,
+        ...(described ? { 'aria-describedby': described } : {}),
+        ...(props.errors?.length ? { 'aria-invalid': true } : {}),
+      })}
       {props.hint && (
         <small id={hintId} class="hint">
           {props.hint}

@@ -5,11 +5,11 @@
  */
 import type { JSX } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { get, getAll, type Availability, type AvailabilityRow, type MaintenanceWindow, type WhoAmI } from '../api.js';
+import { type Availability, type AvailabilityRow, get, getAll, type MaintenanceWindow, type WhoAmI } from '../api.js';
 import { BookingDialog, type BookingDraft } from '../components/booking.js';
-import { Legend, Timeline, type Stretch } from '../components/timeline.js';
+import { Legend, type Stretch, Timeline } from '../components/timeline.js';
 import { ErrorText, Status } from '../components/ui.js';
-import { DAY, HOUR, formatLocal, startOfDay, startOfMinute, toApi, zoneAbbreviation } from '../time.js';
+import { DAY, formatLocal, HOUR, startOfDay, startOfMinute, toApi, zoneAbbreviation } from '../time.js';
 
 const RANGES = [
   { id: '2d', label: '2 days (hours)', span: 2 * DAY },
@@ -126,7 +126,8 @@ export function AvailabilityPage(props: { heading: JSX.Element; who: WhoAmI | nu
         </label>
         {canAll && (
           <label class="inline">
-            <input type="checkbox" checked={allFlavors} onChange={(e) => setAllFlavors(e.currentTarget.checked)} /> All flavors (every project's)
+            <input type="checkbox" checked={allFlavors} onChange={(e) => setAllFlavors(e.currentTarget.checked)} /> All flavors (every
+            project's)
           </label>
         )}
         <div class="pager" role="group" aria-label="Move in time">
@@ -144,7 +145,9 @@ export function AvailabilityPage(props: { heading: JSX.Element; who: WhoAmI | nu
       <Legend />
       {load.state === 'loading' && <Status busy>Loading the availability of the flavors…</Status>}
       {load.state === 'error' && <ErrorText error={load.error} />}
-      {load.state === 'ready' && rows.length === 0 && <Status>There is no flavor you may book. Ask the cloud operators for access to a flavor.</Status>}
+      {load.state === 'ready' && rows.length === 0 && (
+        <Status>There is no flavor you may book. Ask the cloud operators for access to a flavor.</Status>
+      )}
       {load.state === 'ready' && rows.length > 0 && shown.length === 0 && <Status>No flavor matches these filters.</Status>}
       {load.state === 'ready' && shown.length > 0 && (
         <>

@@ -6,7 +6,7 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 import { get, type Offer } from '../api.js';
 import { BookingDialog, type BookingDraft } from '../components/booking.js';
-import { ErrorText, Field, Status, Time, fieldErrors } from '../components/ui.js';
+import { ErrorText, Field, fieldErrors, Status, Time } from '../components/ui.js';
 import { formatLocal, formatUtc, fromInput, startOfMinute, toApi, toInput } from '../time.js';
 
 type Result = { state: 'idle' } | { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'ready'; offers: Offer[] };
@@ -83,7 +83,9 @@ export function FindPage(props: { heading: JSX.Element }) {
       </form>
       {result.state === 'loading' && <Status busy>Searching for free slots…</Status>}
       {result.state === 'error' && <ErrorText error={result.error} />}
-      {result.state === 'ready' && result.offers.length === 0 && <Status>No flavor has room for that. Try fewer instances, fewer hours or a later latest start.</Status>}
+      {result.state === 'ready' && result.offers.length === 0 && (
+        <Status>No flavor has room for that. Try fewer instances, fewer hours or a later latest start.</Status>
+      )}
       {result.state === 'ready' && result.offers.length > 0 && (
         <section aria-label="Offers">
           <Status>{result.offers.length === 1 ? 'One offer found.' : `${result.offers.length} offers found.`}</Status>
@@ -111,13 +113,21 @@ export function FindPage(props: { heading: JSX.Element }) {
                   <dt>Cost</dt>
                   <dd>{o.cost === null ? 'not known' : `${o.cost} service units`}</dd>
                   <dt>Eligibility</dt>
-                  <dd class={o.within_quota ? 'ok' : 'refused'}>{o.within_quota ? 'Within your quota' : `Over quota: ${o.quota_reason ?? ''}`}</dd>
+                  <dd class={o.within_quota ? 'ok' : 'refused'}>
+                    {o.within_quota ? 'Within your quota' : `Over quota: ${o.quota_reason ?? ''}`}
+                  </dd>
                 </dl>
                 <button
                   type="button"
                   aria-label={`Book ${o.flavor.name} from ${formatLocal(o.start)}`}
                   onClick={() =>
-                    setDraft({ flavor: o.flavor, start: Date.parse(o.start), end: Date.parse(o.end), instances: o.instance_count, maxInstances: null })
+                    setDraft({
+                      flavor: o.flavor,
+                      start: Date.parse(o.start),
+                      end: Date.parse(o.end),
+                      instances: o.instance_count,
+                      maxInstances: null,
+                    })
                   }
                 >
                   Book
@@ -131,4 +141,3 @@ export function FindPage(props: { heading: JSX.Element }) {
     </>
   );
 }
-

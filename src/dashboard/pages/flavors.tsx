@@ -4,8 +4,8 @@
  */
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { call, getAll, type Flavor, type Grant, type WhoAmI } from '../api.js';
-import { Dialog, ErrorText, Field, Status, fieldErrors } from '../components/ui.js';
+import { call, type Flavor, type Grant, getAll, type WhoAmI } from '../api.js';
+import { Dialog, ErrorText, Field, fieldErrors, Status } from '../components/ui.js';
 import { fromInput, toApi, toInput } from '../time.js';
 
 type Load = { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'ready'; list: Flavor[] };
@@ -342,4 +342,3 @@ function GrantsDialog(props: { flavor: Flavor; canManage: boolean; onClose: () =
     </Dialog>
   );
 }
-

@@ -4,9 +4,9 @@
  */
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { call, getAll, type Flavor, type MaintenanceWindow } from '../api.js';
-import { Dialog, ErrorText, Field, Status, Time, fieldErrors } from '../components/ui.js';
-import { DAY, HOUR, formatLocal, formatUtc, fromInput, startOfMinute, toApi, toInput } from '../time.js';
+import { call, type Flavor, getAll, type MaintenanceWindow } from '../api.js';
+import { Dialog, ErrorText, Field, fieldErrors, Status, Time } from '../components/ui.js';
+import { DAY, formatLocal, formatUtc, fromInput, HOUR, startOfMinute, toApi, toInput } from '../time.js';
 import { ConfirmDelete } from './flavors.js';
 
 type Load = { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'ready'; list: MaintenanceWindow[] };
@@ -26,7 +26,10 @@ export function MaintenancePage(props: { heading: JSX.Element }) {
     );
   }, [tick]);
   useEffect(() => {
-    getAll<Flavor>('/v1/flavors/?all_projects=true').then((l) => setFlavors(l.sort((a, b) => a.name.localeCompare(b.name))), () => setFlavors([]));
+    getAll<Flavor>('/v1/flavors/?all_projects=true').then(
+      (l) => setFlavors(l.sort((a, b) => a.name.localeCompare(b.name))),
+      () => setFlavors([]),
+    );
   }, []);
 
   return (
@@ -65,10 +68,20 @@ export function MaintenancePage(props: { heading: JSX.Element }) {
                   <td>{w.flavors.map((f) => f.name).join(', ') || '—'}</td>
                   <td>{w.note ?? ''}</td>
                   <td class="row-actions">
-                    <button type="button" class="secondary" aria-label={`Edit window from ${formatLocal(w.start)}`} onClick={() => setEditing(w)}>
+                    <button
+                      type="button"
+                      class="secondary"
+                      aria-label={`Edit window from ${formatLocal(w.start)}`}
+                      onClick={() => setEditing(w)}
+                    >
                       Edit
                     </button>
-                    <button type="button" class="danger" aria-label={`Delete window from ${formatLocal(w.start)}`} onClick={() => setRemoving(w)}>
+                    <button
+                      type="button"
+                      class="danger"
+                      aria-label={`Delete window from ${formatLocal(w.start)}`}
+                      onClick={() => setRemoving(w)}
+                    >
                       Delete
                     </button>
                   </td>

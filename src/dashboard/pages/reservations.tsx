@@ -6,7 +6,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { call, download, get, getAll, type Limits, type Reservation, type WhoAmI } from '../api.js';
-import { Dialog, ErrorText, Field, Status, Time, errorOf } from '../components/ui.js';
+import { Dialog, ErrorText, errorOf, Field, Status, Time } from '../components/ui.js';
 import { formatLocal, formatUtc, fromInput, toApi, toInput } from '../time.js';
 
 const STATUS_TEXT: Record<string, string> = {
@@ -96,7 +96,9 @@ export function ReservationsPage(props: { heading: JSX.Element; who: WhoAmI | nu
         {rowError?.id === 'all' && <ErrorText error={rowError.error} />}
         {load.state === 'loading' && <Status busy>Loading your reservations…</Status>}
         {load.state === 'error' && <ErrorText error={load.error} />}
-        {load.state === 'ready' && list.length === 0 && <Status>You have no reservations yet. Find a free slot on the Availability page or with Find a slot.</Status>}
+        {load.state === 'ready' && list.length === 0 && (
+          <Status>You have no reservations yet. Find a free slot on the Availability page or with Find a slot.</Status>
+        )}
         {list.length > 0 && (
           <div class="table-wrap">
             <table aria-label="Reservations">
@@ -114,7 +116,11 @@ export function ReservationsPage(props: { heading: JSX.Element; who: WhoAmI | nu
               </thead>
               <tbody>
                 {list.map((r) => (
-                  <tr key={r.id} class={r.id === props.highlight ? 'highlight' : undefined} aria-current={r.id === props.highlight ? 'true' : undefined}>
+                  <tr
+                    key={r.id}
+                    class={r.id === props.highlight ? 'highlight' : undefined}
+                    aria-current={r.id === props.highlight ? 'true' : undefined}
+                  >
                     <th scope="row">{r.flavor.name}</th>
                     {allProjects && <td>{r.project_id}</td>}
                     <td>{r.instance_count}</td>
@@ -128,14 +134,26 @@ export function ReservationsPage(props: { heading: JSX.Element; who: WhoAmI | nu
                       <span class={`badge st-${r.status}`}>{STATUS_TEXT[r.status] ?? r.status}</span>
                       {r.status_reason && <small class="reason">{r.status_reason}</small>}
                     </td>
-                    <td>{r.created_at ? <Time value={r.created_at} text={formatLocal(r.created_at)} utc={formatUtc(r.created_at)} /> : ''}</td>
+                    <td>
+                      {r.created_at ? <Time value={r.created_at} text={formatLocal(r.created_at)} utc={formatUtc(r.created_at)} /> : ''}
+                    </td>
                     <td class="row-actions">
                       {r.status === 'ACTIVE' && (
-                        <button type="button" class="secondary" aria-label={`Extend ${r.flavor.name} reservation`} onClick={() => setExtend(r)}>
+                        <button
+                          type="button"
+                          class="secondary"
+                          aria-label={`Extend ${r.flavor.name} reservation`}
+                          onClick={() => setExtend(r)}
+                        >
                           Extend
                         </button>
                       )}
-                      <button type="button" class="secondary" aria-label={`Add to calendar: ${r.flavor.name} reservation`} onClick={() => void calendar(r)}>
+                      <button
+                        type="button"
+                        class="secondary"
+                        aria-label={`Add to calendar: ${r.flavor.name} reservation`}
+                        onClick={() => void calendar(r)}
+                      >
                         Add to calendar
                       </button>
                       <button type="button" class="danger" aria-label={`Delete ${r.flavor.name} reservation`} onClick={() => setRemove(r)}>
@@ -196,7 +214,9 @@ function ExtendDialog(props: { r: Reservation; onClose: () => void; onDone: () =
     <Dialog title={`Extend ${props.r.flavor.name}`} onClose={props.onClose}>
       <form onSubmit={submit}>
         <p>Now ends {formatLocal(props.r.end)}.</p>
-        <Field label="New end">{(p) => <input {...p} type="datetime-local" required value={end} onInput={(e) => setEnd(e.currentTarget.value)} />}</Field>
+        <Field label="New end">
+          {(p) => <input {...p} type="datetime-local" required value={end} onInput={(e) => setEnd(e.currentTarget.value)} />}
+        </Field>
         <ErrorText error={error} />
         <div class="actions">
           <button type="submit" disabled={busy}>
@@ -227,8 +247,8 @@ function DeleteDialog(props: { r: Reservation; onClose: () => void; onDone: () =
   return (
     <Dialog title="Delete this reservation?" onClose={props.onClose}>
       <p>
-        {props.r.instance_count} × {props.r.flavor.name}, {formatLocal(props.r.start)} to {formatLocal(props.r.end)}. Its lease and any instances on it
-        end.
+        {props.r.instance_count} × {props.r.flavor.name}, {formatLocal(props.r.start)} to {formatLocal(props.r.end)}. Its lease and any
+        instances on it end.
       </p>
       <ErrorText error={error} />
       <div class="actions">
@@ -253,7 +273,15 @@ function Bar(props: { label: string; used: number; max: number; unit: string }) 
         <span>{props.label}</span>
         <span>{text}</span>
       </div>
-      <div class={`bar ${pct >= 100 ? 'full' : pct >= 80 ? 'high' : ''}`} role="meter" aria-label={props.label} aria-valuemin={0} aria-valuemax={unlimited ? props.used : props.max} aria-valuenow={props.used} aria-valuetext={text}>
+      <div
+        class={`bar ${pct >= 100 ? 'full' : pct >= 80 ? 'high' : ''}`}
+        role="meter"
+        aria-label={props.label}
+        aria-valuemin={0}
+        aria-valuemax={unlimited ? props.used : props.max}
+        aria-valuenow={props.used}
+        aria-valuetext={text}
+      >
         <div class="bar-fill" style={{ width: `${pct}%` }} />
       </div>
     </div>
@@ -273,7 +301,12 @@ function Quota() {
       {error ? <p class="error">{errorOf(error)}</p> : null}
       {limits && (
         <>
-          <Bar label="Reservations" used={limits.absolute.totalReservationsUsed} max={limits.absolute.maxReservations} unit="reservations" />
+          <Bar
+            label="Reservations"
+            used={limits.absolute.totalReservationsUsed}
+            max={limits.absolute.maxReservations}
+            unit="reservations"
+          />
           <Bar label="Hours" used={limits.absolute.totalHoursUsed} max={limits.absolute.maxHours} unit="hours" />
         </>
       )}

@@ -4,7 +4,7 @@
  * application credential is exchanged for a token by Warre's /dashboard/api/tokens.
  */
 import { useState } from 'preact/hooks';
-import { call, setSession, type KeystoneSession, type Session } from '../api.js';
+import { call, type KeystoneSession, type Session, setSession } from '../api.js';
 import { ErrorText, Field } from '../components/ui.js';
 
 export function SignIn(props: { strategy: 'noauth' | 'keystone'; notice: string | null; onSignedIn: (s: Session) => void }) {
@@ -39,7 +39,10 @@ function NoauthForm(props: { onSignedIn: (s: Session) => void }) {
           kind: 'noauth',
           user: user.trim(),
           project: project.trim(),
-          roles: roles.split(',').map((r) => r.trim()).filter(Boolean),
+          roles: roles
+            .split(',')
+            .map((r) => r.trim())
+            .filter(Boolean),
         };
         props.onSignedIn(s);
       }}
@@ -48,7 +51,9 @@ function NoauthForm(props: { onSignedIn: (s: Session) => void }) {
         This Warre runs with <code>auth_strategy = noauth</code>: whoever opens this page can be anyone, with any role. That is meant for a
         laptop or a test machine, never for users.
       </p>
-      <Field label="User">{(p) => <input {...p} name="user" autoComplete="username" value={user} onInput={(e) => setUser(e.currentTarget.value)} />}</Field>
+      <Field label="User">
+        {(p) => <input {...p} name="user" autoComplete="username" value={user} onInput={(e) => setUser(e.currentTarget.value)} />}
+      </Field>
       <Field label="Project" errors={error ? [error] : undefined}>
         {(p) => <input {...p} name="project" required value={project} onInput={(e) => setProject(e.currentTarget.value)} />}
       </Field>
@@ -62,7 +67,14 @@ function NoauthForm(props: { onSignedIn: (s: Session) => void }) {
 
 function KeystoneForms(props: { onSignedIn: (s: Session) => void }) {
   const [mode, setMode] = useState<'password' | 'application_credential'>('password');
-  const [form, setForm] = useState({ username: '', password: '', domain: 'Default', project: '', application_credential_id: '', secret: '' });
+  const [form, setForm] = useState({
+    username: '',
+    password: '',
+    domain: 'Default',
+    project: '',
+    application_credential_id: '',
+    secret: '',
+  });
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value });
@@ -94,16 +106,28 @@ function KeystoneForms(props: { onSignedIn: (s: Session) => void }) {
           <input type="radio" name="mode" checked={mode === 'password'} onChange={() => setMode('password')} /> Password
         </label>
         <label>
-          <input type="radio" name="mode" checked={mode === 'application_credential'} onChange={() => setMode('application_credential')} /> Application
-          credential
+          <input type="radio" name="mode" checked={mode === 'application_credential'} onChange={() => setMode('application_credential')} />{' '}
+          Application credential
         </label>
       </fieldset>
       <form onSubmit={submit} aria-busy={busy ? 'true' : undefined}>
         {mode === 'password' ? (
           <>
-            <Field label="User name">{(p) => <input {...p} name="username" autoComplete="username" required value={form.username} onInput={set('username')} />}</Field>
+            <Field label="User name">
+              {(p) => <input {...p} name="username" autoComplete="username" required value={form.username} onInput={set('username')} />}
+            </Field>
             <Field label="Password">
-              {(p) => <input {...p} type="password" name="password" autoComplete="current-password" required value={form.password} onInput={set('password')} />}
+              {(p) => (
+                <input
+                  {...p}
+                  type="password"
+                  name="password"
+                  autoComplete="current-password"
+                  required
+                  value={form.password}
+                  onInput={set('password')}
+                />
+              )}
             </Field>
             <Field label="Domain">{(p) => <input {...p} name="domain" value={form.domain} onInput={set('domain')} />}</Field>
             <Field label="Project" hint="Optional: your first project when empty">
@@ -113,9 +137,21 @@ function KeystoneForms(props: { onSignedIn: (s: Session) => void }) {
         ) : (
           <>
             <Field label="Application credential ID">
-              {(p) => <input {...p} name="application_credential_id" required value={form.application_credential_id} onInput={set('application_credential_id')} />}
+              {(p) => (
+                <input
+                  {...p}
+                  name="application_credential_id"
+                  required
+                  value={form.application_credential_id}
+                  onInput={set('application_credential_id')}
+                />
+              )}
             </Field>
-            <Field label="Secret">{(p) => <input {...p} type="password" name="secret" autoComplete="off" required value={form.secret} onInput={set('secret')} />}</Field>
+            <Field label="Secret">
+              {(p) => (
+                <input {...p} type="password" name="secret" autoComplete="off" required value={form.secret} onInput={set('secret')} />
+              )}
+            </Field>
           </>
         )}
         <ErrorText error={error} />
