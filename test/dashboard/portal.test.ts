@@ -275,6 +275,7 @@ describe.each<Dialect>(['sqlite', 'mysql'])('the portal on %s', (dialect) => {
         .click();
       const booking = page.getByRole('dialog', { name: `Book ${small}` });
       await booking.getByText('Eligible').waitFor();
+      if (SCREENSHOTS) await shot(page, 'dashboard-booking.png', false);
       await booking.getByRole('button', { name: 'Confirm booking' }).click();
 
       await page.getByRole('heading', { level: 1, name: 'My reservations' }).waitFor();
@@ -555,6 +556,7 @@ async function createFlavor(page: Page, f: { name: string; slots: string; public
   await page.getByRole('table', { name: 'Flavors' }).getByRole('rowheader', { name: f.name }).waitFor();
 }
 
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(ROOT, 'docs', name), fullPage: true });
+/** A screenshot into docs/; a modal dialog's backdrop is drawn only over the viewport, so those are not full-page. */
+async function shot(page: Page, name: string, fullPage = true): Promise<void> {
+  await page.screenshot({ path: path.join(ROOT, 'docs', name), fullPage });
 }
