@@ -113,7 +113,7 @@ const NO_BODY = 'No input data provided (no body, or `{}`); the body is not a JS
 const NOT_AUTHORISED = 'Not authorised (the policy rule denies it)';
 const NO_PROJECT = 'The token has no project (a project-scoped token is needed)';
 const CALENDAR_HEADERS = {
-  'Content-Disposition': { description: 'attachment; filename="…"', schema: { type: 'string' } },
+  'Content-Disposition': { description: '`attachment; filename="…"`', required: true, schema: { type: 'string', pattern: '^attachment; filename="[^"]+"$' } },
 };
 
 const OPERATIONS: OperationSpec[] = [
@@ -509,7 +509,7 @@ export function buildOpenApiDocument(opts: OpenApiOptions = {}): Record<string, 
     components: {
       schemas: VIEW_SCHEMAS,
       headers: {
-        RequestId: { description: 'The request id, `req-<uuid4>` (also in the logs).', schema: { type: 'string', pattern: '^req-[0-9a-f-]{36}$' } },
+        RequestId: { description: 'The request id, `req-<uuid4>` (also in the logs).', required: true, schema: { type: 'string', pattern: '^req-[0-9a-f-]{36}$' } },
         WwwAuthenticate: { description: 'Under keystone: where to get a token (`Keystone uri="…"`).', schema: { type: 'string' } },
       },
       securitySchemes: {

@@ -200,6 +200,7 @@ describe('the OpenAPI document', () => {
   });
 
   describe('the answer check of the conformance suite', () => {
+    const RID = 'req-00000000-0000-4000-8000-000000000000';
     it('sees the policy rules a request consults: one missing from x-policy fails the call', async () => {
       const op = OPENAPI_DOCUMENT.paths['/v1/flavors/'].get;
       const rules = op['x-policy'];
@@ -212,7 +213,7 @@ describe('the OpenAPI document', () => {
       }
     });
 
-    const ok = (body: unknown, status = 200, headers: Json = { 'content-type': 'application/json; charset=utf-8', 'x-openstack-request-id': 'req-x' }) => ({
+    const ok = (body: unknown, status = 200, headers: Json = { 'content-type': 'application/json; charset=utf-8', 'x-openstack-request-id': RID }) => ({
       statusCode: status,
       headers,
       body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -237,12 +238,16 @@ describe('the OpenAPI document', () => {
       expect(answerMismatch('GET', '/v1/flavors/', ok({ error_message: 'x' }, 400))).toBeNull();
       expect(answerMismatch('GET', '/v1/flavors/', ok({ message: 'x' }, 400))).toMatch(/→ 400: body does not match/);
       expect(answerMismatch('GET', '/v1/flavors/', ok({ results: [], total: 0 }, 200, { 'content-type': 'application/json' }))).toMatch(/X-Openstack-Request-Id/);
-      expect(answerMismatch('GET', '/v1/flavors/', ok('x', 200, { 'content-type': 'text/plain', 'x-openstack-request-id': 'r' }))).toMatch(/content type text\/plain/);
-      expect(answerMismatch('DELETE', '/v1/flavors/x', ok('', 204, { 'x-openstack-request-id': 'r' }))).toBeNull();
+      expect(answerMismatch('GET', '/v1/flavors/', ok('x', 200, { 'content-type': 'text/plain', 'x-openstack-request-id': RID }))).toMatch(/content type text\/plain/);
+      expect(answerMismatch('DELETE', '/v1/flavors/x', ok('', 204, { 'x-openstack-request-id': RID }))).toBeNull();
       expect(answerMismatch('DELETE', '/v1/flavors/x', ok({}, 204))).toMatch(/documented without a body/);
       expect(answerMismatch('GET', '/v1/nothing', ok({ error_message: 'x' }, 404))).toBeNull();
       expect(answerMismatch('GET', '/v1/nothing', ok({}, 200))).toMatch(/no such operation/);
       expect(answerMismatch('PUT', '/v1/flavors/', ok({ error_message: 'x' }, 404))).toBeNull();
+      expect(answerMismatch('GET', '/v1/flavors/', ok({ results: [], total: 0 }, 200, { 'content-type': 'application/json', 'x-openstack-request-id': 'forged' }))).toMatch(/header X-Openstack-Request-Id/);
+      const ics = { 'content-type': 'text/calendar; charset=utf-8', 'x-openstack-request-id': RID };
+      expect(answerMismatch('GET', '/v1/reservations/calendar.ics', ok('BEGIN:VCALENDAR', 200, { ...ics, 'content-disposition': 'attachment; filename="r.ics"' }))).toBeNull();
+      expect(answerMismatch('GET', '/v1/reservations/calendar.ics', ok('BEGIN:VCALENDAR', 200, ics))).toMatch(/no Content-Disposition header/);
       const limits = ok({ absolute: { maxHours: 1, maxReservations: 1, totalHoursUsed: 0, totalReservationsUsed: 0 } });
       expect(answerMismatch('GET', '/v1/limits/', limits, new Set(['warre:limits:list:all']))).toBeNull();
       expect(answerMismatch('GET', '/v1/limits/', limits, new Set(['warre:flavor:create']))).toMatch(/policy rules not in its x-policy: warre:flavor:create/);

@@ -93,6 +93,16 @@ export function answerMismatch(method: string, url: string, res: Answer, rules: 
     const response = operation.responses[String(res.statusCode)];
     if (!response) return `${where}: status not documented (documented: ${Object.keys(operation.responses).join(', ')})`;
     content = response.content;
+    for (const [name, header] of Object.entries<Json>(response.headers ?? {})) {
+      const h: Json = header.$ref ? OPENAPI_DOCUMENT.components.headers[String(header.$ref).split('/').pop()!] : header;
+      const value = res.headers[name.toLowerCase()];
+      if (value === undefined) {
+        if (h.required) return `${where}: no ${name} header`;
+        continue;
+      }
+      const check = validator(`header ${name}`, h.schema);
+      if (!check(String(value))) return `${where}: header ${name}: ${JSON.stringify(value)} does not match ${JSON.stringify(h.schema)}`;
+    }
     const undocumented = [...rules].filter((r) => !(operation['x-policy'] as string[]).includes(r));
     if (undocumented.length > 0) return `${where}: consulted policy rules not in its x-policy: ${undocumented.join(', ')}`;
   } else {
