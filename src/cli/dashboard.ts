@@ -6,16 +6,16 @@ import { tlsOptions } from '../drivers/http.js';
 export function dashboardOptions(config: WarreConfig): DashboardOptions {
   const strategy = config.DEFAULT.auth_strategy === 'keystone' ? 'keystone' : 'noauth';
   if (strategy === 'noauth') return { enabled: config.dashboard.enabled, authStrategy: strategy };
-  const ka = config.keystone_authtoken as unknown as Record<string, unknown>;
+  const ka = config.keystone_authtoken;
   // Warre's own way to Keystone (auth_url) first: www_authenticate_uri is the address
   // announced to clients, which need not be reachable from the server.
   const url = [ka.auth_url, ka.www_authenticate_uri].find((u): u is string => typeof u === 'string' && u !== '') ?? null;
-  const timeout = config.keystone_authtoken.http_connect_timeout;
+  const timeout = ka.http_connect_timeout;
   return {
     enabled: config.dashboard.enabled,
     authStrategy: strategy,
     keystone: url
-      ? { authUrl: url, tls: tlsOptions(ka as never, 'keystone_authtoken'), timeoutMs: (typeof timeout === 'number' ? timeout : 30) * 1000 }
+      ? { authUrl: url, tls: tlsOptions(ka, 'keystone_authtoken'), timeoutMs: (typeof timeout === 'number' ? timeout : 30) * 1000 }
       : null,
   };
 }

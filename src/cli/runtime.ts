@@ -18,7 +18,6 @@ import type { LimitsProvider } from '../quota/limits.js';
 import { ConfigLimitsProvider } from '../quota/config-limits.js';
 import { UnifiedLimitsProvider } from '../quota/unified-limits.js';
 import { KeystoneSession } from '../drivers/keystone/session.js';
-import type { KeystoneAuthOptions } from '../drivers/keystone/options.js';
 
 export function createLogger(config: WarreConfig, name: string): Logger {
   const log = baseLogger(config, name);
@@ -82,11 +81,11 @@ export function createPolicy(config: WarreConfig, log: Logger): PolicyEnforcer {
   });
 }
 
-/** Options of a keystoneauth-style section, as the Keystone drivers take them. */
-export function keystoneAuthOptions(section: Record<string, unknown>, what: string): KeystoneAuthOptions {
+/** Options of a keystoneauth-style section, as the Keystone drivers take them: auth_url must be set. */
+export function keystoneAuthOptions<S extends { auth_url: string | null }>(section: S, what: string): S & { auth_url: string } {
   const authUrl = section.auth_url;
-  if (typeof authUrl !== 'string' || authUrl === '') throw new Error(`[${what}] auth_url must be set`);
-  return section as unknown as KeystoneAuthOptions;
+  if (authUrl === null || authUrl === '') throw new Error(`[${what}] auth_url must be set`);
+  return { ...section, auth_url: authUrl };
 }
 
 export function createAuthenticator(config: WarreConfig, log: Logger): Authenticator {
@@ -94,15 +93,13 @@ export function createAuthenticator(config: WarreConfig, log: Logger): Authentic
     log.warn('auth_strategy = noauth: identity is taken from X-User-Id / X-Project-Id / X-Roles headers. Never expose this to users.');
     return new NoAuthAuthenticator();
   }
-  const opts = keystoneAuthOptions(config.keystone_authtoken as unknown as Record<string, unknown>, 'keystone_authtoken');
-  // keystonemiddleware names the request timeout http_connect_timeout; the driver calls it timeout.
-  return new KeystoneAuthenticator({ ...opts, timeout: config.keystone_authtoken.http_connect_timeout }, log);
+  return new KeystoneAuthenticator(keystoneAuthOptions(config.keystone_authtoken, 'keystone_authtoken'), log);
 }
 
 export function createLimits(config: WarreConfig, log: Logger): LimitsProvider {
-  const ol = config.oslo_limit as unknown as Record<string, unknown>;
-  if (config.DEFAULT.auth_strategy === 'keystone' && typeof ol.auth_url === 'string' && ol.auth_url !== '') {
-    return new UnifiedLimitsProvider(ol as never, log);
+  const ol = config.oslo_limit;
+  if (config.DEFAULT.auth_strategy === 'keystone' && ol.auth_url !== null && ol.auth_url !== '') {
+    return new UnifiedLimitsProvider(keystoneAuthOptions(ol, 'oslo_limit'), log);
   }
   if (config.DEFAULT.auth_strategy === 'keystone') {
     log.warn('[oslo_limit] auth_url is not set: quotas come from the [quota] section of the configuration file.');
@@ -112,7 +109,7 @@ export function createLimits(config: WarreConfig, log: Logger): LimitsProvider {
 
 /** `[service_auth]` session, or null when not configured (all-in-one). */
 export function createServiceSession(config: WarreConfig, log: Logger): KeystoneSession | null {
-  const sa = config.service_auth as unknown as Record<string, unknown>;
-  if (typeof sa.auth_url !== 'string' || sa.auth_url === '') return null;
-  return new KeystoneSession(sa as never, { logger: log, section: 'service_auth' });
+  const sa = config.service_auth;
+  if (sa.auth_url === null || sa.auth_url === '') return null;
+  return new KeystoneSession(keystoneAuthOptions(sa, 'service_auth'), { logger: log, section: 'service_auth' });
 }

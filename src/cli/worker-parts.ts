@@ -53,7 +53,7 @@ export function botSessions(config: WarreConfig, serviceSession: KeystoneSession
       throw new Error('The bot identity is not configured: set [warre] bot_user_id, bot_password, bot_role_id and [service_auth]');
     };
   }
-  const authUrl = bot_auth_url ?? (serviceSession.options.auth_url as string);
+  const authUrl = bot_auth_url ?? serviceSession.options.auth_url;
   const sessions = new LRUCache<string, ServiceSession>({ max: BOT_SESSIONS_KEPT });
   return async (projectId) => {
     await grantProjectRole(serviceSession, projectId, bot_user_id, bot_role_id);

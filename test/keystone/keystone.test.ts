@@ -17,6 +17,7 @@ import { UnifiedLimitsProvider } from '../../src/quota/unified-limits.js';
 import { countHttpRequests } from '../support/http-spy.js';
 import * as ks from '../support/keystone.js';
 import type { Logger } from '../../src/domain/logger.js';
+import type { AuthTokenOptions, OsloLimitOptions } from '../../src/drivers/keystone/options.js';
 
 const OUTAGE_PORT = 5011;
 let fx: ks.WarreFixtures;
@@ -52,7 +53,7 @@ const adminOpts = () => ({
   auth_url: fx.authUrl, username: 'admin', password: fx.adminPassword, user_domain_name: 'Default',
 });
 
-const authTokenOpts = (extra: Record<string, unknown> = {}) => ({
+const authTokenOpts = (extra: Partial<AuthTokenOptions> = {}): AuthTokenOptions => ({
   ...adminOpts(), project_name: 'admin', project_domain_name: 'Default', ...extra,
 });
 
@@ -284,7 +285,7 @@ describe('Keystone outage', () => {
     outageStarted = true;
     const authUrl = ks.keystoneUrl(OUTAGE_PORT);
     const { logger, lines } = captureLogger();
-    const auth = new KeystoneAuthenticator(authTokenOpts({ auth_url: authUrl, http_request_max_retries: 1, timeout: 5 }), logger);
+    const auth = new KeystoneAuthenticator(authTokenOpts({ auth_url: authUrl, http_request_max_retries: 1, http_connect_timeout: 5 }), logger);
     const limits = new UnifiedLimitsProvider({ ...adminOpts(), auth_url: authUrl, system_scope: 'all', endpoint_id: fx.endpointId }, logger);
     expect((await auth.authenticate({ 'x-auth-token': fx.member.token }, 'r')).userId).toBe(fx.member.id);
     const { token: fresh } = await ks.issueToken({ userId: fx.member.id, password: fx.member.password, projectId: fx.project.id });
@@ -340,7 +341,7 @@ describe('identity', () => {
 // ------------------------------------------------------------------ unified limits
 
 describe('UnifiedLimitsProvider', () => {
-  const limitOpts = (extra: Record<string, unknown> = {}) => ({ ...adminOpts(), system_scope: 'all', endpoint_id: fx.endpointId, ...extra });
+  const limitOpts = (extra: Partial<OsloLimitOptions> = {}): OsloLimitOptions => ({ ...adminOpts(), system_scope: 'all', endpoint_id: fx.endpointId, ...extra });
 
   it('uses the registered default when the project has no limit', async () => {
     const { logger, lines } = captureLogger();

@@ -19,6 +19,7 @@ import { botSessions } from '../../src/cli/worker-parts.js';
 import { createServiceSession } from '../../src/cli/runtime.js';
 import { loadConfig, type WarreConfig } from '../../src/config/load.js';
 import { SSLError, tlsOptions } from '../../src/drivers/http.js';
+import type { KeystoneAuthOptions } from '../../src/drivers/keystone/options.js';
 import { KeystoneSession, KeystoneUnavailableError } from '../../src/drivers/keystone/session.js';
 import { serviceRequest } from '../../src/drivers/service-request.js';
 import type { ServiceSession } from '../../src/drivers/service-session.js';
@@ -128,7 +129,7 @@ async function flavors(url: string): Promise<{ status: number; body: any }> {
   return { status: res.status, body: await res.json() };
 }
 
-const adminOpts = (extra: Record<string, unknown> = {}) => ({
+const adminOpts = (extra: Partial<KeystoneAuthOptions> = {}): KeystoneAuthOptions => ({
   auth_url: proxyUrl, username: 'admin', password: fx.adminPassword, user_domain_name: 'Default', project_name: 'admin', project_domain_name: 'Default', ...extra,
 });
 

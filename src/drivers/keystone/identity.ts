@@ -5,6 +5,7 @@
  * bot's own project-scoped session.
  */
 import type { TlsOptions } from '../http.js';
+import type { KeystoneAuthOptions } from './options.js';
 import { errorMessage, KeystoneSession } from './session.js';
 
 export interface KeystoneUser {
@@ -40,16 +41,15 @@ export async function getUser(session: KeystoneSession, userId: string): Promise
 }
 
 /** The worker's bot, logged in by user id and scoped to one project by id (ids only, as keystoneauth sends them). */
-export function botSession(opts: {
-  auth_url: string;
-  bot_user_id: string;
-  bot_password: string;
-  projectId: string;
-  timeout?: number | null;
-  region_name?: string | null;
-  interface?: string | null;
-  tls?: TlsOptions;
-}): KeystoneSession {
+export function botSession(
+  opts: {
+    auth_url: string;
+    bot_user_id: string;
+    bot_password: string;
+    projectId: string;
+    tls?: TlsOptions;
+  } & Pick<KeystoneAuthOptions, 'timeout' | 'region_name' | 'interface'>,
+): KeystoneSession {
   return new KeystoneSession({
     auth_url: opts.auth_url,
     user_id: opts.bot_user_id,
@@ -57,6 +57,6 @@ export function botSession(opts: {
     project_id: opts.projectId,
     timeout: opts.timeout ?? null,
     region_name: opts.region_name ?? null,
-    interface: opts.interface ?? null,
+    interface: opts.interface,
   }, opts.tls ? { tls: opts.tls } : {});
 }

@@ -114,7 +114,7 @@ export function passwordAuthBody(o: KeystoneAuthOptions): { auth: Record<string,
     user.id = userId; // ids only: keystoneauth drops the user domain (captured)
   } else {
     user.name = username;
-    const domain = domainRef(opt(o.user_domain_id) ?? opt(o.default_domain_id), opt(o.user_domain_name) ?? opt(o.default_domain_name));
+    const domain = domainRef(opt(o.user_domain_id), opt(o.user_domain_name));
     if (domain) user.domain = domain;
   }
   const auth: Record<string, unknown> = { identity: { methods: ['password'], password: { user } } };
@@ -124,12 +124,10 @@ export function passwordAuthBody(o: KeystoneAuthOptions): { auth: Record<string,
   if (projectId) scopes.push({ project: { id: projectId } });
   else if (projectName) {
     const project: Record<string, unknown> = { name: projectName };
-    const domain = domainRef(opt(o.project_domain_id) ?? opt(o.default_domain_id), opt(o.project_domain_name) ?? opt(o.default_domain_name));
+    const domain = domainRef(opt(o.project_domain_id), opt(o.project_domain_name));
     if (domain) project.domain = domain;
     scopes.push({ project });
   }
-  const domainScope = domainRef(opt(o.domain_id), opt(o.domain_name));
-  if (domainScope) scopes.push({ domain: domainScope });
   const system = opt(o.system_scope);
   if (system) scopes.push({ system: { [system]: true } });
   if (scopes.length > 1) {

@@ -99,7 +99,11 @@ export class TokenValidator {
   constructor(options: AuthTokenOptions, logger: Logger = SILENT_LOGGER) {
     this.logger = logger;
     this.cacheTimeMs = (options.token_cache_time ?? DEFAULT_CACHE_TIME_S) * 1000;
-    this.session = new KeystoneSession(options, { connectRetries: options.http_request_max_retries ?? 3, logger, section: 'keystone_authtoken' });
+    // keystonemiddleware names the request timeout http_connect_timeout; the session calls it timeout.
+    this.session = new KeystoneSession(
+      { ...options, timeout: options.http_connect_timeout },
+      { connectRetries: options.http_request_max_retries ?? 3, logger, section: 'keystone_authtoken' },
+    );
   }
 
   /**
