@@ -121,7 +121,7 @@ export function loadScenarios(s: Seeded): LoadScenario[] {
       who: member,
       path: '/v1/availability/',
       python: null,
-      goal: { reqPerSec: 100, singleMs: 30 },
+      goal: { singleMs: 30 },
       check: (b) => {
         const results = (b as { results?: { intervals: unknown[] }[] }).results;
         if (!Array.isArray(results) || results.length !== s.memberFlavors) throw new Error(`expected ${s.memberFlavors} flavors`);

@@ -44,6 +44,9 @@ const DEFAULT_POLICY: Record<string, string> = {
   'warre:reservation:create:bypass_maintenance': 'rule:admin_required',
   'warre:reservation:update': 'rule:admin_or_owner',
   'warre:reservation:delete': 'rule:admin_or_owner',
+  'warre:reservation:calendar': '',
+  'warre:availability:get': '',
+  'warre:offer:list': '',
 };
 
 const MIGRATIONS = ['0001-base-schema', '0002-indexes', '0003-warre-tables', '0004-reservation-order-index', '0005-message-delivery'];
