@@ -11,6 +11,7 @@ import type { Db } from '../db/connect.js';
 import { getReservation } from '../db/repositories/reservations.js';
 import { claimLeaseJob, completeLeaseJob, failLeaseJob, retryLeaseJobLater, type Claim } from '../db/repositories/lease-jobs.js';
 import { markDelivered } from '../db/repositories/outbox.js';
+import { isDatabaseUnavailable } from '../db/resilience.js';
 import { nextAttemptDelay, shouldRetry, statusReason } from '../domain/lifecycle.js';
 import { LeaseError, leaseName, type LeaseBackend, type LeaseRequest } from '../drivers/lease-backend.js';
 import type { ServiceSession } from '../drivers/service-session.js';
@@ -93,7 +94,9 @@ export class LeaseWorker {
   private async loop(): Promise<void> {
     while (!this.stopped) {
       const claim = await claimLeaseJob(this.o.db, this.id, this.now(), this.o.claimTtlMs).catch((err: unknown) => {
-        this.o.log.error({ err }, 'cannot claim lease jobs (database unavailable?)');
+        // A database outage is logged once by the database layer (docs/operations.md), not per poll.
+        if (isDatabaseUnavailable(err)) this.o.log.debug({ error: err.message }, 'cannot claim lease jobs: database unavailable');
+        else this.o.log.error({ err }, 'cannot claim lease jobs');
         return null;
       });
       if (!claim) return;

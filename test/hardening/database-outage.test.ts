@@ -22,6 +22,9 @@ import { openDatabase, type Db } from '../../src/db/connect.js';
 import { upgrade } from '../../src/db/migrate.js';
 import { DatabaseUnavailableError } from '../../src/db/resilience.js';
 import { writeTransaction } from '../../src/db/transaction.js';
+import { LeaseWorker } from '../../src/worker/lease-worker.js';
+import type { Messenger } from '../../src/notification/messenger.js';
+import type { LeaseBackend } from '../../src/drivers/lease-backend.js';
 import { PolicyEnforcer } from '../../src/policy/enforcer.js';
 import { ConfigLimitsProvider } from '../../src/quota/config-limits.js';
 import type { DatabaseTarget } from '../../src/config/database-url.js';
@@ -42,6 +45,7 @@ interface Setup {
   proxy: TcpProxy;
   testDb: TestDatabase;
   logs: Record<string, any>[];
+  logger: pino.Logger;
 }
 
 async function setup(dialect: 'mysql' | 'postgres'): Promise<Setup> {
@@ -71,7 +75,7 @@ async function setup(dialect: 'mysql' | 'postgres'): Promise<Setup> {
     timeouts: { healthMs: HEALTH_MS },
   });
   await app.ready();
-  return { app, db, proxy, testDb, logs };
+  return { app, db, proxy, testDb, logs, logger };
 }
 
 function expectDatabaseUnavailable(res: LightMyRequestResponse): void {
@@ -159,6 +163,31 @@ describe.each(['mysql', 'postgres'] as const)('%s behind a proxy', (dialect) => 
     expect(outageLines(s).map((l) => l.msg)).toEqual(['database unavailable: answering 503 until it is back', 'database available again']);
     const names = (await list(s)).json().results.map((f: { name: string }) => f.name).sort();
     expect(names).toEqual(['after', 'before']);
+  });
+
+  it('the lease worker polling a refusing database logs the outage once, not once per poll', async () => {
+    s.logs.length = 0;
+    await s.proxy.refuse();
+    const worker = new LeaseWorker({
+      db: s.db,
+      leases: {} as LeaseBackend,
+      botSession: async () => null,
+      messenger: {} as Messenger,
+      log: s.logger,
+      claimTtlMs: 60_000,
+      retryTimeoutMs: 60_000,
+      pollMs: 50,
+      concurrency: 4,
+    });
+    worker.start();
+    await new Promise((r) => setTimeout(r, 600));
+    await worker.stop();
+    const failedPolls = s.logs.filter((l) => /cannot claim lease jobs/.test(l.msg ?? '')).length;
+    expect(failedPolls).toBeGreaterThan(4);
+    expect(errorLines(s)).toEqual([]);
+    expect(outageLines(s).map((l) => l.msg)).toEqual(['database unavailable: answering 503 until it is back']);
+    await s.proxy.pass();
+    expect((await list(s)).statusCode).toBe(200);
   });
 
   it('drops pooled connections the database closed while idle and runs the read again (no 5xx)', async () => {
