@@ -812,28 +812,28 @@ describe('malformed HTTP before routing (raw sockets, SQLite)', () => {
   const high = fc.integer({ min: 0x80, max: 0xff });
   const raw: fc.Arbitrary<[string, Buffer, number]> = fc.oneof(
     // Headers over 16 KiB (one long header, or many).
-    fc.tuple(fc.integer({ min: 16 * 1024 + 1, max: 64 * 1024 }), fc.boolean()).map(([n, many]) => [
+    fc.tuple(fc.integer({ min: 16 * 1024 + 1, max: 64 * 1024 }), fc.boolean()).map(([n, many]): [string, Buffer, number] => [
       'headers over 16 KiB',
       Buffer.from(`POST /v1/flavors/ HTTP/1.1\r\nHost: x\r\n${ident}${many ? Array.from({ length: Math.ceil(n / 100) }, (_, i) => `X-H${i}: ${'v'.repeat(90)}\r\n`).join('') : `X-Big: ${'a'.repeat(n)}\r\n`}Content-Type: application/json\r\nContent-Length: ${flavorBody.length}\r\n\r\n${flavorBody}`, 'latin1'),
       431,
     ]),
     // A malformed request line.
     fc.tuple(fc.constantFrom('GET', 'POST', 'G ET', 'GE\tT', '', 'get', 'BREW'), fc.constantFrom('/v1/flavors/', '', ' ', 'v1'), fc.constantFrom('HTTP/1.1', 'HTTP/9.9', 'HTTP/1', 'HTTPS/1.1', '', 'HTTP/1.1 x')).filter(([m, p, v]) => !(m === 'GET' && p === '/v1/flavors/' && v === 'HTTP/1.1') && !(m === 'POST' && p === '/v1/flavors/' && v === 'HTTP/1.1'))
-      .map(([m, p, v]) => ['malformed request line', Buffer.from(`${m} ${p} ${v}\r\nHost: x\r\n${ident}\r\n`, 'latin1'), 400]),
+      .map(([m, p, v]): [string, Buffer, number] => ['malformed request line', Buffer.from(`${m} ${p} ${v}\r\nHost: x\r\n${ident}\r\n`, 'latin1'), 400]),
     // A control character in a header name or value.
-    fc.tuple(ctl, fc.boolean()).map(([c, inName]) => [
+    fc.tuple(ctl, fc.boolean()).map(([c, inName]): [string, Buffer, number] => [
       'bad header character',
       Buffer.from(`POST /v1/flavors/ HTTP/1.1\r\nHost: x\r\n${ident}${inName ? `X-B${c}d: 1` : `X-Bad: a${c}b`}\r\nContent-Type: application/json\r\nContent-Length: ${flavorBody.length}\r\n\r\n${flavorBody}`, 'latin1'),
       400,
     ]),
     // Content-Length together with Transfer-Encoding.
-    fc.tuple(fc.integer({ min: 0, max: 100 }), fc.constantFrom('chunked', 'gzip, chunked', 'identity')).map(([n, te]) => [
+    fc.tuple(fc.integer({ min: 0, max: 100 }), fc.constantFrom('chunked', 'gzip, chunked', 'identity')).map(([n, te]): [string, Buffer, number] => [
       'Content-Length with Transfer-Encoding',
       Buffer.from(`POST /v1/flavors/ HTTP/1.1\r\nHost: x\r\n${ident}Content-Type: application/json\r\nContent-Length: ${n}\r\nTransfer-Encoding: ${te}\r\n\r\n${(flavorBody.length).toString(16)}\r\n${flavorBody}\r\n0\r\n\r\n`, 'latin1'),
       400,
     ]),
     // Raw bytes 0x80-0xff in the path.
-    fc.tuple(fc.array(high, { minLength: 1, maxLength: 4 }), fc.constantFrom('/v1/flavors/', '/v1/reservations/', '/')).map(([bytes, p]) => [
+    fc.tuple(fc.array(high, { minLength: 1, maxLength: 4 }), fc.constantFrom('/v1/flavors/', '/v1/reservations/', '/')).map(([bytes, p]): [string, Buffer, number] => [
       'raw high byte in the URL',
       Buffer.concat([Buffer.from(`POST ${p}`), Buffer.from(bytes), Buffer.from(` HTTP/1.1\r\nHost: x\r\n${ident}Content-Type: application/json\r\nContent-Length: ${flavorBody.length}\r\n\r\n${flavorBody}`)]),
       400,
