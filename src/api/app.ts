@@ -3,19 +3,19 @@
  * with clear errors, identity, one error shape, routes.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
-import type { Logger as PinoLogger } from 'pino';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { sql } from 'kysely';
+import type { Logger as PinoLogger } from 'pino';
 import type { Authenticator } from '../auth/context.js';
 import { BadRequest } from '../domain/errors.js';
 import type { PolicyEnforcer } from '../policy/enforcer.js';
 import type { Services } from '../services/dependencies.js';
-import { dashboardRoutes, isPublicDashboardPath, type DashboardOptions } from './dashboard.js';
 import { clientErrorHandler } from './client-errors.js';
+import { type DashboardOptions, dashboardRoutes, isPublicDashboardPath } from './dashboard.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { OPENAPI_PATH } from './openapi.js';
 import { Authorizer } from './request.js';
-import { registerRoutes, type HealthReport } from './routes/index.js';
+import { type HealthReport, registerRoutes } from './routes/index.js';
 
 export interface AppOptions {
   svc: Services;
@@ -113,7 +113,13 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.addHook('onResponse', async (req, reply) => {
     req.log.info(
-      { method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, project: req.warreContext?.projectId },
+      {
+        method: req.method,
+        url: req.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        project: req.warreContext?.projectId,
+      },
       'request',
     );
   });

@@ -4,9 +4,8 @@
  * lines at 75 octets (never inside a UTF-8 character); this module decides what each event
  * says, and renders a long list in chunks so that the event loop is not held for seconds.
  */
-import ical, { foldLines, ICalEventStatus, type ICalEventData } from 'ical-generator';
-import type { ReservationWithFlavor } from '../domain/types.js';
-import type { ReservationStatus } from '../domain/types.js';
+import ical, { foldLines, type ICalEventData, ICalEventStatus } from 'ical-generator';
+import type { ReservationStatus, ReservationWithFlavor } from '../domain/types.js';
 
 export const CALENDAR_CONTENT_TYPE = 'text/calendar; charset=utf-8';
 
@@ -81,7 +80,11 @@ function fold(lines: string): string {
  * `calendar.toString()` (the calendar tests compare the two), plus the CRLF that RFC 5545
  * puts after the last line too; built a chunk of events at a time, yielding in between.
  */
-export async function reservationsCalendar(rows: readonly ReservationWithFlavor[], now: number, name = 'Warre reservations'): Promise<string> {
+export async function reservationsCalendar(
+  rows: readonly ReservationWithFlavor[],
+  now: number,
+  name = 'Warre reservations',
+): Promise<string> {
   const cal = ical({ prodId: CALENDAR_PROD_ID, name });
   // The calendar without events, folded: its properties, then END:VCALENDAR.
   const shell = cal.toString();

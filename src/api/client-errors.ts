@@ -10,7 +10,10 @@ import type { Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 
 /** What a refused request is told, by status. */
-export function clientErrorAnswer(err: { code?: string }, timeouts: { requestMs: number; headersMs: number }): { status: number; message: string } {
+export function clientErrorAnswer(
+  err: { code?: string },
+  timeouts: { requestMs: number; headersMs: number },
+): { status: number; message: string } {
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW':
       return { status: 431, message: 'Request headers are too large (the limit is 16 KiB)' };

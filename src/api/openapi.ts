@@ -12,11 +12,11 @@ import { CALENDAR_CONTENT_TYPE } from './calendar.js';
 import { API_LIMIT } from './request.js';
 import { CALENDAR_MAX_EVENTS } from './routes/v1/calendar.js';
 import { CREATE_FIELDS as GRANT_FIELDS } from './routes/v1/flavorprojects.js';
-import { FLAVOR_FIELDS, IMMUTABLE, UPDATE_FIELDS as FLAVOR_UPDATE_FIELDS } from './routes/v1/flavors.js';
+import { FLAVOR_FIELDS, UPDATE_FIELDS as FLAVOR_UPDATE_FIELDS, IMMUTABLE } from './routes/v1/flavors.js';
 import { FIELDS as WINDOW_FIELDS } from './routes/v1/maintenancewindows.js';
-import { CREATE_FIELDS as RESERVATION_FIELDS, UPDATE_FIELDS as EXTEND_FIELDS } from './routes/v1/reservations.js';
+import { UPDATE_FIELDS as EXTEND_FIELDS, CREATE_FIELDS as RESERVATION_FIELDS } from './routes/v1/reservations.js';
 import { bodyJsonSchema } from './validate.js';
-import { page, ref, VIEW_SCHEMAS, type JsonSchema } from './view-schemas.js';
+import { type JsonSchema, page, ref, VIEW_SCHEMAS } from './view-schemas.js';
 
 export const OPENAPI_PATH = '/v1/openapi.json';
 
@@ -78,19 +78,33 @@ const integer = (name: string, min: number, max: number, what: string, required 
   query(name, { type: 'integer', minimum: min, maximum: max }, `${what} (digits only; otherwise a 400 naming it).`, required);
 /** `?flavor_id=a&flavor_id=b` (src/api/request.ts queryIds). */
 const ids = (name: string, what: string): Parameter => ({
-  ...query(name, { type: 'array', items: { type: 'string', format: 'uuid' }, maxItems: 1000 }, `Only ${what}; repeat it for several (at most 1000).`),
+  ...query(
+    name,
+    { type: 'array', items: { type: 'string', format: 'uuid' }, maxItems: 1000 },
+    `Only ${what}; repeat it for several (at most 1000).`,
+  ),
   style: 'form',
   explode: true,
 });
 
 /** src/api/request.ts pageRequest. */
 const PAGINATION: Parameter[] = [
-  query('limit', { type: 'integer' }, `Page size: 1 to ${API_LIMIT} (larger values are taken as ${API_LIMIT}, smaller as 1; 0 or empty: ${API_LIMIT}).`),
+  query(
+    'limit',
+    { type: 'integer' },
+    `Page size: 1 to ${API_LIMIT} (larger values are taken as ${API_LIMIT}, smaller as 1; 0 or empty: ${API_LIMIT}).`,
+  ),
   query('page', { type: 'integer', minimum: 1, maximum: 1e9 }, 'Page number, from 1.'),
 ];
 const ALL_PROJECTS = (rule: string, what: string) => bool('all_projects', `With \`${rule}\`: ${what}; ignored without it`);
 
-const pathParam = (name: string, what: string): Parameter => ({ name, in: 'path', required: true, description: `The ${what} id.`, schema: { type: 'string' } });
+const pathParam = (name: string, what: string): Parameter => ({
+  name,
+  in: 'path',
+  required: true,
+  description: `The ${what} id.`,
+  schema: { type: 'string' },
+});
 const PATH_PARAMETERS: Record<string, Parameter> = {
   flavor_id: pathParam('flavor_id', 'flavor'),
   flavorproject_id: pathParam('flavorproject_id', 'grant'),
@@ -113,36 +127,74 @@ const NO_BODY = 'No input data provided (no body, or `{}`); the body is not a JS
 const NOT_AUTHORISED = 'Not authorised (the policy rule denies it)';
 const NO_PROJECT = 'The token has no project (a project-scoped token is needed)';
 const CALENDAR_HEADERS = {
-  'Content-Disposition': { description: '`attachment; filename="…"`', required: true, schema: { type: 'string', pattern: '^attachment; filename="[^"]+"$' } },
+  'Content-Disposition': {
+    description: '`attachment; filename="…"`',
+    required: true,
+    schema: { type: 'string', pattern: '^attachment; filename="[^"]+"$' },
+  },
 };
 
 const OPERATIONS: OperationSpec[] = [
   // Service
   {
-    method: 'get', path: '/', operationId: 'getVersions', tag: 'service', public: true,
+    method: 'get',
+    path: '/',
+    operationId: 'getVersions',
+    tag: 'service',
+    public: true,
     summary: 'The version document',
     ok: [{ status: 200, description: 'The API versions (only v1).', schema: ref('VersionDocument') }],
   },
   {
-    method: 'get', path: '/healthcheck', operationId: 'getHealth', tag: 'service', public: true,
+    method: 'get',
+    path: '/healthcheck',
+    operationId: 'getHealth',
+    tag: 'service',
+    public: true,
     summary: 'Health of the service and its database',
     query: [query('detail', { type: 'string' }, 'Present (any value, or none): answer the JSON report instead of text.')],
     ok: [
-      { status: 200, description: 'Healthy: `OK` as text, or with `detail` the JSON report.', content: { 'text/plain': { type: 'string', const: 'OK' }, 'application/json': ref('HealthReport') } },
-      { status: 503, description: 'The database does not answer: `Database unreachable` as text, or with `detail` the JSON report.', content: { 'text/plain': { type: 'string', const: 'Database unreachable' }, 'application/json': ref('HealthReport') } },
+      {
+        status: 200,
+        description: 'Healthy: `OK` as text, or with `detail` the JSON report.',
+        content: { 'text/plain': { type: 'string', const: 'OK' }, 'application/json': ref('HealthReport') },
+      },
+      {
+        status: 503,
+        description: 'The database does not answer: `Database unreachable` as text, or with `detail` the JSON report.',
+        content: { 'text/plain': { type: 'string', const: 'Database unreachable' }, 'application/json': ref('HealthReport') },
+      },
     ],
   },
   {
-    method: 'get', path: OPENAPI_PATH, operationId: 'getOpenApiDocument', tag: 'service', public: true,
+    method: 'get',
+    path: OPENAPI_PATH,
+    operationId: 'getOpenApiDocument',
+    tag: 'service',
+    public: true,
     summary: 'This document',
-    ok: [{ status: 200, description: 'The OpenAPI 3.1 document of the API.', schema: { type: 'object', properties: { openapi: { type: 'string', const: '3.1.0' }, info: { type: 'object' }, paths: { type: 'object' } }, required: ['openapi', 'info', 'paths'] } }],
+    ok: [
+      {
+        status: 200,
+        description: 'The OpenAPI 3.1 document of the API.',
+        schema: {
+          type: 'object',
+          properties: { openapi: { type: 'string', const: '3.1.0' }, info: { type: 'object' }, paths: { type: 'object' } },
+          required: ['openapi', 'info', 'paths'],
+        },
+      },
+    ],
   },
 
   // Flavors
   {
-    method: 'get', path: FLAVORS, operationId: 'listFlavors', tag: 'flavors',
+    method: 'get',
+    path: FLAVORS,
+    operationId: 'listFlavors',
+    tag: 'flavors',
     summary: 'List flavors',
-    description: "Active flavors that are public or granted to the caller's project, by name then memory; with `all_projects` and `warre:flavor:list:all`, every flavor.",
+    description:
+      "Active flavors that are public or granted to the caller's project, by name then memory; with `all_projects` and `warre:flavor:list:all`, every flavor.",
     query: [
       ...PAGINATION,
       ALL_PROJECTS('warre:flavor:list:all', 'every flavor, inactive and private ones included'),
@@ -154,20 +206,33 @@ const OPERATIONS: OperationSpec[] = [
     errors: { 400: ['A query parameter has a bad value'], 403: [NOT_AUTHORISED, NO_PROJECT] },
   },
   {
-    method: 'post', path: FLAVORS, operationId: 'createFlavor', tag: 'flavors',
+    method: 'post',
+    path: FLAVORS,
+    operationId: 'createFlavor',
+    tag: 'flavors',
     summary: 'Add a flavor',
     body: { schema: bodyJsonSchema(FLAVOR_FIELDS), description: 'The new flavor.' },
     ok: [{ status: 202, description: 'The flavor, with the defaults filled in.', schema: ref('Flavor') }],
-    errors: { 400: [NO_BODY], 403: [NOT_AUTHORISED], 422: ['Fields refused: each with its messages (e.g. `Missing data for required field.`); `end` not after `start`'] },
+    errors: {
+      400: [NO_BODY],
+      403: [NOT_AUTHORISED],
+      422: ['Fields refused: each with its messages (e.g. `Missing data for required field.`); `end` not after `start`'],
+    },
   },
   {
-    method: 'get', path: FLAVOR, operationId: 'getFlavor', tag: 'flavors',
+    method: 'get',
+    path: FLAVOR,
+    operationId: 'getFlavor',
+    tag: 'flavors',
     summary: 'Show a flavor',
     ok: [{ status: 200, description: 'The flavor.', schema: ref('Flavor') }],
     errors: { 403: [NOT_AUTHORISED], 404: ["`Flavor {id} doesn't exist` (also for a private flavor the caller may not see)"] },
   },
   {
-    method: 'patch', path: FLAVOR, operationId: 'updateFlavor', tag: 'flavors',
+    method: 'patch',
+    path: FLAVOR,
+    operationId: 'updateFlavor',
+    tag: 'flavors',
     summary: 'Change a flavor',
     description: `Only the fields given change. ${IMMUTABLE.map((f) => `\`${f}\``).join(', ')} cannot be changed (\`Unknown field.\`).`,
     body: { schema: bodyJsonSchema(FLAVOR_UPDATE_FIELDS, true), description: 'The fields to change.' },
@@ -179,13 +244,22 @@ const OPERATIONS: OperationSpec[] = [
     },
   },
   {
-    method: 'delete', path: FLAVOR, operationId: 'deleteFlavor', tag: 'flavors',
+    method: 'delete',
+    path: FLAVOR,
+    operationId: 'deleteFlavor',
+    tag: 'flavors',
     summary: 'Remove a flavor',
     ok: [{ status: 204, description: 'Removed, with its grants and maintenance window links.' }],
-    errors: { 404: ["`Flavor {id} doesn't exist` (also when the policy rule denies it)"], 409: ['`Flavor {id} is in use` (a reservation refers to it)'] },
+    errors: {
+      404: ["`Flavor {id} doesn't exist` (also when the policy rule denies it)"],
+      409: ['`Flavor {id} is in use` (a reservation refers to it)'],
+    },
   },
   {
-    method: 'get', path: '/v1/flavors/{flavor_id}/freeslots/', operationId: 'getFreeSlots', tag: 'flavors',
+    method: 'get',
+    path: '/v1/flavors/{flavor_id}/freeslots/',
+    operationId: 'getFreeSlots',
+    tag: 'flavors',
     summary: 'Free slots of a flavor',
     description: 'The windows in which `instance_count` instances of the flavor fit, between `start` and `end`.',
     query: [
@@ -199,24 +273,36 @@ const OPERATIONS: OperationSpec[] = [
 
   // Flavor grants
   {
-    method: 'get', path: GRANTS, operationId: 'listFlavorProjects', tag: 'flavorprojects',
+    method: 'get',
+    path: GRANTS,
+    operationId: 'listFlavorProjects',
+    tag: 'flavorprojects',
     summary: 'List grants of private flavors to projects',
     query: [...PAGINATION, filter('project_id', 'grants to this project'), filter('flavor_id', 'grants of this flavor')],
     ok: [{ status: 200, description: 'A page of grants.', schema: page(ref('FlavorProject')) }],
     errors: { 400: ['A query parameter has a bad value'], 403: [NOT_AUTHORISED] },
   },
   {
-    method: 'post', path: GRANTS, operationId: 'createFlavorProject', tag: 'flavorprojects',
+    method: 'post',
+    path: GRANTS,
+    operationId: 'createFlavorProject',
+    tag: 'flavorprojects',
     summary: 'Grant a project access to a private flavor',
     body: { schema: bodyJsonSchema(GRANT_FIELDS), description: 'The flavor and the project.' },
     ok: [{ status: 200, description: 'The grant.', schema: ref('FlavorProject') }],
     errors: {
-      400: [NO_BODY], 403: [NOT_AUTHORISED], 404: ['`Flavor does not exist`'], 409: ['`Already exists`'],
+      400: [NO_BODY],
+      403: [NOT_AUTHORISED],
+      404: ['`Flavor does not exist`'],
+      409: ['`Already exists`'],
       422: ['Fields refused, each with its messages (a blank `project_id` too)'],
     },
   },
   {
-    method: 'delete', path: GRANT, operationId: 'deleteFlavorProject', tag: 'flavorprojects',
+    method: 'delete',
+    path: GRANT,
+    operationId: 'deleteFlavorProject',
+    tag: 'flavorprojects',
     summary: 'Withdraw a grant',
     ok: [{ status: 204, description: 'Withdrawn.' }],
     errors: { 404: ["`FlavorProject {id} doesn't exist` (also when the policy rule denies it)"] },
@@ -224,41 +310,61 @@ const OPERATIONS: OperationSpec[] = [
 
   // Maintenance windows
   {
-    method: 'get', path: WINDOWS, operationId: 'listMaintenanceWindows', tag: 'maintenancewindows',
+    method: 'get',
+    path: WINDOWS,
+    operationId: 'listMaintenanceWindows',
+    tag: 'maintenancewindows',
     summary: 'List maintenance windows',
     query: PAGINATION,
     ok: [{ status: 200, description: 'A page of maintenance windows.', schema: page(ref('MaintenanceWindow')) }],
     errors: { 400: ['A bad `limit` or `page`'], 403: [NOT_AUTHORISED] },
   },
   {
-    method: 'post', path: WINDOWS, operationId: 'createMaintenanceWindow', tag: 'maintenancewindows',
+    method: 'post',
+    path: WINDOWS,
+    operationId: 'createMaintenanceWindow',
+    tag: 'maintenancewindows',
     summary: 'Schedule a maintenance window',
     body: { schema: bodyJsonSchema(WINDOW_FIELDS), description: 'The window; `flavor_ids` are the flavors it covers.' },
     ok: [{ status: 201, description: 'The window.', schema: ref('MaintenanceWindow') }],
     errors: {
-      400: [NO_BODY, 'The times are refused (e.g. end not after start, start in the past)'], 403: [NOT_AUTHORISED],
-      404: ['`One or more flavors not found`'], 409: ['`Maintenance window conflicts with existing reservations`'], 422: ['Fields refused, each with its messages'],
+      400: [NO_BODY, 'The times are refused (e.g. end not after start, start in the past)'],
+      403: [NOT_AUTHORISED],
+      404: ['`One or more flavors not found`'],
+      409: ['`Maintenance window conflicts with existing reservations`'],
+      422: ['Fields refused, each with its messages'],
     },
   },
   {
-    method: 'get', path: WINDOW, operationId: 'getMaintenanceWindow', tag: 'maintenancewindows',
+    method: 'get',
+    path: WINDOW,
+    operationId: 'getMaintenanceWindow',
+    tag: 'maintenancewindows',
     summary: 'Show a maintenance window',
     ok: [{ status: 200, description: 'The window.', schema: ref('MaintenanceWindow') }],
     errors: { 403: [NOT_AUTHORISED], 404: ["`MaintenanceWindow {id} doesn't exist`"] },
   },
   {
-    method: 'patch', path: WINDOW, operationId: 'updateMaintenanceWindow', tag: 'maintenancewindows',
+    method: 'patch',
+    path: WINDOW,
+    operationId: 'updateMaintenanceWindow',
+    tag: 'maintenancewindows',
     summary: 'Change a maintenance window',
     description: 'Only the fields given change; `flavor_ids` replaces the set of flavors.',
     body: { schema: bodyJsonSchema(WINDOW_FIELDS, true), description: 'The fields to change.' },
     ok: [{ status: 200, description: 'The changed window.', schema: ref('MaintenanceWindow') }],
     errors: {
-      400: [NO_BODY, 'The times are refused'], 404: ["`MaintenanceWindow {id} doesn't exist` (also when the policy rule denies it)", '`One or more flavors not found`'],
-      409: ['`Maintenance window conflicts with existing reservations`'], 422: ['Fields refused, each with its messages'],
+      400: [NO_BODY, 'The times are refused'],
+      404: ["`MaintenanceWindow {id} doesn't exist` (also when the policy rule denies it)", '`One or more flavors not found`'],
+      409: ['`Maintenance window conflicts with existing reservations`'],
+      422: ['Fields refused, each with its messages'],
     },
   },
   {
-    method: 'delete', path: WINDOW, operationId: 'deleteMaintenanceWindow', tag: 'maintenancewindows',
+    method: 'delete',
+    path: WINDOW,
+    operationId: 'deleteMaintenanceWindow',
+    tag: 'maintenancewindows',
     summary: 'Cancel a maintenance window',
     ok: [{ status: 204, description: 'Cancelled.' }],
     errors: { 404: ["`MaintenanceWindow {id} doesn't exist` (also when the policy rule denies it)"] },
@@ -266,9 +372,13 @@ const OPERATIONS: OperationSpec[] = [
 
   // Reservations
   {
-    method: 'get', path: RESERVATIONS, operationId: 'listReservations', tag: 'reservations',
+    method: 'get',
+    path: RESERVATIONS,
+    operationId: 'listReservations',
+    tag: 'reservations',
     summary: 'List reservations',
-    description: "The caller's project's reservations, newest first; with `warre:reservation:list:all`, another project's (`project_id`) or every project's (`all_projects`).",
+    description:
+      "The caller's project's reservations, newest first; with `warre:reservation:list:all`, another project's (`project_id`) or every project's (`all_projects`).",
     query: [
       ...PAGINATION,
       ALL_PROJECTS('warre:reservation:list:all', "every project's reservations"),
@@ -279,7 +389,10 @@ const OPERATIONS: OperationSpec[] = [
     errors: { 400: ['A query parameter has a bad value'], 403: [NOT_AUTHORISED, NO_PROJECT] },
   },
   {
-    method: 'post', path: RESERVATIONS, operationId: 'createReservation', tag: 'reservations',
+    method: 'post',
+    path: RESERVATIONS,
+    operationId: 'createReservation',
+    tag: 'reservations',
     summary: 'Reserve instances of a flavor',
     description:
       'Checks, in this order: the reservation quota (413), the body (422), the flavor (404), the hours quota (413), then the reservation rules ' +
@@ -287,57 +400,104 @@ const OPERATIONS: OperationSpec[] = [
       'With `dry_run=true` every check runs but nothing is stored (docs/availability.md#dry-run).',
     query: [bool('dry_run', 'true: check only, store nothing, answer the reservation as it would be, with `hours` and `cost`')],
     body: { schema: bodyJsonSchema(RESERVATION_FIELDS), description: 'The flavor, the times, the number of instances (default 1).' },
-    ok: [{ status: 200, description: 'The reservation (a dry run: as it would be created).', schema: { oneOf: [ref('Reservation'), ref('DryRunReservation')] } }],
+    ok: [
+      {
+        status: 200,
+        description: 'The reservation (a dry run: as it would be created).',
+        schema: { oneOf: [ref('Reservation'), ref('DryRunReservation')] },
+      },
+    ],
     errors: {
-      400: [NO_BODY, 'The reservation rules refuse it (the text says why)', 'A bad `dry_run`', 'An unknown project (Keystone unified limits)'],
-      403: [NO_PROJECT], 404: ['`Flavor does not exist`'],
-      413: ['Over quota (reservations or hours; the text says which)'], 422: ['Fields refused, each with its messages'],
+      400: [
+        NO_BODY,
+        'The reservation rules refuse it (the text says why)',
+        'A bad `dry_run`',
+        'An unknown project (Keystone unified limits)',
+      ],
+      403: [NO_PROJECT],
+      404: ['`Flavor does not exist`'],
+      413: ['Over quota (reservations or hours; the text says which)'],
+      422: ['Fields refused, each with its messages'],
     },
   },
   {
-    method: 'get', path: RESERVATION, operationId: 'getReservation', tag: 'reservations',
+    method: 'get',
+    path: RESERVATION,
+    operationId: 'getReservation',
+    tag: 'reservations',
     summary: 'Show a reservation',
     ok: [{ status: 200, description: 'The reservation.', schema: ref('Reservation') }],
     errors: { 404: ["`Reservation {id} doesn't exist` (also when the policy rule denies it)"] },
   },
   {
-    method: 'patch', path: RESERVATION, operationId: 'extendReservation', tag: 'reservations',
+    method: 'patch',
+    path: RESERVATION,
+    operationId: 'extendReservation',
+    tag: 'reservations',
     summary: 'Extend a reservation',
     description: 'Moves the end of an ACTIVE reservation later, and its lease with it.',
     body: { schema: bodyJsonSchema(EXTEND_FIELDS), description: 'The new end.' },
     ok: [{ status: 200, description: 'The extended reservation.', schema: ref('Reservation') }],
     errors: {
       400: [
-        NO_BODY, 'Fields refused, in the field form', '`New end date must be greater then existing`',
-        '`Failed to extend reservation: …` (the rules or the lease refuse it)', 'An unknown project (Keystone unified limits)',
+        NO_BODY,
+        'Fields refused, in the field form',
+        '`New end date must be greater then existing`',
+        '`Failed to extend reservation: …` (the rules or the lease refuse it)',
+        'An unknown project (Keystone unified limits)',
       ],
-      404: ["`Reservation {id} doesn't exist` (also when the policy rule denies it)"], 413: ['Over the hours quota'],
+      404: ["`Reservation {id} doesn't exist` (also when the policy rule denies it)"],
+      413: ['Over the hours quota'],
     },
   },
   {
-    method: 'delete', path: RESERVATION, operationId: 'deleteReservation', tag: 'reservations',
+    method: 'delete',
+    path: RESERVATION,
+    operationId: 'deleteReservation',
+    tag: 'reservations',
     summary: 'Cancel a reservation',
     ok: [{ status: 204, description: 'Cancelled: its lease is deleted, then the reservation.' }],
-    errors: { 404: ["`Reservation {id} doesn't exist` (also when the policy rule denies it)"], 500: ['`Failed to delete reservation, please try again later` (the lease could not be deleted)'] },
+    errors: {
+      404: ["`Reservation {id} doesn't exist` (also when the policy rule denies it)"],
+      500: ['`Failed to delete reservation, please try again later` (the lease could not be deleted)'],
+    },
   },
   {
-    method: 'get', path: '/v1/reservations/calendar.ics', operationId: 'exportReservationsCalendar', tag: 'reservations',
+    method: 'get',
+    path: '/v1/reservations/calendar.ics',
+    operationId: 'exportReservationsCalendar',
+    tag: 'reservations',
     summary: 'Reservations as an iCalendar file',
     description: `The effective reservations of the caller's project (or, with \`all_projects\` and \`warre:reservation:list:all\`, of every project), by start, at most ${CALENDAR_MAX_EVENTS} (docs/calendar.md).`,
     query: [ALL_PROJECTS('warre:reservation:list:all', "every project's reservations")],
-    ok: [{ status: 200, description: 'The calendar.', content: { [CALENDAR_CONTENT_TYPE]: { type: 'string' } }, headers: CALENDAR_HEADERS }],
+    ok: [
+      { status: 200, description: 'The calendar.', content: { [CALENDAR_CONTENT_TYPE]: { type: 'string' } }, headers: CALENDAR_HEADERS },
+    ],
     errors: { 400: ['A bad `all_projects`'], 403: [NOT_AUTHORISED, NO_PROJECT] },
   },
   {
-    method: 'get', path: '/v1/reservations/{reservation_id}/calendar.ics', operationId: 'exportReservationCalendar', tag: 'reservations',
+    method: 'get',
+    path: '/v1/reservations/{reservation_id}/calendar.ics',
+    operationId: 'exportReservationCalendar',
+    tag: 'reservations',
     summary: 'One reservation as an iCalendar file',
-    ok: [{ status: 200, description: 'The calendar with one event.', content: { [CALENDAR_CONTENT_TYPE]: { type: 'string' } }, headers: CALENDAR_HEADERS }],
+    ok: [
+      {
+        status: 200,
+        description: 'The calendar with one event.',
+        content: { [CALENDAR_CONTENT_TYPE]: { type: 'string' } },
+        headers: CALENDAR_HEADERS,
+      },
+    ],
     errors: { 403: [NOT_AUTHORISED], 404: ["`Reservation {id} doesn't exist` (also when `warre:reservation:get` denies it)"] },
   },
 
   // Limits
   {
-    method: 'get', path: '/v1/limits/', operationId: 'getLimits', tag: 'limits',
+    method: 'get',
+    path: '/v1/limits/',
+    operationId: 'getLimits',
+    tag: 'limits',
     summary: 'Quota limits and usage',
     description: "The caller's project's; with `project_id` and `warre:limits:list:all`, another project's.",
     query: [query('project_id', { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }, 'Another project (needs `warre:limits:list:all`).')],
@@ -347,7 +507,10 @@ const OPERATIONS: OperationSpec[] = [
 
   // Availability and offers (docs/availability.md)
   {
-    method: 'get', path: '/v1/availability/', operationId: 'getAvailability', tag: 'availability',
+    method: 'get',
+    path: '/v1/availability/',
+    operationId: 'getAvailability',
+    tag: 'availability',
     summary: 'Free slots over time of every flavor the caller may book',
     description: 'docs/availability.md: one step function of free slots per flavor over [start, end).',
     query: [
@@ -362,14 +525,21 @@ const OPERATIONS: OperationSpec[] = [
     errors: { 400: ['A bad date, id or boolean; `end` not after `start`; a window over 366 days'], 403: [NOT_AUTHORISED, NO_PROJECT] },
   },
   {
-    method: 'get', path: '/v1/offers/', operationId: 'listOffers', tag: 'availability',
+    method: 'get',
+    path: '/v1/offers/',
+    operationId: 'listOffers',
+    tag: 'availability',
     summary: 'The earliest bookings that fit',
-    description: "docs/availability.md: for each matching flavor the caller's project may book, the earliest start at which the booking passes every create rule.",
+    description:
+      "docs/availability.md: for each matching flavor the caller's project may book, the earliest start at which the booking passes every create rule.",
     query: [
       integer('instance_count', 1, 10_000, 'Instances wanted', true),
       integer('hours', 1, 366 * 24, 'How long, in whole hours', true),
       date('earliest_start', 'First acceptable start (default: now)'),
-      date('latest_start', 'Last acceptable start (default: earliest_start, or now if later, + 90 days; at most 366 days after earliest_start)'),
+      date(
+        'latest_start',
+        'Last acceptable start (default: earliest_start, or now if later, + 90 days; at most 366 days after earliest_start)',
+      ),
       filter('category', 'flavors of this category'),
       filter('availability_zone', 'flavors of this availability zone'),
       ids('flavor_id', 'these flavors'),
@@ -378,7 +548,10 @@ const OPERATIONS: OperationSpec[] = [
       integer('limit', 1, 1_000_000, 'At most this many offers (default 20; above 100 taken as 100)'),
     ],
     ok: [{ status: 200, description: 'The offers, by start then by the smaller flavor.', schema: ref('Offers') }],
-    errors: { 400: ['A missing or bad parameter (named in the text); `latest_start` before `earliest_start` or over 366 days after it'], 403: [NOT_AUTHORISED, NO_PROJECT] },
+    errors: {
+      400: ['A missing or bad parameter (named in the text); `latest_start` before `earliest_start` or over 366 days after it'],
+      403: [NOT_AUTHORISED, NO_PROJECT],
+    },
   },
 ];
 
@@ -404,7 +577,10 @@ function commonErrors(op: OperationSpec): Partial<Record<number, string[]>> {
     add(400, '`The request contains characters the database cannot store` (a MySQL/MariaDB database without utf8mb4)');
   }
   if (!op.public) {
-    add(401, 'No identity: under keystone a missing, invalid or expired `X-Auth-Token`; under noauth no `X-Project-Id` (or an id over 64 characters)');
+    add(
+      401,
+      'No identity: under keystone a missing, invalid or expired `X-Auth-Token`; under noauth no `X-Project-Id` (or an id over 64 characters)',
+    );
     add(500, '`Unexpected API Error.`');
     add(503, '`The database is unavailable, please try again later`; Keystone or its unified limits cannot be reached');
   }
@@ -414,7 +590,9 @@ function commonErrors(op: OperationSpec): Partial<Record<number, string[]>> {
 /** The rules src/policy/defaults.ts lists for this operation. */
 export function policyRules(method: string, path: string): string[] {
   const m = method.toUpperCase() as PolicyOperation['method'];
-  return POLICY_DEFAULTS.filter((d) => (d.operations as readonly PolicyOperation[]).some((o) => o.method === m && o.path === path)).map((d) => d.name);
+  return POLICY_DEFAULTS.filter((d) => (d.operations as readonly PolicyOperation[]).some((o) => o.method === m && o.path === path)).map(
+    (d) => d.name,
+  );
 }
 
 function policyText(rules: string[], op: OperationSpec): string {
@@ -429,7 +607,11 @@ function operationObject(op: OperationSpec, method: HttpMethod): Record<string, 
   const rules = policyRules(method, op.path);
   const responses: Record<string, unknown> = {};
   for (const s of op.ok) {
-    const content = s.schema ? { 'application/json': { schema: s.schema } } : s.content ? Object.fromEntries(Object.entries(s.content).map(([t, schema]) => [t, { schema }])) : undefined;
+    const content = s.schema
+      ? { 'application/json': { schema: s.schema } }
+      : s.content
+        ? Object.fromEntries(Object.entries(s.content).map(([t, schema]) => [t, { schema }]))
+        : undefined;
     responses[String(s.status)] = {
       description: s.description,
       headers: { 'X-Openstack-Request-Id': REQUEST_ID_HEADER, ...s.headers },
@@ -438,11 +620,16 @@ function operationObject(op: OperationSpec, method: HttpMethod): Record<string, 
   }
   const errors = commonErrors(op);
   for (const [status, reasons] of Object.entries(op.errors ?? {})) (errors[Number(status)] ??= []).push(...reasons!);
-  for (const status of Object.keys(errors).map(Number).sort((a, b) => a - b)) {
+  for (const status of Object.keys(errors)
+    .map(Number)
+    .sort((a, b) => a - b)) {
     if (responses[String(status)]) continue;
     responses[String(status)] = {
       description: errors[status]!.map((r) => `- ${r}`).join('\n'),
-      headers: { 'X-Openstack-Request-Id': REQUEST_ID_HEADER, ...(status === 401 ? { 'WWW-Authenticate': { $ref: '#/components/headers/WwwAuthenticate' } } : {}) },
+      headers: {
+        'X-Openstack-Request-Id': REQUEST_ID_HEADER,
+        ...(status === 401 ? { 'WWW-Authenticate': { $ref: '#/components/headers/WwwAuthenticate' } } : {}),
+      },
       ...(head ? {} : { content: errorContent(status) }),
     };
   }
@@ -454,7 +641,9 @@ function operationObject(op: OperationSpec, method: HttpMethod): Record<string, 
     summary: head ? `${op.summary} (headers only)` : op.summary,
     description: [op.description, policyText(rules, op)].filter(Boolean).join('\n\n'),
     ...(parameters.length > 0 ? { parameters } : {}),
-    ...(op.body ? { requestBody: { required: true, description: op.body.description, content: { 'application/json': { schema: op.body.schema } } } } : {}),
+    ...(op.body
+      ? { requestBody: { required: true, description: op.body.description, content: { 'application/json': { schema: op.body.schema } } } }
+      : {}),
     responses,
     ...(op.public ? { security: [] } : {}),
     'x-policy': rules,
@@ -509,13 +698,19 @@ export function buildOpenApiDocument(opts: OpenApiOptions = {}): Record<string, 
     components: {
       schemas: VIEW_SCHEMAS,
       headers: {
-        RequestId: { description: 'The request id, `req-<uuid4>` (also in the logs).', required: true, schema: { type: 'string', pattern: '^req-[0-9a-f-]{36}$' } },
+        RequestId: {
+          description: 'The request id, `req-<uuid4>` (also in the logs).',
+          required: true,
+          schema: { type: 'string', pattern: '^req-[0-9a-f-]{36}$' },
+        },
         WwwAuthenticate: { description: 'Under keystone: where to get a token (`Keystone uri="…"`).', schema: { type: 'string' } },
       },
       securitySchemes: {
         keystone: { type: 'apiKey', in: 'header', name: 'X-Auth-Token', description: 'A Keystone token (`auth_strategy = keystone`).' },
         noauth: {
-          type: 'apiKey', in: 'header', name: 'X-Project-Id',
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-Project-Id',
           description: '`auth_strategy = noauth` only: the project; `X-User-Id` and `X-Roles` (comma-separated) name the user and roles.',
         },
       },

@@ -3,9 +3,9 @@ import type { FastifyRequest } from 'fastify';
 import type { RequestContext } from '../auth/context.js';
 import { policyValues } from '../auth/context.js';
 import { BadRequest, Forbidden, NotFound } from '../domain/errors.js';
-import type { PolicyEnforcer } from '../policy/enforcer.js';
-import { parseDateOrDateTime } from '../domain/time.js';
 import { isUuid } from '../domain/ids.js';
+import { parseDateOrDateTime } from '../domain/time.js';
+import type { PolicyEnforcer } from '../policy/enforcer.js';
 import { isObject } from './validate.js';
 
 export type Query = Record<string, string>;
@@ -41,7 +41,9 @@ export function queryDate(q: Query, name: string): number | null {
   if (v === undefined || v === '') return null;
   const ms = parseDateOrDateTime(v);
   if (ms === null) {
-    throw new BadRequest(`Invalid value for query parameter ${name}: "${v.slice(0, 64)}" (expected YYYY-MM-DD or an ISO 8601 datetime with offset)`);
+    throw new BadRequest(
+      `Invalid value for query parameter ${name}: "${v.slice(0, 64)}" (expected YYYY-MM-DD or an ISO 8601 datetime with offset)`,
+    );
   }
   return ms;
 }
@@ -51,7 +53,8 @@ export function queryInt(q: Query, name: string, min: number, max: number, expec
   const v = q[name];
   if (v === undefined) return null;
   const n = /^\d{1,15}$/.test(v) ? Number(v) : NaN;
-  if (!(n >= min && n <= max)) throw new BadRequest(`Invalid value for query parameter ${name}: "${v.slice(0, 64)}" (expected ${expected})`);
+  if (!(n >= min && n <= max))
+    throw new BadRequest(`Invalid value for query parameter ${name}: "${v.slice(0, 64)}" (expected ${expected})`);
   return n;
 }
 
@@ -80,7 +83,8 @@ export interface PageRequest {
 export function pageRequest(q: Query): PageRequest {
   let limit = API_LIMIT;
   if (q.limit !== undefined && q.limit !== '') {
-    if (!/^\s*[-+]?\d+\s*$/.test(q.limit)) throw new BadRequest(`Invalid value for query parameter limit: "${q.limit.slice(0, 64)}" (expected an integer)`);
+    if (!/^\s*[-+]?\d+\s*$/.test(q.limit))
+      throw new BadRequest(`Invalid value for query parameter limit: "${q.limit.slice(0, 64)}" (expected an integer)`);
     const n = Number(q.limit);
     limit = n === 0 ? API_LIMIT : Math.max(1, Math.min(n, API_LIMIT));
   }

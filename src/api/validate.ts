@@ -3,7 +3,6 @@
  * wording, docs/api.md#field-messages), which JSON-Schema validators cannot produce: each
  * field gets a list of messages, unknown fields get `Unknown field.`.
  */
-import { isUuid } from '../domain/ids.js';
 import { parseApiDateTime } from '../domain/time.js';
 
 export type FieldType =
@@ -142,7 +141,11 @@ export function validateBody<T>(schema: Schema, body: Record<string, unknown>, p
 export function bodyJsonSchema(schema: Schema, partial = false): Record<string, unknown> {
   const properties: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(schema)) properties[name] = fieldJsonSchema(spec.type);
-  const required = partial ? [] : Object.entries(schema).filter(([, s]) => s.required).map(([n]) => n);
+  const required = partial
+    ? []
+    : Object.entries(schema)
+        .filter(([, s]) => s.required)
+        .map(([n]) => n);
   return {
     type: 'object',
     properties,

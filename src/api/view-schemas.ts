@@ -99,7 +99,10 @@ const Reservation = record(reservationFields, 'A reservation of instances of a f
 
 const PRICE: Record<string, JsonSchema> = {
   hours: { type: 'number', description: "What the booking takes from the project's `hours` quota: duration in hours × instance count." },
-  cost: { type: ['number', 'null'], description: "`hours` × the flavor's service-unit rate; null when the flavor has no rate (docs/availability.md#cost)." },
+  cost: {
+    type: ['number', 'null'],
+    description: "`hours` × the flavor's service-unit rate; null when the flavor has no rate (docs/availability.md#cost).",
+  },
 };
 
 /** `reservationView` + `bookingPrice`, `id: null` (the dry run of docs/availability.md). */

@@ -1,7 +1,6 @@
 /** Domain records → the JSON the v1 API answers (field names and formats of docs/api.md#resources). */
 import { formatApi, formatApiOrNull } from '../domain/time.js';
-import type { Flavor, FlavorProject, MaintenanceWindow } from '../domain/types.js';
-import type { ReservationWithFlavor } from '../domain/types.js';
+import type { Flavor, FlavorProject, MaintenanceWindow, ReservationWithFlavor } from '../domain/types.js';
 
 export function flavorView(f: Flavor) {
   return {

@@ -42,10 +42,21 @@ export function policyValues(ctx: RequestContext): Record<string, unknown> {
 
 export function emptyContext(requestId: string): RequestContext {
   return {
-    userId: null, userName: null, userDomainId: null, userDomainName: null,
-    projectId: null, projectName: null, projectDomainId: null, projectDomainName: null,
-    domainId: null, domainName: null, roles: [], isAdminProject: true, systemScope: null,
-    requestId, authToken: null,
+    userId: null,
+    userName: null,
+    userDomainId: null,
+    userDomainName: null,
+    projectId: null,
+    projectName: null,
+    projectDomainId: null,
+    projectDomainName: null,
+    domainId: null,
+    domainName: null,
+    roles: [],
+    isAdminProject: true,
+    systemScope: null,
+    requestId,
+    authToken: null,
   };
 }
 

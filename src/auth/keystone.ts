@@ -3,13 +3,14 @@
  * against Keystone the way keystonemiddleware's auth_token does it
  * (docs/interop.md#keystone-tokens) and turned into a {@link RequestContext}.
  */
-import type { Authenticator, RequestContext } from './context.js';
-import { AuthError, emptyContext } from './context.js';
+
+import type { Logger } from '../domain/logger.js';
 import type { AuthTokenOptions } from '../drivers/keystone/options.js';
 import { opt } from '../drivers/keystone/options.js';
 import { KeystoneUnavailableError } from '../drivers/keystone/session.js';
 import { InvalidTokenError, TokenValidator } from '../drivers/keystone/tokens.js';
-import type { Logger } from '../domain/logger.js';
+import type { Authenticator, RequestContext } from './context.js';
+import { AuthError, emptyContext } from './context.js';
 
 export const UNAUTHENTICATED_MESSAGE = 'The request you have made requires authentication.';
 export const KEYSTONE_UNAVAILABLE_MESSAGE = 'The Keystone service is temporarily unavailable.';
@@ -25,7 +26,7 @@ function header(headers: Headers, name: string): string | null {
     value = key === undefined ? undefined : headers[key];
   }
   const first = Array.isArray(value) ? value[0] : value;
-  return first && first.trim() ? first.trim() : null;
+  return first?.trim() ? first.trim() : null;
 }
 
 export class KeystoneAuthenticator implements Authenticator {

@@ -48,7 +48,16 @@ function positiveInt(flag: string, value: string | undefined): number {
 }
 
 export function parseArgs(argv: readonly string[]): BenchArgs {
-  const out: BenchArgs = { dbs: ['sqlite', 'mysql'], duration: 10, workers: 2, keystone: false, cpuProfDir: null, breakdown: false, only: null, help: false };
+  const out: BenchArgs = {
+    dbs: ['sqlite', 'mysql'],
+    duration: 10,
+    workers: 2,
+    keystone: false,
+    cpuProfDir: null,
+    breakdown: false,
+    only: null,
+    help: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     const eq = arg.indexOf('=');
@@ -94,7 +103,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
     }
   }
-  if (out.keystone && out.breakdown) throw new UsageError('--breakdown times in-process steps without HTTP or auth: it does not combine with --keystone');
+  if (out.keystone && out.breakdown)
+    throw new UsageError('--breakdown times in-process steps without HTTP or auth: it does not combine with --keystone');
   // One process, so the profile holds every request.
   if (out.cpuProfDir !== null) out.workers = 1;
   return out;

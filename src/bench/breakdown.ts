@@ -10,17 +10,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
+import { flavorView, reservationView } from '../api/views.js';
+import { emptyContext } from '../auth/context.js';
 import type { Db } from '../db/connect.js';
 import * as flavors from '../db/repositories/flavors.js';
-import * as reservations from '../db/repositories/reservations.js';
 import { flavorOccupancy } from '../db/repositories/occupancy.js';
+import * as reservations from '../db/repositories/reservations.js';
 import { freeSlots } from '../domain/capacity.js';
-import { DAY, HOUR, formatApi } from '../domain/time.js';
+import { DAY, formatApi, HOUR } from '../domain/time.js';
 import { EFFECTIVE_STATUSES } from '../domain/types.js';
-import { emptyContext } from '../auth/context.js';
-import { flavorView, reservationView } from '../api/views.js';
-import { createReservation } from '../services/reservations.js';
 import type { Services } from '../services/dependencies.js';
+import { createReservation } from '../services/reservations.js';
 import { num } from './report.js';
 import type { Seeded } from './seed.js';
 
@@ -44,16 +44,29 @@ export async function breakdown(db: Db, s: Seeded): Promise<string> {
   const all = { limit: 1000, offset: 0 };
 
   const fl = await flavors.listFlavors(k, db.codec, { visibleToProject: s.memberProject }, all);
-  await step(`list flavors: listFlavors (count + ${fl.rows.length} rows)`, 200, () => flavors.listFlavors(k, db.codec, { visibleToProject: s.memberProject }, all));
+  await step(`list flavors: listFlavors (count + ${fl.rows.length} rows)`, 200, () =>
+    flavors.listFlavors(k, db.codec, { visibleToProject: s.memberProject }, all),
+  );
   await step('list flavors: views + JSON.stringify', 200, () => JSON.stringify({ results: fl.rows.map(flavorView), total: fl.total }));
 
   const mine = await reservations.listReservations(k, db.dialect, { projectId: s.memberProject }, all);
-  await step(`member list: listReservations (count + ${mine.rows.length} rows)`, 200, () => reservations.listReservations(k, db.dialect, { projectId: s.memberProject }, all));
-  await step('member list: views + JSON.stringify', 200, () => JSON.stringify({ results: mine.rows.map((r) => reservationView(r)), total: mine.total }));
+  await step(`member list: listReservations (count + ${mine.rows.length} rows)`, 200, () =>
+    reservations.listReservations(k, db.dialect, { projectId: s.memberProject }, all),
+  );
+  await step('member list: views + JSON.stringify', 200, () =>
+    JSON.stringify({ results: mine.rows.map((r) => reservationView(r)), total: mine.total }),
+  );
 
   const admin = await reservations.listReservations(k, db.dialect, { projectId: null }, all);
-  await step('admin 1,000: listReservations (count + rows + mapping)', 20, () => reservations.listReservations(k, db.dialect, { projectId: null }, all));
-  await step('admin 1,000: SQL alone: count(*)', 20, () => k.selectFrom('reservation').select((eb) => eb.fn.countAll().as('n')).execute());
+  await step('admin 1,000: listReservations (count + rows + mapping)', 20, () =>
+    reservations.listReservations(k, db.dialect, { projectId: null }, all),
+  );
+  await step('admin 1,000: SQL alone: count(*)', 20, () =>
+    k
+      .selectFrom('reservation')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .execute(),
+  );
   await step('admin 1,000: SQL alone: reservation ⨝ flavor order by created_at, id limit 1000', 20, () =>
     k
       .selectFrom('reservation')
@@ -67,14 +80,18 @@ export async function breakdown(db: Db, s: Seeded): Promise<string> {
   );
   await step('admin 1,000: reservationView × 1,000', 50, () => admin.rows.map((r) => reservationView(r)));
   const views = admin.rows.map((r) => reservationView(r));
-  await step(`admin 1,000: JSON.stringify (${Math.round(JSON.stringify({ results: views }).length / 1024)} KiB)`, 50, () => JSON.stringify({ results: views, total: admin.total }));
+  await step(`admin 1,000: JSON.stringify (${Math.round(JSON.stringify({ results: views }).length / 1024)} KiB)`, 50, () =>
+    JSON.stringify({ results: views, total: admin.total }),
+  );
 
   for (const f of s.freeSlotFlavors) {
     const label = `free slots ${f.count.toLocaleString('en-US')}`;
     const flavor = (await flavors.getFlavor(k, f.id))!;
     const n = f.count >= 10_000 ? 20 : 100;
     await step(`${label}: getFlavor`, n, () => flavors.getFlavor(k, f.id));
-    await step(`${label}: flavorOccupancy (SQL + rows → numbers)`, n, () => flavorOccupancy(k, db.dialect, db.codec, flavor, f.windowStart, f.windowEnd));
+    await step(`${label}: flavorOccupancy (SQL + rows → numbers)`, n, () =>
+      flavorOccupancy(k, db.dialect, db.codec, flavor, f.windowStart, f.windowEnd),
+    );
     await step(`${label}: SQL alone (same query, raw rows)`, n, () =>
       k
         .selectFrom('reservation')

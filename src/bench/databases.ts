@@ -7,7 +7,7 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { parseDatabaseUrl, type DatabaseTarget } from '../config/database-url.js';
+import { type DatabaseTarget, parseDatabaseUrl } from '../config/database-url.js';
 import type { BenchDialect } from './args.js';
 
 export interface BenchDatabase {

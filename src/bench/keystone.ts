@@ -63,6 +63,7 @@ export async function setupKeystoneBench(opts: KeystoneBenchOptions): Promise<Ke
   const created: string[] = [];
 
   /** An admin call that must succeed; returns the body. */
+  // biome-ignore lint/suspicious/noExplicitAny: Keystone's JSON answers, read field by field by the bench set-up.
   const call = async (method: string, path: string, body?: unknown): Promise<any> => {
     const res = await admin.request(method, path, body === undefined ? {} : { body });
     if (res.status < 200 || res.status > 299) throw new Error(`Keystone ${method} ${path}: ${res.status} ${errorMessage(res.body)}`);
@@ -99,10 +100,22 @@ export async function setupKeystoneBench(opts: KeystoneBenchOptions): Promise<Ke
     await call('PUT', `projects/${projects.admin}/users/${adminId}/roles/${adminRole}`);
 
     // oslo.limit finds the limits through an endpoint of Warre's service; a bench-only type keeps a real one untouched.
-    const serviceId = await create('services', 'service', { name: `warre-bench-${suffix}`, type: `nectar-reservation-bench-${suffix}`, enabled: true });
-    const endpointId = await create('endpoints', 'endpoint', { service_id: serviceId, interface: 'public', region_id: region, url: 'http://127.0.0.1:8787/v1', enabled: true });
+    const serviceId = await create('services', 'service', {
+      name: `warre-bench-${suffix}`,
+      type: `nectar-reservation-bench-${suffix}`,
+      enabled: true,
+    });
+    const endpointId = await create('endpoints', 'endpoint', {
+      service_id: serviceId,
+      interface: 'public',
+      region_id: region,
+      url: 'http://127.0.0.1:8787/v1',
+      enabled: true,
+    });
     for (const [resource, limit] of Object.entries(REGISTERED_LIMITS)) {
-      await create('registered_limits', 'registered_limits', [{ service_id: serviceId, region_id: region, resource_name: resource, default_limit: limit }]);
+      await create('registered_limits', 'registered_limits', [
+        { service_id: serviceId, region_id: region, resource_name: resource, default_limit: limit },
+      ]);
     }
 
     const token = async (userId: string, projectId: string) => ({
@@ -111,7 +124,11 @@ export async function setupKeystoneBench(opts: KeystoneBenchOptions): Promise<Ke
     const memberHeaders = await token(memberId, projects.member);
     const adminHeaders = await token(adminId, projects.admin);
     const creatorHeaders = await token(memberId, projects.create);
-    const byProject = new Map([[projects.member, memberHeaders], [projects.admin, adminHeaders], [projects.create, creatorHeaders]]);
+    const byProject = new Map([
+      [projects.member, memberHeaders],
+      [projects.admin, adminHeaders],
+      [projects.create, creatorHeaders],
+    ]);
 
     const service = {
       auth_url: opts.authUrl,
@@ -121,7 +138,12 @@ export async function setupKeystoneBench(opts: KeystoneBenchOptions): Promise<Ke
     };
     const env: Record<string, string> = {
       WARRE_DEFAULT__AUTH_STRATEGY: 'keystone',
-      ...section('KEYSTONE_AUTHTOKEN', { ...service, project_name: adminProject, project_domain_name: domain, www_authenticate_uri: opts.authUrl }),
+      ...section('KEYSTONE_AUTHTOKEN', {
+        ...service,
+        project_name: adminProject,
+        project_domain_name: domain,
+        www_authenticate_uri: opts.authUrl,
+      }),
       ...section('OSLO_LIMIT', { ...service, system_scope: 'all', endpoint_id: endpointId }),
     };
 

@@ -1,5 +1,5 @@
 /** Markdown tables of the results, side by side with the Python service and the goals. */
-import { PYTHON, type CreatesResult, type LoadResult } from './scenarios.js';
+import { type CreatesResult, type LoadResult, PYTHON } from './scenarios.js';
 import type { ProcessRss } from './server.js';
 
 /** Goals: every line ≥ 10× Python; lines may add their own (LoadScenario.goal); idle all-in-one < 120 MB. */
@@ -60,7 +60,17 @@ export function dbTable(run: DbRun): string {
     const ratio = r.python === null ? '—' : `${num(r.reqPerSec / r.python)}×`;
     const goal = target === null ? '—' : `≥ ${num(target)} ${ok(r.reqPerSec >= target && r.non2xx === 0 && r.errors === 0)}`;
     lines.push(
-      row([r.name, r.answer, num(r.reqPerSec), num(r.p50), num(r.p99), `${r.non2xx}${r.errors ? ` (${r.errors})` : ''}`, r.python === null ? '—' : num(r.python), ratio, goal]),
+      row([
+        r.name,
+        r.answer,
+        num(r.reqPerSec),
+        num(r.p50),
+        num(r.p99),
+        `${r.non2xx}${r.errors ? ` (${r.errors})` : ''}`,
+        r.python === null ? '—' : num(r.python),
+        ratio,
+        goal,
+      ]),
     );
   }
   const c = run.creates;
@@ -84,13 +94,18 @@ export function dbTable(run: DbRun): string {
   const describe = (list: ProcessRss[]) => {
     const total = list.reduce((sum, p) => sum + p.rss, 0);
     const [primary, ...workers] = list;
-    const split = workers.length > 0 ? `primary ${num((primary?.rss ?? 0) / MB)} + workers ${workers.map((w) => num(w.rss / MB)).join(' + ')}` : 'one process';
+    const split =
+      workers.length > 0
+        ? `primary ${num((primary?.rss ?? 0) / MB)} + workers ${workers.map((w) => num(w.rss / MB)).join(' + ')}`
+        : 'one process';
     return `${num(total / MB)} MB (${split})`;
   };
   const python = `${lo}–${hi} MB per worker (${run.workers} workers: ${lo * run.workers}–${hi * run.workers} MB)`;
   const extra = ['', row(['Measure', 'Warre', 'Python', 'Goal']), row(['---', '---:', '---:', '---'])];
   for (const s of run.singles) {
-    extra.push(row([`${s.name}: one request alone (median of ${s.count})`, `${num(s.ms)} ms`, '—', `< ${s.goalMs} ms ${ok(s.ms < s.goalMs)}`]));
+    extra.push(
+      row([`${s.name}: one request alone (median of ${s.count})`, `${num(s.ms)} ms`, '—', `< ${s.goalMs} ms ${ok(s.ms < s.goalMs)}`]),
+    );
   }
   extra.push(row(['API RSS 1 s after start', describe(run.idleRss), python, '—']));
   extra.push(row(['API RSS after the run', describe(run.apiRss), python, '—']));
@@ -108,7 +123,16 @@ const failures = (r: LoadResult) => `${r.non2xx}${r.errors ? ` (${r.errors})` : 
 /** noauth vs keystone, side by side; the goal is keystone within 15 % of noauth. */
 export function keystoneTable(pairs: readonly AuthPair[]): string {
   const lines = [
-    row(['Scenario', 'noauth req/s', 'keystone req/s', 'keystone / noauth', 'noauth p50 / p99 ms', 'keystone p50 / p99 ms', 'non-2xx (errors) noauth / keystone', 'Goal']),
+    row([
+      'Scenario',
+      'noauth req/s',
+      'keystone req/s',
+      'keystone / noauth',
+      'noauth p50 / p99 ms',
+      'keystone p50 / p99 ms',
+      'non-2xx (errors) noauth / keystone',
+      'Goal',
+    ]),
     row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---']),
   ];
   for (const { noauth, keystone } of pairs) {

@@ -14,15 +14,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { openDatabase } from '../db/connect.js';
 import { upgrade } from '../db/migrate.js';
-import { parseArgs, UsageError, USAGE, type BenchArgs, type BenchDialect } from './args.js';
-import { createBenchDatabase } from './databases.js';
+import { type BenchArgs, type BenchDialect, parseArgs, USAGE, UsageError } from './args.js';
 import { breakdown } from './breakdown.js';
-import { setupKeystoneBench, type KeystoneBench } from './keystone.js';
-import { allInOneTable, dbTable, keystoneTable, type AuthPair, type DbRun, type SingleResult } from './report.js';
-import { loadScenarios, noauthHeaders, runCreates, runLoad, singleLatency, type CreatesResult, type LoadResult } from './scenarios.js';
+import { createBenchDatabase } from './databases.js';
 import { Client } from './http.js';
-import { seed, type Seeded, type SeedProjects } from './seed.js';
-import { startServer, type RunningServer } from './server.js';
+import { type KeystoneBench, setupKeystoneBench } from './keystone.js';
+import { type AuthPair, allInOneTable, type DbRun, dbTable, keystoneTable, type SingleResult } from './report.js';
+import { type CreatesResult, type LoadResult, loadScenarios, noauthHeaders, runCreates, runLoad, singleLatency } from './scenarios.js';
+import { type Seeded, type SeedProjects, seed } from './seed.js';
+import { type RunningServer, startServer } from './server.js';
 
 const CONNECTIONS = 32;
 const CREATES = 200;
@@ -104,7 +104,9 @@ async function benchDatabase(dialect: BenchDialect, args: BenchArgs, tmp: string
     if (wanted(`${CREATES} sequential creates`)) {
       progress(`${CREATES} sequential creates`);
       creates = await runCreates(server.url, seeded, headers, CREATES);
-      progress(`  ${creates.perSec.toFixed(1)} creates/s, p50 ${creates.p50.toFixed(1)} ms, p99 ${creates.p99.toFixed(1)} ms, max ${creates.max.toFixed(1)} ms, ${creates.failures} failed${creates.firstFailure ? ` (first: ${creates.firstFailure})` : ''}`);
+      progress(
+        `  ${creates.perSec.toFixed(1)} creates/s, p50 ${creates.p50.toFixed(1)} ms, p99 ${creates.p99.toFixed(1)} ms, max ${creates.max.toFixed(1)} ms, ${creates.failures} failed${creates.firstFailure ? ` (first: ${creates.firstFailure})` : ''}`,
+      );
     }
     const singles: SingleResult[] = [];
     for (const sc of scenarios.filter((x) => x.goal?.singleMs !== undefined && wanted(x.name))) {
@@ -114,7 +116,10 @@ async function benchDatabase(dialect: BenchDialect, args: BenchArgs, tmp: string
     }
     const apiRss = server.rss();
     const loadAfter = loadavg();
-    return { run: { label: bdb.version, workers: args.workers, loads, creates, singles, idleRss, apiRss, loadBefore, loadAfter, seedSeconds }, version: bdb.version };
+    return {
+      run: { label: bdb.version, workers: args.workers, loads, creates, singles, idleRss, apiRss, loadBefore, loadAfter, seedSeconds },
+      version: bdb.version,
+    };
   } finally {
     await server?.stop();
     await bdb.drop().catch((err: Error) => progress(`could not drop the ${dialect} database: ${err.message}`));
@@ -134,7 +139,10 @@ async function expectTokenRequired(base: string, seeded: Seeded): Promise<void> 
   try {
     const h = await noauthHeaders({ projectId: seeded.memberProject, userId: 'bench-member', roles: ['member'] });
     const r = await client.request('GET', '/v1/flavors/', h);
-    if (r.status !== 401) throw new Error(`the keystone API answered ${r.status} to a request without a token (expected 401): is it really under auth_strategy = keystone?`);
+    if (r.status !== 401)
+      throw new Error(
+        `the keystone API answered ${r.status} to a request without a token (expected 401): is it really under auth_strategy = keystone?`,
+      );
   } finally {
     client.close();
   }
@@ -164,7 +172,8 @@ async function compareAuth(dialect: BenchDialect, args: BenchArgs, ks: KeystoneB
     await new Promise((r) => setTimeout(r, 1000));
     const loadBefore = loadavg();
     const pairs: AuthPair[] = [];
-    const show = (r: LoadResult) => `${r.reqPerSec.toFixed(1)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`;
+    const show = (r: LoadResult) =>
+      `${r.reqPerSec.toFixed(1)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`;
     for (const sc of loadScenarios(seeded).filter((x) => args.only === null || x.name.toLowerCase().includes(args.only))) {
       progress(`${sc.name}: ${args.duration} s at ${CONNECTIONS} connections, noauth then keystone`);
       const a = await runLoad(noauth.url, sc, noauthHeaders, { duration: args.duration, connections: CONNECTIONS });
@@ -243,7 +252,9 @@ async function main(): Promise<void> {
     args.breakdown
       ? '- Mode: --breakdown (in-process, no server, one call at a time; mean of 20–200 calls after 3 unmeasured)'
       : `- Load: autocannon, ${CONNECTIONS} connections, ${args.duration} s per scenario after a 1 s warm-up, from the same machine; ${args.workers} API worker process(es); ${
-          args.keystone ? `noauth headers, then Keystone tokens (${KEYSTONE_URL}, token validated once per worker, then cached)` : 'noauth headers'
+          args.keystone
+            ? `noauth headers, then Keystone tokens (${KEYSTONE_URL}, token validated once per worker, then cached)`
+            : 'noauth headers'
         }`,
     '',
   ];
@@ -266,7 +277,14 @@ async function main(): Promise<void> {
         continue;
       }
       const { run } = await benchDatabase(dialect, args, tmp);
-      out.push(`## ${run.label}`, '', `Seeded in ${run.seedSeconds.toFixed(1)} s. Load average before: ${run.loadBefore.join(', ')}; after: ${run.loadAfter.join(', ')}.`, '', dbTable(run), '');
+      out.push(
+        `## ${run.label}`,
+        '',
+        `Seeded in ${run.seedSeconds.toFixed(1)} s. Load average before: ${run.loadBefore.join(', ')}; after: ${run.loadAfter.join(', ')}.`,
+        '',
+        dbTable(run),
+        '',
+      );
     }
     if (!args.cpuProfDir && !args.breakdown && args.only === null) {
       progress('all-in-one idle RSS');

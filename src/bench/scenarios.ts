@@ -4,7 +4,7 @@
  * scenarios run with noauth headers or (later) Keystone tokens.
  */
 import autocannon from 'autocannon';
-import { DAY, HOUR, formatApi } from '../domain/time.js';
+import { DAY, formatApi, HOUR } from '../domain/time.js';
 import { Client, quantile } from './http.js';
 import type { Seeded } from './seed.js';
 
@@ -239,7 +239,15 @@ export async function runCreates(base: string, s: Seeded, headers: HeaderProvide
     client.close();
   }
   const elapsed = (performance.now() - t0) / 1000;
-  return { count, perSec: count / elapsed, p50: quantile(times, 0.5), p99: quantile(times, 0.99), max: Math.max(...times), failures, firstFailure };
+  return {
+    count,
+    perSec: count / elapsed,
+    p50: quantile(times, 0.5),
+    p99: quantile(times, 0.99),
+    max: Math.max(...times),
+    failures,
+    firstFailure,
+  };
 }
 
 /** Median of `count` sequential requests (after a few unmeasured ones). */

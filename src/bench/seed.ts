@@ -9,11 +9,11 @@
  * A fixed pseudo-random seed makes every run insert the same shapes.
  */
 import { randomUUID } from 'node:crypto';
-import { sql, type Insertable } from 'kysely';
+import { type Insertable, sql } from 'kysely';
 import type { Db } from '../db/connect.js';
-import type { ReservationTable } from '../db/schema.js';
-import { insertFlavor } from '../db/repositories/flavors.js';
 import { insertFlavorProject } from '../db/repositories/flavor-projects.js';
+import { insertFlavor } from '../db/repositories/flavors.js';
+import type { ReservationTable } from '../db/schema.js';
 import { DAY, HOUR, MINUTE } from '../domain/time.js';
 import type { Flavor, ReservationStatus } from '../domain/types.js';
 
@@ -111,7 +111,10 @@ function busySlots(rows: { start: number; end: number }[]): number {
 async function insertReservations(db: Db, rows: Insertable<ReservationTable>[]): Promise<void> {
   await db.kysely.transaction().execute(async (trx) => {
     for (let i = 0; i < rows.length; i += BATCH) {
-      await trx.insertInto('reservation').values(rows.slice(i, i + BATCH)).execute();
+      await trx
+        .insertInto('reservation')
+        .values(rows.slice(i, i + BATCH))
+        .execute();
     }
   });
 }

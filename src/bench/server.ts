@@ -3,7 +3,7 @@
  * child configured only through the environment (an empty configuration file
  * so /etc/warre/warre.conf is never read), and its memory use (VmRSS).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';

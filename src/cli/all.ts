@@ -4,16 +4,16 @@
  * configured database (by default an SQLite file in ./.warre).
  */
 import type { WarreConfig } from '../config/load.js';
-import { LeaseSimulator } from '../drivers/blazar/simulator.js';
 import { leasedReservations } from '../db/repositories/simulated-leases.js';
+import { LeaseSimulator } from '../drivers/blazar/simulator.js';
+import type { LeaseBackend } from '../drivers/lease-backend.js';
 import { LeaseEventHandler } from '../notification/lease-events.js';
 import { startApiProcess } from './api.js';
-import { dashboardUrl } from './dashboard.js';
 import { connectBus, createNotifier, notificationTransportUrl } from './bus.js';
+import { dashboardUrl } from './dashboard.js';
 import { createLeaseBackend } from './leases.js';
-import { createMessenger, createPeriodic, createWorker } from './worker-parts.js';
 import { createLogger, createServiceSession, ensureSchema, openConfiguredDatabase } from './runtime.js';
-import type { LeaseBackend } from '../drivers/lease-backend.js';
+import { createMessenger, createPeriodic, createWorker } from './worker-parts.js';
 
 export async function runAllInOne(config: WarreConfig): Promise<void> {
   const log = createLogger(config, 'warre');
@@ -37,7 +37,13 @@ export async function runAllInOne(config: WarreConfig): Promise<void> {
     );
     const leased = await leasedReservations(db);
     simulator.restore(
-      leased.map((r) => ({ leaseId: r.lease_id, start: new Date(r.start), end: new Date(r.end), firedStart: r.status === 'ACTIVE', firedEnd: false })),
+      leased.map((r) => ({
+        leaseId: r.lease_id,
+        start: new Date(r.start),
+        end: new Date(r.end),
+        firedStart: r.status === 'ACTIVE',
+        firedEnd: false,
+      })),
     );
   }
   const leases: LeaseBackend | null = createLeaseBackend(config, log, simulator);

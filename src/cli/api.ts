@@ -3,12 +3,21 @@
  * (node:cluster; the primary only supervises and restarts workers).
  */
 import os from 'node:os';
+import type { Logger } from 'pino';
 import type { WarreConfig } from '../config/load.js';
 import type { Services } from '../services/dependencies.js';
-import { createAuthenticator, createLimits, createLogger, createPolicy, createServiceSession, ensureSchema, openConfiguredDatabase, checkSchema } from './runtime.js';
-import type { Logger } from 'pino';
 import { supervise } from './cluster.js';
 import { dashboardOptions } from './dashboard.js';
+import {
+  checkSchema,
+  createAuthenticator,
+  createLimits,
+  createLogger,
+  createPolicy,
+  createServiceSession,
+  ensureSchema,
+  openConfiguredDatabase,
+} from './runtime.js';
 
 export interface RunningApi {
   url: string;

@@ -51,8 +51,16 @@ export function createNotifier(config: WarreConfig, log: Logger, conn: BusConnec
   const n = config.oslo_messaging_notifications;
   const drivers = n.driver as NotificationDriver[];
   const needsBus = drivers.some((d) => d === 'messaging' || d === 'messagingv2');
-  if (needsBus && !conn) throw new Error('[oslo_messaging_notifications] driver needs a transport_url ([oslo_messaging_notifications] or [DEFAULT])');
-  return new Notifier({ driver: drivers, topics: n.topics, retry: n.retry, exchange: config.DEFAULT.control_exchange, logger: log, connection: needsBus ? conn : null });
+  if (needsBus && !conn)
+    throw new Error('[oslo_messaging_notifications] driver needs a transport_url ([oslo_messaging_notifications] or [DEFAULT])');
+  return new Notifier({
+    driver: drivers,
+    topics: n.topics,
+    retry: n.retry,
+    exchange: config.DEFAULT.control_exchange,
+    logger: log,
+    connection: needsBus ? conn : null,
+  });
 }
 
 /** The API's nudge to separate workers: an oslo RPC cast `create_lease` (what the Python API sends). */

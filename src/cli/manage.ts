@@ -1,6 +1,7 @@
 /** `warre-manage`: database, policy and configuration commands for operators. */
-import type { WarreConfig } from '../config/load.js';
+
 import { maskUrl } from '../config/database-url.js';
+import type { WarreConfig } from '../config/load.js';
 import { renderConfigSample } from '../config/sample.js';
 import { dbVersion, upgrade } from '../db/migrate.js';
 import { renderPolicySample } from '../policy/sample.js';
@@ -23,7 +24,11 @@ export async function runManage(config: WarreConfig, args: string[]): Promise<nu
       const db = openConfiguredDatabase(config);
       try {
         const ran = await upgrade(db, (m) => console.log(m));
-        console.log(ran.length > 0 ? `Database ${maskUrl(config.database.connection)} upgraded (${ran.length} migration(s)).` : `Database ${maskUrl(config.database.connection)} is up to date.`);
+        console.log(
+          ran.length > 0
+            ? `Database ${maskUrl(config.database.connection)} upgraded (${ran.length} migration(s)).`
+            : `Database ${maskUrl(config.database.connection)} is up to date.`,
+        );
         return 0;
       } finally {
         await db.close();

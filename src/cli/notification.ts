@@ -6,20 +6,21 @@
  * malformed messages are logged and dropped.
  */
 import type { WarreConfig } from '../config/load.js';
-import { supervise } from './cluster.js';
-import { ceilometerEvent } from '../notification/ceilometer-events.js';
-import { NotificationListener } from '../drivers/bus/listener.js';
 import { leaseEventType } from '../domain/lifecycle.js';
+import { NotificationListener } from '../drivers/bus/listener.js';
+import { ceilometerEvent } from '../notification/ceilometer-events.js';
 import { LeaseEventHandler } from '../notification/lease-events.js';
 import { connectBus, createNotifier, notificationTransportUrl } from './bus.js';
+import { supervise } from './cluster.js';
+import { checkSchema, createLogger, createServiceSession, ensureSchema, openConfiguredDatabase } from './runtime.js';
 import { createMessenger } from './worker-parts.js';
-import { createLogger, createServiceSession, ensureSchema, openConfiguredDatabase, checkSchema } from './runtime.js';
 
 export async function runNotification(config: WarreConfig): Promise<void> {
   const log = createLogger(config, 'warre-notification');
   if (await supervise(config.worker.workers, log, 'notification', () => checkSchema(config, log))) return;
   const url = notificationTransportUrl(config);
-  if (!url) throw new Error('warre-notification needs a message bus: set [oslo_messaging_notifications] transport_url or [DEFAULT] transport_url');
+  if (!url)
+    throw new Error('warre-notification needs a message bus: set [oslo_messaging_notifications] transport_url or [DEFAULT] transport_url');
   const db = openConfiguredDatabase(config, log);
   await ensureSchema(db, config, log, false);
   const conn = connectBus(config, url, log, 'warre-notification')!;

@@ -2,22 +2,23 @@
  * Turns a loaded configuration into running parts: logger, database,
  * policy, identity, limits, lease back-end. Every entry point starts here.
  */
-import pino, { type Logger } from 'pino';
-import path from 'node:path';
+
 import fs from 'node:fs';
-import type { WarreConfig } from '../config/load.js';
-import { maskUrl } from '../config/database-url.js';
-import { logConfigNotes } from './config-notes.js';
-import { openDatabase, type Db } from '../db/connect.js';
-import { dbVersion, upgrade } from '../db/migrate.js';
+import path from 'node:path';
+import pino, { type Logger } from 'pino';
 import type { Authenticator } from '../auth/context.js';
-import { NoAuthAuthenticator } from '../auth/noauth.js';
 import { KeystoneAuthenticator } from '../auth/keystone.js';
-import { PolicyEnforcer } from '../policy/enforcer.js';
-import type { LimitsProvider } from '../quota/limits.js';
-import { ConfigLimitsProvider } from '../quota/config-limits.js';
-import { UnifiedLimitsProvider } from '../quota/unified-limits.js';
+import { NoAuthAuthenticator } from '../auth/noauth.js';
+import { maskUrl } from '../config/database-url.js';
+import type { WarreConfig } from '../config/load.js';
+import { type Db, openDatabase } from '../db/connect.js';
+import { dbVersion, upgrade } from '../db/migrate.js';
 import { KeystoneSession } from '../drivers/keystone/session.js';
+import { PolicyEnforcer } from '../policy/enforcer.js';
+import { ConfigLimitsProvider } from '../quota/config-limits.js';
+import type { LimitsProvider } from '../quota/limits.js';
+import { UnifiedLimitsProvider } from '../quota/unified-limits.js';
+import { logConfigNotes } from './config-notes.js';
 
 export function createLogger(config: WarreConfig, name: string): Logger {
   const log = baseLogger(config, name);

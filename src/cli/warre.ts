@@ -7,7 +7,7 @@
  *   warre notification   lease events from the message bus (warre-notification)
  *   warre manage …       operator commands (warre-manage)
  */
-import { CONFIG_ARGS, ConfigError, loadConfig, withoutConfigArgs, type WarreConfig } from '../config/load.js';
+import { CONFIG_ARGS, ConfigError, loadConfig, type WarreConfig, withoutConfigArgs } from '../config/load.js';
 
 const USAGE = `usage: warre [--config-file FILE] [--config-dir DIR] <all|api|worker|notification|manage> [args]
 

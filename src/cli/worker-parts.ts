@@ -6,14 +6,14 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { WarreConfig } from '../config/load.js';
 import type { Db } from '../db/connect.js';
-import type { LeaseBackend } from '../drivers/lease-backend.js';
-import type { ServiceSession } from '../drivers/service-session.js';
-import type { KeystoneSession } from '../drivers/keystone/session.js';
-import { botSession, getUser, grantProjectRole } from '../drivers/keystone/identity.js';
-import { listServers } from '../drivers/nova.js';
 import type { Notifier } from '../drivers/bus/notifier.js';
-import { createUserMessageSender } from '../notification/user/senders.js';
+import { botSession, getUser, grantProjectRole } from '../drivers/keystone/identity.js';
+import type { KeystoneSession } from '../drivers/keystone/session.js';
+import type { LeaseBackend } from '../drivers/lease-backend.js';
+import { listServers } from '../drivers/nova.js';
+import type { ServiceSession } from '../drivers/service-session.js';
 import type { Messenger } from '../notification/messenger.js';
+import { createUserMessageSender } from '../notification/user/senders.js';
 import { WarreMessenger } from '../notification/warre-messenger.js';
 import { LeaseWorker } from '../worker/lease-worker.js';
 import { PeriodicTasks } from '../worker/periodic.js';
@@ -21,7 +21,12 @@ import { PeriodicTasks } from '../worker/periodic.js';
 /** Bot sessions kept (each holds a token and its catalog); older ones log in again when needed. */
 const BOT_SESSIONS_KEPT = 500;
 
-export function createMessenger(config: WarreConfig, log: Logger, session: KeystoneSession | null, notifier: Notifier | null): WarreMessenger {
+export function createMessenger(
+  config: WarreConfig,
+  log: Logger,
+  session: KeystoneSession | null,
+  notifier: Notifier | null,
+): WarreMessenger {
   const users = createUserMessageSender(config.warre.user_notifier, {
     logger: log,
     templateDir: config.warre.template_dir ?? undefined,
@@ -46,7 +51,10 @@ export function createMessenger(config: WarreConfig, log: Logger, session: Keyst
  * are kept per project (the most recently used {@link BOT_SESSIONS_KEPT}) so
  * tokens are reused until they expire.
  */
-export function botSessions(config: WarreConfig, serviceSession: KeystoneSession | null): (projectId: string) => Promise<ServiceSession | null> {
+export function botSessions(
+  config: WarreConfig,
+  serviceSession: KeystoneSession | null,
+): (projectId: string) => Promise<ServiceSession | null> {
   const { bot_user_id, bot_password, bot_role_id, bot_auth_url } = config.warre;
   if (!serviceSession || !bot_user_id || !bot_password || !bot_role_id) {
     return async () => {
@@ -86,7 +94,13 @@ export function createWorker(
   });
 }
 
-export function createPeriodic(config: WarreConfig, log: Logger, db: Db, messenger: Messenger, serviceSession: ServiceSession | null): PeriodicTasks {
+export function createPeriodic(
+  config: WarreConfig,
+  log: Logger,
+  db: Db,
+  messenger: Messenger,
+  serviceSession: ServiceSession | null,
+): PeriodicTasks {
   return new PeriodicTasks({
     db,
     messenger,

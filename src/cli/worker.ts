@@ -4,12 +4,12 @@
  * bus (a nudge: it also polls, so nothing depends on the cast arriving).
  */
 import type { WarreConfig } from '../config/load.js';
-import { supervise } from './cluster.js';
 import { RpcServer } from '../drivers/bus/rpc.js';
 import { connectBus, createNotifier, notificationTransportUrl } from './bus.js';
+import { supervise } from './cluster.js';
 import { createLeaseBackend } from './leases.js';
+import { checkSchema, createLogger, createServiceSession, ensureSchema, openConfiguredDatabase } from './runtime.js';
 import { createMessenger, createPeriodic, createWorker } from './worker-parts.js';
-import { createLogger, createServiceSession, ensureSchema, openConfiguredDatabase, checkSchema } from './runtime.js';
 
 export async function runWorker(config: WarreConfig): Promise<void> {
   const log = createLogger(config, 'warre-worker');

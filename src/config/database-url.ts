@@ -6,7 +6,7 @@ import path from 'node:path';
 import { ConfigError } from './errors.js';
 
 export type DatabaseTarget =
-  | { dialect: 'sqlite'; /** A file path, or ':memory:'. */ filename: string }
+  | { dialect: 'sqlite' /** A file path, or ':memory:'. */; filename: string }
   | {
       dialect: 'mysql';
       host: string;
@@ -52,8 +52,7 @@ const DIALECTS: Record<string, 'sqlite' | 'mysql' | 'postgres'> = {
 const DEFAULT_PORTS = { mysql: 3306, postgres: 5432 } as const;
 
 // The layout of an SQLAlchemy URL: the password may hold ':' and '/', the host may be [IPv6].
-const SERVER_URL =
-  /^([^:/?#]*):\/\/(?:([^:/@]*)(?::([^@]*))?@)?(?:\[([^\]/?]+)\]|([^/:?]*))(?::([^/?]*))?(?:\/([^?]*))?(?:\?(.*))?$/s;
+const SERVER_URL = /^([^:/?#]*):\/\/(?:([^:/@]*)(?::([^@]*))?@)?(?:\[([^\]/?]+)\]|([^/:?]*))(?::([^/?]*))?(?:\/([^?]*))?(?:\?(.*))?$/s;
 
 /**
  * Parses a database URL. Relative SQLite paths resolve against `baseDir`.
@@ -125,7 +124,5 @@ function decode(text: string, fail: (reason: string) => never): string {
  * `transport_url`s) and `password=` query parameter. It errs on the side of hiding more.
  */
 export function maskUrl(url: string): string {
-  return url
-    .replace(/(:\/\/|,)([^:@/,?#]*):([^@]*?)@/g, '$1$2:***@')
-    .replace(/([?&](?:password|passwd)=)[^&#]*/gi, '$1***');
+  return url.replace(/(:\/\/|,)([^:@/,?#]*):([^@]*?)@/g, '$1$2:***@').replace(/([?&](?:password|passwd)=)[^&#]*/gi, '$1***');
 }

@@ -18,20 +18,12 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseDatabaseUrl, maskUrl, type DatabaseTarget } from './database-url.js';
-import { ConfigError } from './errors.js';
-import { readIniFile, type IniData } from './ini.js';
-import {
-  allSections,
-  InvalidValue,
-  namesOf,
-  type ConfigValues,
-  type DefaultContext,
-  type OptionName,
-  type OptionSpec,
-} from './options.js';
-import { parseProjectLimits } from './quota.js';
 import type { ProjectLimits } from '../domain/quota.js';
+import { type DatabaseTarget, maskUrl, parseDatabaseUrl } from './database-url.js';
+import { ConfigError } from './errors.js';
+import { type IniData, readIniFile } from './ini.js';
+import { allSections, type ConfigValues, type DefaultContext, InvalidValue, namesOf, type OptionName, type OptionSpec } from './options.js';
+import { parseProjectLimits } from './quota.js';
 
 export { ConfigError } from './errors.js';
 
@@ -174,7 +166,8 @@ export function configArgs(argv: readonly string[]): { option: (typeof CONFIG_AR
       let value: string | undefined;
       if (arg === option) {
         value = argv[++i];
-        if (value === undefined || value.startsWith('--')) throw new ConfigError(`${option} needs a ${option === '--config-dir' ? 'directory' : 'file'} path`);
+        if (value === undefined || value.startsWith('--'))
+          throw new ConfigError(`${option} needs a ${option === '--config-dir' ? 'directory' : 'file'} path`);
       } else if (arg.startsWith(`${option}=`)) {
         value = arg.slice(option.length + 1);
         if (value === '') throw new ConfigError(`${option} needs a ${option === '--config-dir' ? 'directory' : 'file'} path`);
@@ -211,7 +204,10 @@ function configFiles(argv: readonly string[], env: NodeJS.ProcessEnv, cwd: strin
     if (!existsSync(absolute) || !statSync(absolute).isDirectory()) {
       throw new ConfigError(`configuration directory ${absolute} (given by --config-dir) does not exist`);
     }
-    for (const name of readdirSync(absolute).filter((n) => n.endsWith('.conf')).sort()) files.push(path.join(absolute, name));
+    for (const name of readdirSync(absolute)
+      .filter((n) => n.endsWith('.conf'))
+      .sort())
+      files.push(path.join(absolute, name));
   }
   if (given.length > 0) return files;
   if (env.WARRE_CONFIG_FILE) {

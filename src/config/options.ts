@@ -123,10 +123,7 @@ interface NumberArgs extends Common {
   zeroMeansDefault?: boolean;
 }
 
-function numberOption(
-  type: 'int' | 'float',
-  a: NumberArgs & Partial<DefaultFields<number>>,
-): OptionSpec<number | null> {
+function numberOption(type: 'int' | 'float', a: NumberArgs & Partial<DefaultFields<number>>): OptionSpec<number | null> {
   const def = defaultOf<number | null>(a, null);
   const pattern = type === 'int' ? /^[+-]?\d+$/ : /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
   const noun = type === 'int' ? 'an integer' : 'a number';
@@ -178,10 +175,7 @@ export function bool(a: Common & { default: boolean }): OptionSpec<boolean> {
       const value = last(raw).trim().toLowerCase();
       if (TRUE_VALUES.includes(value)) return true;
       if (FALSE_VALUES.includes(value)) return false;
-      throw new InvalidValue(
-        `${JSON.stringify(last(raw))} is not a boolean`,
-        'true, false, yes, no, on, off, 1, 0 (any case)',
-      );
+      throw new InvalidValue(`${JSON.stringify(last(raw))} is not a boolean`, 'true, false, yes, no, on, off, 1, 0 (any case)');
     },
   };
 }
@@ -367,9 +361,7 @@ export const OPTIONS = {
       min: 0,
     }),
     pool_timeout: float({
-      help:
-        'Seconds a request waits for a free pooled connection before it is answered 503 ' +
-        '(docs/operations.md).',
+      help: 'Seconds a request waits for a free pooled connection before it is answered 503 ' + '(docs/operations.md).',
       default: 5,
       min: 0.1,
     }),
@@ -615,7 +607,10 @@ export const OPTIONS = {
     ssl_ca_file: str({ help: 'PEM file of CA certificates for TLS.', path: true, deprecatedNames: [same('kombu_ssl_ca_certs')] }),
     ssl_cert_file: str({ help: 'PEM client certificate for TLS.', path: true, deprecatedNames: [same('kombu_ssl_certfile')] }),
     ssl_key_file: str({ help: 'PEM client key for TLS.', path: true, deprecatedNames: [same('kombu_ssl_keyfile')] }),
-    ssl_version: str({ help: 'Minimum TLS version (e.g. TLSv1_2); unset: the library default.', deprecatedNames: [same('kombu_ssl_version')] }),
+    ssl_version: str({
+      help: 'Minimum TLS version (e.g. TLSv1_2); unset: the library default.',
+      deprecatedNames: [same('kombu_ssl_version')],
+    }),
     ssl_enforce_hostname_verification: bool({
       help: "Check the broker's host name against its certificate.",
       default: false,

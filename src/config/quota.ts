@@ -2,10 +2,9 @@
  * Quotas from the configuration file, for the mode without Keystone unified limits:
  * `[quota] default_reservation`, `default_hours` and `project_limit` overrides.
  */
+
+import { type ProjectLimits, QUOTA_RESOURCES } from '../domain/quota.js';
 import { ConfigError } from './errors.js';
-
-import { QUOTA_RESOURCES, type ProjectLimits } from '../domain/quota.js';
-
 
 const FORM = '<project_id>:<resource>=<n>[,<resource>=<n>]';
 

@@ -8,26 +8,26 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import {
   Kysely,
+  type KyselyPlugin,
   MysqlDialect,
   OperationNodeTransformer,
-  PostgresDialect,
-  SqliteDialect,
-  type SqliteDatabase as SqliteDialectDatabase,
-  type KyselyPlugin,
   type PluginTransformQueryArgs,
   type PluginTransformResultArgs,
+  PostgresDialect,
   type PrimitiveValueListNode,
   type QueryResult,
   type RootOperationNode,
+  SqliteDialect,
+  type SqliteDatabase as SqliteDialectDatabase,
   type UnknownRow,
   type ValueNode,
 } from 'kysely';
 import { createPool } from 'mysql2';
 import pg from 'pg';
 import type { DatabaseTarget } from '../config/database-url.js';
+import { type Codec, codecFor, type DialectName } from './codec.js';
+import { type AvailabilityLogger, DbAvailability, guardMysqlPool, guardPgPool, type Limits } from './resilience.js';
 import type { Database } from './schema.js';
-import { codecFor, type Codec, type DialectName } from './codec.js';
-import { DbAvailability, guardMysqlPool, guardPgPool, type AvailabilityLogger, type Limits } from './resilience.js';
 
 export interface Db {
   kysely: Kysely<Database>;
@@ -133,7 +133,10 @@ export function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Db
       database.pragma('busy_timeout = 10000');
       database.pragma('synchronous = NORMAL');
       database.pragma('foreign_keys = ON');
-      kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingStatements(database) }), plugins: [new WellFormedStrings()] });
+      kysely = new Kysely<Database>({
+        dialect: new SqliteDialect({ database: cachingStatements(database) }),
+        plugins: [new WellFormedStrings()],
+      });
       location = target.filename;
       break;
     }

@@ -6,10 +6,10 @@
  * empty database, created at the revision our tables match, so the Python
  * service can still open it).
  */
-import { sql, type Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Db } from './connect.js';
-import type { Database } from './schema.js';
 import { MIGRATIONS, PYTHON_HEAD_REVISION } from './migrations/index.js';
+import type { Database } from './schema.js';
 
 export class MigrationError extends Error {}
 
@@ -21,11 +21,15 @@ async function tableExists(db: Db, name: string): Promise<boolean> {
       return Number(r.rows[0]?.n) > 0;
     }
     case 'mysql': {
-      const r = await sql<{ n: number }>`select count(*) as n from information_schema.tables where table_schema = database() and table_name = ${name}`.execute(k);
+      const r = await sql<{
+        n: number;
+      }>`select count(*) as n from information_schema.tables where table_schema = database() and table_name = ${name}`.execute(k);
       return Number(r.rows[0]?.n) > 0;
     }
     case 'postgres': {
-      const r = await sql<{ n: number }>`select count(*) as n from information_schema.tables where table_schema = current_schema() and table_name = ${name}`.execute(k);
+      const r = await sql<{
+        n: number;
+      }>`select count(*) as n from information_schema.tables where table_schema = current_schema() and table_name = ${name}`.execute(k);
       return Number(r.rows[0]?.n) > 0;
     }
   }
@@ -78,7 +82,9 @@ export async function upgrade(db: Db, log: (msg: string) => void = () => {}): Pr
     await db.kysely.schema
       .createTable('warre_migration')
       .addColumn('name', 'varchar(128)', (c) => c.primaryKey())
-      .addColumn('applied_at', db.dialect === 'postgres' ? 'timestamp' : db.dialect === 'mysql' ? 'datetime' : sql`DATETIME`, (c) => c.notNull())
+      .addColumn('applied_at', db.dialect === 'postgres' ? 'timestamp' : db.dialect === 'mysql' ? 'datetime' : sql`DATETIME`, (c) =>
+        c.notNull(),
+      )
       .execute();
   }
   const done = new Set((await db.kysely.selectFrom('warre_migration').select('name').execute()).map((r) => r.name));

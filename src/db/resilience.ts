@@ -42,11 +42,27 @@ export function isDatabaseUnavailable(err: unknown): err is DatabaseUnavailableE
 }
 
 const NETWORK_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
-  'ECONNABORTED', 'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
-  'PROTOCOL_ENQUEUE_AFTER_QUIT', 'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'ER_TOO_MANY_USER_CONNECTIONS',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
+  'PROTOCOL_ENQUEUE_AFTER_QUIT',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'ER_TOO_MANY_USER_CONNECTIONS',
   // PostgreSQL SQLSTATEs: server shutting down, starting up, too many connections.
-  '57P01', '57P02', '57P03', '53300',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
 ]);
 const PG_CONNECTION_MESSAGES =
   /Connection terminated|timeout exceeded when trying to connect|not queryable|Client was closed|connection error|closed state/i;
@@ -65,7 +81,13 @@ export function isConnectionFailure(err: unknown): boolean {
 function isStaleConnection(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
   if (!e || typeof e !== 'object') return false;
-  if (e.code === 'ECONNRESET' || e.code === 'EPIPE' || e.code === 'PROTOCOL_CONNECTION_LOST' || e.code === 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR') return true;
+  if (
+    e.code === 'ECONNRESET' ||
+    e.code === 'EPIPE' ||
+    e.code === 'PROTOCOL_CONNECTION_LOST' ||
+    e.code === 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR'
+  )
+    return true;
   return typeof e.message === 'string' && /Connection terminated unexpectedly|not queryable|closed state/i.test(e.message);
 }
 
@@ -115,7 +137,10 @@ export class DbAvailability {
     this.failures++;
     if (this.downSince !== null) return;
     this.downSince = Date.now();
-    this.logger?.warn({ database: this.what, error: (err as Error)?.message ?? String(err) }, 'database unavailable: answering 503 until it is back');
+    this.logger?.warn(
+      { database: this.what, error: (err as Error)?.message ?? String(err) },
+      'database unavailable: answering 503 until it is back',
+    );
   }
 
   up(): void {
@@ -272,7 +297,8 @@ async function acquireWithin<Raw>(acquire: () => Promise<Raw>, limits: Limits, r
     return await deadline(
       acquire(),
       ms,
-      () => new DatabaseUnavailableError(`The database is unavailable: no connection within ${ms / 1000} s ([database] pool_timeout)`, true),
+      () =>
+        new DatabaseUnavailableError(`The database is unavailable: no connection within ${ms / 1000} s ([database] pool_timeout)`, true),
       release,
     );
   } catch (err) {
@@ -312,7 +338,9 @@ class GuardedMysqlConnection extends Guarded<Mysql2Connection> implements MysqlP
 
 export function guardMysqlPool(pool: MysqlPool, limits: Limits): MysqlPool {
   const acquireRaw = () =>
-    new Promise<Mysql2Connection>((resolve, reject) => pool.getConnection((err, c) => (err ? reject(err) : resolve(c as unknown as Mysql2Connection))));
+    new Promise<Mysql2Connection>((resolve, reject) =>
+      pool.getConnection((err, c) => (err ? reject(err) : resolve(c as unknown as Mysql2Connection))),
+    );
   return {
     getConnection(callback) {
       acquireWithin(acquireRaw, limits, (c) => c.release()).then(

@@ -9,7 +9,7 @@
  *   serialises writers across processes; within a process Kysely's single
  *   connection already serialises.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Db } from './connect.js';
 import { isDatabaseUnavailable } from './resilience.js';
 import type { Database } from './schema.js';

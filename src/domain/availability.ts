@@ -23,7 +23,7 @@
  * correspondence on random data. One more historical edge: when S' = E' (a window of no
  * length) the sweep may answer [{S', S'}] while the profile has no run.
  */
-import { occupancyTimeline, type CapacityFlavor, type Occupant } from './capacity.js';
+import { type CapacityFlavor, type Occupant, occupancyTimeline } from './capacity.js';
 
 export interface FreeInterval {
   start: number;

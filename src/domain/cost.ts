@@ -11,7 +11,7 @@ const DECIMAL = /^\s*\d+(\.\d+)?\s*$/;
 
 /** The flavor's rate: the extra spec as a finite number ≥ 0 (a JSON number or a decimal string, as Nova keeps extra specs), else null. */
 export function serviceUnitRate(extraSpecs: Record<string, unknown> | null, key: string): number | null {
-  if (!extraSpecs || !Object.prototype.hasOwnProperty.call(extraSpecs, key)) return null;
+  if (!extraSpecs || !Object.hasOwn(extraSpecs, key)) return null;
   const v = extraSpecs[key];
   const n = typeof v === 'number' ? v : typeof v === 'string' && DECIMAL.test(v) ? Number(v) : NaN;
   return Number.isFinite(n) && n >= 0 ? n : null;

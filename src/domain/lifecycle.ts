@@ -14,7 +14,11 @@ export type LeaseEventType = 'start_lease' | 'before_end_lease' | 'end_lease';
 /** User message templates (templates/<event>.tmpl). */
 export type UserMessageEvent = 'create' | 'start' | 'before_end' | 'end';
 /** Bus notification event types (warre.reservation.*). */
-export type NotificationEvent = 'warre.reservation.start' | 'warre.reservation.end' | 'warre.reservation.exists' | 'warre.reservation.in_use';
+export type NotificationEvent =
+  | 'warre.reservation.start'
+  | 'warre.reservation.end'
+  | 'warre.reservation.exists'
+  | 'warre.reservation.in_use';
 
 export interface EventDecision {
   /** New status, or null to leave it. */

@@ -2,8 +2,9 @@
  * Quota rule (docs/api.md#quotas, oslo.limit flat enforcement): a request is refused
  * when usage + delta > limit, checking resources in sorted name order.
  */
-import { totalHours } from './time.js';
+
 import { formatOverLimit } from '../quota/messages.js';
+import { totalHours } from './time.js';
 
 /** The two per-project quota resources (docs/api.md#quotas), in the order limits are checked and listed. */
 export const QUOTA_RESOURCES = ['hours', 'reservation'] as const;
@@ -34,7 +35,12 @@ export function quotaRefusal(
 ): string | null {
   const overs = (Object.keys(deltas) as QuotaResource[])
     .sort()
-    .map((resource) => ({ resource, limit: limits[resource], usage: Math.trunc(usage[resource]), delta: Math.trunc(deltas[resource] ?? 0) }))
+    .map((resource) => ({
+      resource,
+      limit: limits[resource],
+      usage: Math.trunc(usage[resource]),
+      delta: Math.trunc(deltas[resource] ?? 0),
+    }))
     .filter((o) => o.usage + o.delta > o.limit);
   return overs.length > 0 ? formatOverLimit(projectId, overs) : null;
 }

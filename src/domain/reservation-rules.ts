@@ -54,7 +54,8 @@ export function extendRefusal(c: ExtendCheck): string | null {
   const r = c.reservation;
   if (!r.lease_id) return 'No lease';
   if (r.status !== 'ACTIVE') return 'Reservation must be in ACTIVE state';
-  if (c.newEnd - c.now > c.flavor.max_length_hours * HOUR) return `Reservation is too long, max allowed is ${c.flavor.max_length_hours} hours`;
+  if (c.newEnd - c.now > c.flavor.max_length_hours * HOUR)
+    return `Reservation is too long, max allowed is ${c.flavor.max_length_hours} hours`;
   if (!fitsWindow(c.flavor, r.end, c.newEnd, c.occupants, c.now, r.instance_count)) return 'No capacity';
   return null;
 }

@@ -12,8 +12,7 @@ export const DAY = 86_400_000;
 export const MIN_YEAR = 1000;
 export const MAX_YEAR = 9999;
 
-const ISO_WITH_OFFSET =
-  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)$/;
+const ISO_WITH_OFFSET = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)$/;
 
 function validParts(y: number, mo: number, d: number, h: number, mi: number, s: number): boolean {
   if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return false;
@@ -90,7 +89,6 @@ function pad(n: number, w = 2): string {
   return String(n).padStart(w, '0');
 }
 
-
 const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
 
 /**
@@ -155,7 +153,9 @@ export function parseDbDateTime(text: string | Date): number {
     for (let k = i; k < i + len; k++) v = v * 10 + (text.charCodeAt(k) - 48);
     return v;
   };
-  const y = n(0, 4), mo = n(5, 2), d = n(8, 2);
+  const y = n(0, 4),
+    mo = n(5, 2),
+    d = n(8, 2);
   const h = text.length > 10 ? n(11, 2) : 0;
   const mi = text.length > 13 ? n(14, 2) : 0;
   const s = text.length > 16 ? n(17, 2) : 0;

@@ -53,7 +53,10 @@ export interface HttpResponse {
 
 /** The service could not be reached (keystoneauth `ConnectFailure`). */
 export class ConnectFailure extends Error {
-  constructor(readonly url: string, cause: unknown) {
+  constructor(
+    readonly url: string,
+    cause: unknown,
+  ) {
     super(`Unable to establish connection to ${url}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'ConnectFailure';
   }
@@ -134,7 +137,9 @@ export function rawRequest(url: string, req: RawRequest): Promise<HttpResponse> 
       request = (secure ? https : http).request(url, options, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => finish(null, { status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          finish(null, { status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+        );
         res.on('error', (e) => finish(new ConnectFailure(url, e)));
       });
     } catch (e) {

@@ -16,7 +16,10 @@ export interface NovaOptions {
 
 /** Nova answered with an error status. */
 export class NovaError extends Error {
-  constructor(readonly status: number, detail: string) {
+  constructor(
+    readonly status: number,
+    detail: string,
+  ) {
     super(`Nova answered ${status}: ${detail}`);
     this.name = 'NovaError';
   }

@@ -3,7 +3,7 @@
  * and catalog URL from a {@link ServiceSession}, the session's TLS options, one
  * re-authentication after a 401, a timeout, and keystoneauth's error names.
  */
-import { rawRequest, type HttpResponse } from './http.js';
+import { type HttpResponse, rawRequest } from './http.js';
 import { joinUrl, type ServiceSession } from './service-session.js';
 
 export interface ServiceRequest {

@@ -22,7 +22,10 @@ export interface TaynacMessage {
 
 /** Taynac refused the message or failed. */
 export class TaynacError extends Error {
-  constructor(readonly status: number, detail: string) {
+  constructor(
+    readonly status: number,
+    detail: string,
+  ) {
     super(`Taynac answered ${status}: ${detail}`);
     this.name = 'TaynacError';
   }

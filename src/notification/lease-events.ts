@@ -8,9 +8,9 @@ import type { Db } from '../db/connect.js';
 import { applyLeaseEvent } from '../db/repositories/lease-events.js';
 import { leaseCreationInFlight } from '../db/repositories/lease-jobs.js';
 import { markDelivered } from '../db/repositories/outbox.js';
-import type { ReservationWithFlavor } from '../domain/types.js';
-import { onLeaseEvent, type LeaseEventType, type NotificationEvent, type UserMessageEvent } from '../domain/lifecycle.js';
+import { type LeaseEventType, type NotificationEvent, onLeaseEvent, type UserMessageEvent } from '../domain/lifecycle.js';
 import type { Logger } from '../domain/logger.js';
+import type { ReservationWithFlavor } from '../domain/types.js';
 import type { Messenger } from './messenger.js';
 
 /**
@@ -26,10 +26,19 @@ export type EventOutcome = 'applied' | 'unknown' | 'retry';
  * notification) and mark it delivered. Messengers never throw; a failure to
  * mark it only means the periodic task sends it again.
  */
-export async function deliver(db: Db, messenger: Messenger, log: Logger, key: string, r: ReservationWithFlavor, now: number): Promise<void> {
+export async function deliver(
+  db: Db,
+  messenger: Messenger,
+  log: Logger,
+  key: string,
+  r: ReservationWithFlavor,
+  now: number,
+): Promise<void> {
   if (key.startsWith('warre.reservation.')) await messenger.notify(key as NotificationEvent, r);
   else await messenger.userMessage(key as UserMessageEvent, r);
-  await markDelivered(db, r.id, key, now).catch((err: unknown) => log.error({ err, reservation: r.id, message: key }, 'cannot mark a message delivered'));
+  await markDelivered(db, r.id, key, now).catch((err: unknown) =>
+    log.error({ err, reservation: r.id, message: key }, 'cannot mark a message delivered'),
+  );
 }
 
 export class LeaseEventHandler {
@@ -60,7 +69,10 @@ export class LeaseEventHandler {
       return 'unknown';
     }
     const { reservation: r, changed, newKeys } = applied;
-    this.log.info({ reservation: r.id, lease: leaseId, event: eventType, status: r.status, changed, message_id: messageId }, 'lease event applied');
+    this.log.info(
+      { reservation: r.id, lease: leaseId, event: eventType, status: r.status, changed, message_id: messageId },
+      'lease event applied',
+    );
     for (const key of newKeys) await deliver(this.db, this.messenger, this.log, key, r, this.now());
     return 'applied';
   }

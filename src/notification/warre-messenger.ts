@@ -6,14 +6,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { emptyContext } from '../auth/context.js';
-import { formatReservation } from './reservation-payload.js';
-import type { Notifier } from '../drivers/bus/notifier.js';
 import type { NotificationEvent, UserMessageEvent } from '../domain/lifecycle.js';
+import type { Logger } from '../domain/logger.js';
 import type { ReservationWithFlavor } from '../domain/types.js';
+import type { Notifier } from '../drivers/bus/notifier.js';
+import type { Messenger } from './messenger.js';
+import { formatReservation } from './reservation-payload.js';
 import type { MessageUser, ReservationForMessage } from './user/render.js';
 import type { UserMessageSender } from './user/senders.js';
-import type { Logger } from '../domain/logger.js';
-import type { Messenger } from './messenger.js';
 
 function forMessage(r: ReservationWithFlavor): ReservationForMessage {
   const f = r.flavor;
@@ -39,9 +39,17 @@ export function reservationPayload(r: ReservationWithFlavor): Record<string, unk
   return formatReservation({
     id: r.id,
     flavor: {
-      id: f.id, name: f.name, vcpu: f.vcpu, memory_mb: f.memory_mb, disk_gb: f.disk_gb, ephemeral_gb: f.ephemeral_gb,
-      active: f.active, category: f.category, availability_zone: f.availability_zone,
-      start: f.start === null ? null : new Date(f.start), end: f.end === null ? null : new Date(f.end),
+      id: f.id,
+      name: f.name,
+      vcpu: f.vcpu,
+      memory_mb: f.memory_mb,
+      disk_gb: f.disk_gb,
+      ephemeral_gb: f.ephemeral_gb,
+      active: f.active,
+      category: f.category,
+      availability_zone: f.availability_zone,
+      start: f.start === null ? null : new Date(f.start),
+      end: f.end === null ? null : new Date(f.end),
     },
     user_id: r.user_id,
     project_id: r.project_id,

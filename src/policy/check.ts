@@ -48,9 +48,7 @@ const MAX_RULE_DEPTH = 64;
 // ---------------------------------------------------------------------------------------
 // Parsing
 
-type Token =
-  | { readonly t: '(' | ')' | 'and' | 'or' | 'not' | 'string' }
-  | { readonly t: 'check'; readonly check: Check };
+type Token = { readonly t: '(' | ')' | 'and' | 'or' | 'not' | 'string' } | { readonly t: 'check'; readonly check: Check };
 
 const OPEN: Token = { t: '(' };
 const CLOSE: Token = { t: ')' };

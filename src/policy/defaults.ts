@@ -110,7 +110,14 @@ export const POLICY_DEFAULTS = [
     description:
       'See every flavor, including inactive and private ones: all_projects=true in the flavor list and ' +
       'availability; private flavors by id.',
-    operations: [...get(FLAVORS), ...get(FLAVOR), ...op('PATCH', FLAVOR), ...op('DELETE', FLAVOR), ...get(`${FLAVOR}freeslots/`), ...get(AVAILABILITY)],
+    operations: [
+      ...get(FLAVORS),
+      ...get(FLAVOR),
+      ...op('PATCH', FLAVOR),
+      ...op('DELETE', FLAVOR),
+      ...get(`${FLAVOR}freeslots/`),
+      ...get(AVAILABILITY),
+    ],
   },
   {
     name: 'warre:flavor:create',
@@ -246,8 +253,7 @@ export const POLICY_DEFAULTS = [
     name: 'warre:availability:get',
     check: '',
     description:
-      'See the free slots over time of every flavor the caller may book (all_projects: every ' +
-      'flavor, with warre:flavor:list:all).',
+      'See the free slots over time of every flavor the caller may book (all_projects: every ' + 'flavor, with warre:flavor:list:all).',
     operations: get(AVAILABILITY),
   },
   {

@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { evaluate, parseCheck, parseRule, referencedRules, type Check, type RuleLookup } from './check.js';
-import { POLICY_DEFAULTS, REGISTERED_POLICIES } from './defaults.js';
 import { type Logger, SILENT_LOGGER } from '../domain/logger.js';
+import { type Check, evaluate, parseCheck, parseRule, type RuleLookup, referencedRules } from './check.js';
+import { POLICY_DEFAULTS, REGISTERED_POLICIES } from './defaults.js';
 
 export interface PolicyEnforcerOptions {
   /** `[oslo_policy] policy_file`; a missing file means defaults only. */

@@ -15,6 +15,9 @@ export interface OverLimit {
 export function formatOverLimit(projectId: string, overs: readonly OverLimit[]): string {
   const items = [...overs]
     .sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0))
-    .map((o) => `Resource ${o.resource} is over limit of ${Math.trunc(o.limit)} due to current usage ${Math.trunc(o.usage)} and delta ${Math.trunc(o.delta)}`);
+    .map(
+      (o) =>
+        `Resource ${o.resource} is over limit of ${Math.trunc(o.limit)} due to current usage ${Math.trunc(o.usage)} and delta ${Math.trunc(o.delta)}`,
+    );
   return `Project ${projectId} is over a limit for [${items.join(', ')}]`;
 }

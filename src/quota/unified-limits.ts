@@ -16,13 +16,13 @@
  *   projects (403) the check is skipped (logged once).
  */
 import { LRUCache } from 'lru-cache';
+import type { Logger } from '../domain/logger.js';
+import { type ProjectLimits, QUOTA_RESOURCES, type QuotaResource } from '../domain/quota.js';
 import type { OsloLimitOptions } from '../drivers/keystone/options.js';
 import { opt } from '../drivers/keystone/options.js';
 import { errorMessage, KeystoneAuthError, KeystoneSession, KeystoneUnavailableError } from '../drivers/keystone/session.js';
 import type { LimitsProvider } from './limits.js';
-import { QUOTA_RESOURCES, type ProjectLimits, type QuotaResource } from '../domain/quota.js';
 import { LimitsUnavailableError, UnknownProjectError } from './limits.js';
-import type { Logger } from '../domain/logger.js';
 
 export { formatOverLimit } from './messages.js';
 
@@ -64,7 +64,7 @@ export class UnifiedLimitsProvider implements LimitsProvider {
     if (!opt(options.system_scope) && (opt(options.project_id) || opt(options.project_name))) {
       this.logger.warn(
         { project: opt(options.project_id) ?? opt(options.project_name) },
-        '[oslo_limit] authenticates with a project-scoped token: Keystone hides other projects\' limits from it, so project overrides will be invisible and registered defaults used. Set system_scope = all.',
+        "[oslo_limit] authenticates with a project-scoped token: Keystone hides other projects' limits from it, so project overrides will be invisible and registered defaults used. Set system_scope = all.",
       );
     }
   }
@@ -113,7 +113,10 @@ export class UnifiedLimitsProvider implements LimitsProvider {
       if ((await this.projectExists(projectId)) === false) return { unknown: true };
 
       const found: Partial<ProjectLimits> = {};
-      const res = await this.session.request('GET', `limits?${query({ service_id: serviceId, region_id: regionId, project_id: projectId })}`);
+      const res = await this.session.request(
+        'GET',
+        `limits?${query({ service_id: serviceId, region_id: regionId, project_id: projectId })}`,
+      );
       if (res.status === 400) return { unknown: true };
       if (res.status !== 200) throw new Error(`Listing limits of project ${projectId} failed: ${res.status} ${errorMessage(res.body)}`);
       for (const l of (res.body?.limits ?? []) as { resource_name: string; resource_limit: number }[]) {
@@ -159,7 +162,10 @@ export class UnifiedLimitsProvider implements LimitsProvider {
     } catch (err) {
       if (err instanceof KeystoneAuthError && err.status === 403) {
         this.projectCheckDenied = true;
-        this.logger.warn({ error: err.message }, '[oslo_limit] user may not read projects: unknown project ids will get the default limits');
+        this.logger.warn(
+          { error: err.message },
+          '[oslo_limit] user may not read projects: unknown project ids will get the default limits',
+        );
         return null;
       }
       throw err;
@@ -186,8 +192,9 @@ export class UnifiedLimitsProvider implements LimitsProvider {
     const services = await this.session.request('GET', `services?${query({ type, name: name2 })}`);
     if (services.status !== 200) throw new Error(`Listing services failed: ${services.status} ${errorMessage(services.body)}`);
     // Filter here too, in case a Keystone ignores a filter.
-    const matching = ((services.body?.services ?? []) as { id: string; type: string; name?: string }[])
-      .filter((s) => (!type || s.type === type) && (!name2 || s.name === name2));
+    const matching = ((services.body?.services ?? []) as { id: string; type: string; name?: string }[]).filter(
+      (s) => (!type || s.type === type) && (!name2 || s.name === name2),
+    );
     if (matching.length > 1) throw new Error(`Multiple services found (type ${type}, name ${name2})`);
     const service = matching[0];
     if (!service) throw new Error(`Service not found (type ${type}, name ${name2})`);
@@ -202,10 +209,14 @@ export class UnifiedLimitsProvider implements LimitsProvider {
     }
 
     const iface = (opt(this.options.endpoint_interface) ?? 'public').replace(/URL$/, '');
-    const endpoints = await this.session.request('GET', `endpoints?${query({ service_id: service.id, region_id: regionId, interface: iface })}`);
+    const endpoints = await this.session.request(
+      'GET',
+      `endpoints?${query({ service_id: service.id, region_id: regionId, interface: iface })}`,
+    );
     if (endpoints.status !== 200) throw new Error(`Listing endpoints failed: ${endpoints.status} ${errorMessage(endpoints.body)}`);
-    const list = ((endpoints.body?.endpoints ?? []) as { service_id: string; region_id: string | null; interface: string }[])
-      .filter((e) => e.service_id === service.id && e.interface === iface && (!regionId || e.region_id === regionId));
+    const list = ((endpoints.body?.endpoints ?? []) as { service_id: string; region_id: string | null; interface: string }[]).filter(
+      (e) => e.service_id === service.id && e.interface === iface && (!regionId || e.region_id === regionId),
+    );
     if (list.length > 1) throw new Error(`Multiple endpoints found for service ${service.id} (${iface}${regionId ? `, ${regionId}` : ''})`);
     const endpoint = list[0];
     if (!endpoint) throw new Error(`Endpoint not found for service ${service.id} (${iface}${regionId ? `, ${regionId}` : ''})`);

@@ -7,7 +7,7 @@
 import { listFlavors } from '../db/repositories/flavors.js';
 import { flavorsOccupancy } from '../db/repositories/occupancy.js';
 import { effectiveReservationsOfProject } from '../db/repositories/reservations.js';
-import { freeProfile, type FreeInterval } from '../domain/availability.js';
+import { type FreeInterval, freeProfile } from '../domain/availability.js';
 import type { Occupant } from '../domain/capacity.js';
 import { bookingCost, serviceUnitRate } from '../domain/cost.js';
 import { earliestStart } from '../domain/offers.js';

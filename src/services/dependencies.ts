@@ -1,9 +1,9 @@
 /** What the service layer needs from the outside world, wired once at start-up. */
 import type { Db } from '../db/connect.js';
 import type { Logger } from '../domain/logger.js';
-import type { LimitsProvider } from '../quota/limits.js';
 import type { LeaseBackend } from '../drivers/lease-backend.js';
 import type { ServiceSession } from '../drivers/service-session.js';
+import type { LimitsProvider } from '../quota/limits.js';
 
 export interface Services {
   db: Db;

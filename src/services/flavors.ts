@@ -11,8 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import * as flavors from '../db/repositories/flavors.js';
 import { flavorOccupancy } from '../db/repositories/occupancy.js';
-import { lockFlavor, writeTransaction, type Tx } from '../db/transaction.js';
-import { freeSlots as sweep, type Slot } from '../domain/capacity.js';
+import { lockFlavor, type Tx, writeTransaction } from '../db/transaction.js';
+import { type Slot, freeSlots as sweep } from '../domain/capacity.js';
 import { Conflict, NotFound, ValidationFailed } from '../domain/errors.js';
 import { isUuid } from '../domain/ids.js';
 import { truncateToMinute } from '../domain/time.js';
@@ -64,7 +64,10 @@ export async function visibleFlavor(svc: Services, viewer: FlavorViewer, id: str
 }
 
 /** A new flavor from validated fields (name, vcpu, memory_mb, disk_gb required by the schema). */
-export async function createFlavor(svc: Services, v: FlavorInput & Pick<Flavor, 'name' | 'vcpu' | 'memory_mb' | 'disk_gb'>): Promise<Flavor> {
+export async function createFlavor(
+  svc: Services,
+  v: FlavorInput & Pick<Flavor, 'name' | 'vcpu' | 'memory_mb' | 'disk_gb'>,
+): Promise<Flavor> {
   const f: Flavor = {
     id: randomUUID(),
     name: v.name,

@@ -1,6 +1,6 @@
 /** A project's quota limits and what it uses of them (docs/api.md#limits). */
 import { effectiveReservationsOfProject } from '../db/repositories/reservations.js';
-import { usageOf, type ProjectLimits, type Usage } from '../domain/quota.js';
+import { type ProjectLimits, type Usage, usageOf } from '../domain/quota.js';
 import type { Services } from './dependencies.js';
 
 export async function projectQuota(svc: Services, projectId: string): Promise<{ limits: ProjectLimits; usage: Usage }> {

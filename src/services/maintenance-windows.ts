@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import * as flavors from '../db/repositories/flavors.js';
 import * as windows from '../db/repositories/maintenance-windows.js';
-import { lockFlavor, writeTransaction, type Tx } from '../db/transaction.js';
+import { lockFlavor, type Tx, writeTransaction } from '../db/transaction.js';
 import { BadRequest, Conflict, NotFound } from '../domain/errors.js';
 import { isUuid } from '../domain/ids.js';
 import { windowTimesRefusal } from '../domain/maintenance-rules.js';
@@ -24,7 +24,10 @@ export interface WindowInput {
 
 const notFound = (id: string) => new NotFound(`MaintenanceWindow ${id} doesn't exist`);
 
-export async function listWindows(svc: Services, page: { limit: number; offset: number }): Promise<{ rows: MaintenanceWindow[]; total: number }> {
+export async function listWindows(
+  svc: Services,
+  page: { limit: number; offset: number },
+): Promise<{ rows: MaintenanceWindow[]; total: number }> {
   return windows.listMaintenanceWindows(svc.db.kysely, page);
 }
 
@@ -56,7 +59,13 @@ async function checkWindow(svc: Services, tx: Tx, w: MaintenanceWindow, startGiv
 
 /** A new window from validated fields (start and end required by the schema). */
 export async function createWindow(svc: Services, v: WindowInput & { start: number; end: number }): Promise<MaintenanceWindow> {
-  const w: MaintenanceWindow = { id: randomUUID(), start: truncateToMinute(v.start), end: truncateToMinute(v.end), note: v.note ?? null, flavors: [] };
+  const w: MaintenanceWindow = {
+    id: randomUUID(),
+    start: truncateToMinute(v.start),
+    end: truncateToMinute(v.end),
+    note: v.note ?? null,
+    flavors: [],
+  };
   await writeTransaction(svc.db, async (tx) => {
     await checkWindow(svc, tx, w, true, v.flavor_ids ?? []);
     await windows.insertMaintenanceWindow(tx, svc.db.codec, w);
@@ -79,7 +88,12 @@ export async function updateWindow(svc: Services, id: string, v: WindowInput): P
     };
     await checkWindow(svc, tx, next, v.start !== undefined, v.flavor_ids ?? null);
     await windows.updateMaintenanceWindow(tx, db.codec, next);
-    if (v.flavor_ids !== undefined) await windows.setWindowFlavors(tx, id, next.flavors.map((f) => f.id));
+    if (v.flavor_ids !== undefined)
+      await windows.setWindowFlavors(
+        tx,
+        id,
+        next.flavors.map((f) => f.id),
+      );
     return next;
   });
   svc.log.info({ window: id }, 'maintenance window updated');

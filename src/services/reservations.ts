@@ -5,20 +5,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../auth/context.js';
-import { writeTransaction, readOnly, ensureProjectLockRow, lockProject, lockFlavor } from '../db/transaction.js';
 import * as flavors from '../db/repositories/flavors.js';
-import * as reservations from '../db/repositories/reservations.js';
 import { flavorOccupancy } from '../db/repositories/occupancy.js';
-import { createRefusal, extendRefusal, extensionHours } from '../domain/reservation-rules.js';
-import { quotaRefusal, usageOf } from '../domain/quota.js';
-import { totalHours, truncateToMinute } from '../domain/time.js';
-import { InvalidReservation, NotFound, OverQuota, ValidationFailed, BadRequest, WarreError } from '../domain/errors.js';
+import * as reservations from '../db/repositories/reservations.js';
+import { ensureProjectLockRow, lockFlavor, lockProject, readOnly, writeTransaction } from '../db/transaction.js';
+import { BadRequest, InvalidReservation, NotFound, OverQuota, ValidationFailed, WarreError } from '../domain/errors.js';
 import { isUuid } from '../domain/ids.js';
-import type { Reservation } from '../domain/types.js';
-import type { ReservationWithFlavor } from '../domain/types.js';
+import type { Logger } from '../domain/logger.js';
+import { quotaRefusal, usageOf } from '../domain/quota.js';
+import { createRefusal, extendRefusal, extensionHours } from '../domain/reservation-rules.js';
+import { totalHours, truncateToMinute } from '../domain/time.js';
+import type { Reservation, ReservationWithFlavor } from '../domain/types.js';
 import { LeaseError } from '../drivers/lease-backend.js';
 import type { Services } from './dependencies.js';
-import type { Logger } from '../domain/logger.js';
 
 /** A reservation by id, or 404 `Reservation {id} doesn't exist`. */
 export async function getReservation(svc: Services, id: string): Promise<ReservationWithFlavor> {
@@ -78,7 +77,9 @@ export async function createReservation(
     if (!parsed.ok) throw new ValidationFailed(parsed.errors);
     const input = parsed.value;
     // The flavor row lock serialises capacity checks of this flavor (none needed on SQLite).
-    const flavor = isUuid(input.flavor_id) ? await flavors.getFlavor(tx, input.flavor_id, db.dialect === 'sqlite' || dryRun ? null : 'lock') : null;
+    const flavor = isUuid(input.flavor_id)
+      ? await flavors.getFlavor(tx, input.flavor_id, db.dialect === 'sqlite' || dryRun ? null : 'lock')
+      : null;
     if (!flavor) throw new NotFound('Flavor does not exist');
     const hours = totalHours(input.start, input.end);
     const overHours = quotaRefusal(projectId, limits, usage, { hours: Math.max(0, hours) * input.instance_count });
@@ -154,7 +155,9 @@ export async function extendReservation(
     const usage = usageOf(await reservations.effectiveReservationsOfProject(tx, projectId));
     const over = quotaRefusal(projectId, limits, usage, { hours: extensionHours(r, newEnd) });
     if (over) throw new OverQuota(over);
-    const { reservations: occupied, maintenance } = await flavorOccupancy(tx, db.dialect, db.codec, r.flavor, r.end, newEnd, { excludeId: r.id });
+    const { reservations: occupied, maintenance } = await flavorOccupancy(tx, db.dialect, db.codec, r.flavor, r.end, newEnd, {
+      excludeId: r.id,
+    });
     const refusal = extendRefusal({ reservation: r, flavor: r.flavor, newEnd, now: svc.now(), occupants: [...occupied, ...maintenance] });
     if (refusal) throw new InvalidReservation(`Failed to extend reservation: ${refusal}`);
     if (!svc.leases) throw new InvalidReservation('Failed to extend reservation: Failed to extend lease');

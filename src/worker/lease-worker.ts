@@ -8,15 +8,15 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import type { Db } from '../db/connect.js';
-import { getReservation } from '../db/repositories/reservations.js';
-import { claimLeaseJob, completeLeaseJob, failLeaseJob, retryLeaseJobLater, type Claim } from '../db/repositories/lease-jobs.js';
+import { type Claim, claimLeaseJob, completeLeaseJob, failLeaseJob, retryLeaseJobLater } from '../db/repositories/lease-jobs.js';
 import { markDelivered } from '../db/repositories/outbox.js';
+import { getReservation } from '../db/repositories/reservations.js';
 import { isDatabaseUnavailable } from '../db/resilience.js';
 import { nextAttemptDelay, shouldRetry, statusReason } from '../domain/lifecycle.js';
-import { LeaseError, leaseName, type LeaseBackend, type LeaseRequest } from '../drivers/lease-backend.js';
+import type { Logger } from '../domain/logger.js';
+import { type LeaseBackend, LeaseError, type LeaseRequest, leaseName } from '../drivers/lease-backend.js';
 import type { ServiceSession } from '../drivers/service-session.js';
 import type { Messenger } from '../notification/messenger.js';
-import type { Logger } from '../domain/logger.js';
 
 export interface LeaseWorkerOptions {
   db: Db;
@@ -125,7 +125,7 @@ export class LeaseWorker {
       log.error({ err, reservation: claim.reservationId }, 'cannot read the claimed reservation (database unavailable?)');
       return;
     }
-    if (!r || r.status !== 'PENDING_CREATE') return;
+    if (r?.status !== 'PENDING_CREATE') return;
     const name = leaseName(r.id);
     try {
       const session = await this.o.botSession(r.project_id);
@@ -164,12 +164,16 @@ export class LeaseWorker {
       if (done.outcome === 'gone' || (done.outcome === 'already' && done.leaseId !== lease.id)) {
         // Deleted (or given another lease) while we worked: do not leave an orphan lease.
         log.warn({ reservation: r.id, lease: lease.id }, 'reservation changed during lease creation; deleting the new lease');
-        await leases.deleteLease(session, lease.id).catch((err: unknown) => log.error({ err, lease: lease.id }, 'could not delete orphan lease'));
+        await leases
+          .deleteLease(session, lease.id)
+          .catch((err: unknown) => log.error({ err, lease: lease.id }, 'could not delete orphan lease'));
         return;
       }
       if (done.outcome === 'allocated' && done.createRecorded) {
         await this.o.messenger.userMessage('create', done.reservation);
-        await markDelivered(db, r.id, 'create', this.now()).catch((err: unknown) => log.error({ err, reservation: r.id }, 'cannot mark the create message delivered'));
+        await markDelivered(db, r.id, 'create', this.now()).catch((err: unknown) =>
+          log.error({ err, reservation: r.id }, 'cannot mark the create message delivered'),
+        );
       }
     } catch (err) {
       await this.failed(claim, err);
@@ -184,11 +188,17 @@ export class LeaseWorker {
     try {
       if (shouldRetry(transient, claim.firstAttemptAt, now, this.o.retryTimeoutMs)) {
         const delay = nextAttemptDelay(claim.attempts, this.o.retryBaseMs);
-        log.warn({ reservation: claim.reservationId, attempt: claim.attempts, retryInMs: delay, error: message }, 'lease creation failed; will retry');
+        log.warn(
+          { reservation: claim.reservationId, attempt: claim.attempts, retryInMs: delay, error: message },
+          'lease creation failed; will retry',
+        );
         await retryLeaseJobLater(db, claim.reservationId, now + delay, message);
         setTimeout(() => this.wake(), delay + 10).unref();
       } else {
-        log.error({ reservation: claim.reservationId, attempt: claim.attempts, error: message }, 'lease creation failed; reservation in ERROR');
+        log.error(
+          { reservation: claim.reservationId, attempt: claim.attempts, error: message },
+          'lease creation failed; reservation in ERROR',
+        );
         await failLeaseJob(db, claim.reservationId, statusReason(message));
       }
     } catch (dbErr) {
@@ -202,5 +212,10 @@ export class LeaseWorker {
 function isTransientError(err: unknown): boolean {
   const e = err as { name?: string; code?: string; transient?: boolean };
   if (typeof e?.transient === 'boolean') return e.transient;
-  return e?.name === 'KeystoneUnavailableError' || e?.name === 'AbortError' || e?.name === 'TimeoutError' || /ECONN|ETIMEDOUT|EAI_AGAIN|socket hang up/i.test(String(e?.code ?? (err as Error)?.message));
+  return (
+    e?.name === 'KeystoneUnavailableError' ||
+    e?.name === 'AbortError' ||
+    e?.name === 'TimeoutError' ||
+    /ECONN|ETIMEDOUT|EAI_AGAIN|socket hang up/i.test(String(e?.code ?? (err as Error)?.message))
+  );
 }

@@ -8,15 +8,15 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Db } from '../db/connect.js';
+import { deleteEndedWindows } from '../db/repositories/maintenance-windows.js';
 import { undeliveredMessages } from '../db/repositories/outbox.js';
 import { activeReservations, completeOverdue, deleteCompletedBefore } from '../db/repositories/periodic.js';
-import { acquireTaskLock, releaseTaskLock } from '../db/repositories/task-locks.js';
 import { getReservation } from '../db/repositories/reservations.js';
-import { deliver } from '../notification/lease-events.js';
-import { deleteEndedWindows } from '../db/repositories/maintenance-windows.js';
+import { acquireTaskLock, releaseTaskLock } from '../db/repositories/task-locks.js';
 import { COMPLETE_RETENTION_MS } from '../domain/lifecycle.js';
-import type { Messenger } from '../notification/messenger.js';
 import type { Logger } from '../domain/logger.js';
+import { deliver } from '../notification/lease-events.js';
+import type { Messenger } from '../notification/messenger.js';
 
 /** A message recorded this long ago and still not delivered was lost by its process. */
 const RESEND_GRACE_MS = 5 * 60_000;
@@ -107,7 +107,15 @@ export class PeriodicTasks {
   async runOnce(force = false): Promise<PeriodicReport> {
     const { db, log, messenger } = this.o;
     const now = this.now();
-    const report: PeriodicReport = { resent: 0, deletedReservations: 0, deletedWindows: 0, completed: 0, exists: 0, inUse: 0, skipped: false };
+    const report: PeriodicReport = {
+      resent: 0,
+      deletedReservations: 0,
+      deletedWindows: 0,
+      completed: 0,
+      exists: 0,
+      inUse: 0,
+      skipped: false,
+    };
     if (!force && !(await acquireTaskLock(db, 'periodic', this.holder, now, Math.max(1000, this.o.intervalMs - 1000)))) {
       report.skipped = true;
       return report;

@@ -3,12 +3,25 @@
  * `GET /v1/offers/`, `POST /v1/reservations/?dry_run=true`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, ADMIN, MEMBER, type TestApp } from '../support/app.js';
-import { DIALECTS } from '../support/db.js';
 import {
-  as, call, Clock, createFlavor, createWindow, expectError, expectOk, expectUnchanged, grant, iso, newProject, seedReservation, uniq,
-  RESERVATION_FIELDS, type Headers,
+  as,
+  Clock,
+  call,
+  createFlavor,
+  createWindow,
+  expectError,
+  expectOk,
+  expectUnchanged,
+  grant,
+  type Headers,
+  iso,
+  newProject,
+  RESERVATION_FIELDS,
+  seedReservation,
+  uniq,
 } from '../support/api-helpers.js';
+import { ADMIN, buildTestApp, MEMBER, type TestApp } from '../support/app.js';
+import { DIALECTS } from '../support/db.js';
 
 const clock = new Clock(Date.parse('2030-01-01T00:00:30Z'));
 const LIMITED = newProject('limited');
@@ -31,11 +44,31 @@ describe.each(DIALECTS)('availability, offers and dry runs on %s', (dialect) => 
     it('answers the step function of free slots per flavor, with the flavor and its slots', async () => {
       const category = uniq('cat');
       const f = await createFlavor(t, { slots: 3, category, availability_zone: 'az1', extra_specs: { 'nectar:rate': '2' } });
-      await seedReservation(t, { flavor_id: f.id, project_id: 'p1', start: '2030-01-10T10:00', end: '2030-01-10T14:00', instance_count: 2 });
+      await seedReservation(t, {
+        flavor_id: f.id,
+        project_id: 'p1',
+        start: '2030-01-10T10:00',
+        end: '2030-01-10T14:00',
+        instance_count: 2,
+      });
       await seedReservation(t, { flavor_id: f.id, project_id: 'p2', start: '2030-01-10T12:00', end: '2030-01-10T16:00', status: 'ACTIVE' });
       // Not effective: ignored.
-      await seedReservation(t, { flavor_id: f.id, project_id: 'p3', start: '2030-01-10T00:00', end: '2030-01-11T00:00', status: 'ERROR', instance_count: 3 });
-      await seedReservation(t, { flavor_id: f.id, project_id: 'p3', start: '2030-01-10T00:00', end: '2030-01-11T00:00', status: 'COMPLETE', instance_count: 3 });
+      await seedReservation(t, {
+        flavor_id: f.id,
+        project_id: 'p3',
+        start: '2030-01-10T00:00',
+        end: '2030-01-11T00:00',
+        status: 'ERROR',
+        instance_count: 3,
+      });
+      await seedReservation(t, {
+        flavor_id: f.id,
+        project_id: 'p3',
+        start: '2030-01-10T00:00',
+        end: '2030-01-11T00:00',
+        status: 'COMPLETE',
+        instance_count: 3,
+      });
       await createWindow(t, '2030-01-10T20:00', '2030-01-10T21:00', [f.id]);
 
       const body = await availability(`?start=2030-01-10&end=2030-01-11&category=${category}`);
@@ -44,8 +77,17 @@ describe.each(DIALECTS)('availability, offers and dry runs on %s', (dialect) => 
       expect(body.results).toHaveLength(1);
       const [row] = body.results;
       expect(row.flavor).toEqual({
-        id: f.id, name: f.name, description: null, category, availability_zone: 'az1', vcpu: 2, memory_mb: 2048, disk_gb: 20,
-        slots: 3, max_length_hours: 504, extra_specs: { 'nectar:rate': '2' },
+        id: f.id,
+        name: f.name,
+        description: null,
+        category,
+        availability_zone: 'az1',
+        vcpu: 2,
+        memory_mb: 2048,
+        disk_gb: 20,
+        slots: 3,
+        max_length_hours: 504,
+        extra_specs: { 'nectar:rate': '2' },
       });
       expect(row.slots).toBe(3);
       expect(row.intervals).toEqual(
@@ -75,7 +117,8 @@ describe.each(DIALECTS)('availability, offers and dry runs on %s', (dialect) => 
           ['2030-01-10T16:00', '2030-01-11T00:00', 2],
         ]),
       );
-      const free = async (k: number) => expectOk(await call(t, 'GET', `/v1/flavors/${f.id}/freeslots/?start=2030-01-10&end=2030-01-11&instance_count=${k}`, MEMBER));
+      const free = async (k: number) =>
+        expectOk(await call(t, 'GET', `/v1/flavors/${f.id}/freeslots/?start=2030-01-10&end=2030-01-11&instance_count=${k}`, MEMBER));
       // free ≥ 1 on [00:00, 12:00) and [14:00, 24:00); free ≥ 2 on [00:00, 10:00) and [16:00, 24:00).
       expect(await free(1)).toEqual([
         { start: iso('2030-01-10T00:00'), end: iso('2030-01-10T11:59') },
@@ -112,7 +155,8 @@ describe.each(DIALECTS)('availability, offers and dry runs on %s', (dialect) => 
       const granted = await createFlavor(t, { category, name: `${category}-c-granted`, is_public: false });
       const inactive = await createFlavor(t, { category, name: `${category}-d-inactive`, active: false });
       await grant(t, granted.id, MEMBER['x-project-id']);
-      const names = async (q: string, headers: Headers) => (await availability(`?category=${category}${q}`, headers)).results.map((r: any) => r.flavor.id);
+      const names = async (q: string, headers: Headers) =>
+        (await availability(`?category=${category}${q}`, headers)).results.map((r: any) => r.flavor.id);
       expect(await names('', MEMBER)).toEqual([pub.id, granted.id]);
       expect(await names('&all_projects=true', MEMBER)).toEqual([pub.id, granted.id]);
       expect(await names('', as('someone-else'))).toEqual([pub.id]);
@@ -160,7 +204,14 @@ describe.each(DIALECTS)('availability, offers and dry runs on %s', (dialect) => 
       const small = await createFlavor(t, { category, vcpu: 4, memory_mb: 8192, slots: 2 });
       const later = await createFlavor(t, { category, vcpu: 1, memory_mb: 1024, slots: 2 });
       // `later` is full until 2030-01-05 12:00 (its reservation ends then; a booking may start at its end).
-      await seedReservation(t, { flavor_id: later.id, project_id: 'p1', start: '2029-12-31T00:00', end: '2030-01-05T12:00', instance_count: 2, status: 'ACTIVE' });
+      await seedReservation(t, {
+        flavor_id: later.id,
+        project_id: 'p1',
+        start: '2029-12-31T00:00',
+        end: '2030-01-05T12:00',
+        instance_count: 2,
+        status: 'ACTIVE',
+      });
       // `small` has one slot taken from 2030-01-02: two instances fit only before it for 24 h.
       await seedReservation(t, { flavor_id: small.id, project_id: 'p1', start: '2030-01-02T06:00', end: '2030-01-03T00:00' });
 
@@ -171,7 +222,16 @@ describe.each(DIALECTS)('availability, offers and dry runs on %s', (dialect) => 
         [later.id, iso('2030-01-05T12:00'), iso('2030-01-06T00:00')],
       ]);
       const [first, second] = body.results;
-      expect(Object.keys(first).sort()).toEqual(['cost', 'end', 'flavor', 'hours', 'instance_count', 'quota_reason', 'start', 'within_quota']);
+      expect(Object.keys(first).sort()).toEqual([
+        'cost',
+        'end',
+        'flavor',
+        'hours',
+        'instance_count',
+        'quota_reason',
+        'start',
+        'within_quota',
+      ]);
       expect(first).toMatchObject({ instance_count: 2, hours: 24, cost: null, within_quota: true, quota_reason: null });
       expect(second.cost).toBe(36); // 24 hours × 1.5
       expect(second.flavor).toMatchObject({ id: big.id, vcpu: 16, memory_mb: 65536, slots: 2, extra_specs: { 'nectar:rate': '1.5' } });
@@ -183,7 +243,12 @@ describe.each(DIALECTS)('availability, offers and dry runs on %s', (dialect) => 
       // Every offer, sent unchanged, books.
       const p = newProject('booker');
       for (const o of body.results) {
-        const res = await call(t, 'POST', '/v1/reservations/', p.headers, { flavor_id: o.flavor.id, start: o.start, end: o.end, instance_count: o.instance_count });
+        const res = await call(t, 'POST', '/v1/reservations/', p.headers, {
+          flavor_id: o.flavor.id,
+          start: o.start,
+          end: o.end,
+          instance_count: o.instance_count,
+        });
         expect(res.statusCode, res.body).toBe(200);
       }
       // Booked: the next offers move on, to the end of what was just booked (a booking may
@@ -200,7 +265,14 @@ describe.each(DIALECTS)('availability, offers and dry runs on %s', (dialect) => 
       const category = uniq('rules');
       const m = await createFlavor(t, { category, name: `${category}-m`, vcpu: 8, memory_mb: 1000 });
       await createWindow(t, '2030-01-02T00:00', '2030-01-03T00:00', [m.id]);
-      const v = await createFlavor(t, { category, name: `${category}-v`, vcpu: 2, memory_mb: 4000, start: iso('2030-01-04T00:00'), end: iso('2030-01-04T05:00') });
+      const v = await createFlavor(t, {
+        category,
+        name: `${category}-v`,
+        vcpu: 2,
+        memory_mb: 4000,
+        start: iso('2030-01-04T00:00'),
+        end: iso('2030-01-04T05:00'),
+      });
       const shortMax = await createFlavor(t, { category, name: `${category}-s`, max_length_hours: 2 });
       const q = `?category=${category}&instance_count=1&hours=4&earliest_start=2030-01-01T22:00:00Z`;
       const byFlavor = (b: any) => Object.fromEntries(b.results.map((o: any) => [o.flavor.id, o.start]));
@@ -234,7 +306,13 @@ describe.each(DIALECTS)('availability, offers and dry runs on %s', (dialect) => 
       // Flavors full for a while, then free: the fit is found in a later pass of the search.
       const category = uniq('far');
       const cases: [number, string][] = [];
-      for (const [i, fullUntil] of ['2030-01-08T00:00', '2030-01-08T00:01', '2030-01-21T23:59', '2030-02-20T00:00', '2030-03-31T00:00'].entries()) {
+      for (const [i, fullUntil] of [
+        '2030-01-08T00:00',
+        '2030-01-08T00:01',
+        '2030-01-21T23:59',
+        '2030-02-20T00:00',
+        '2030-03-31T00:00',
+      ].entries()) {
         const f = await createFlavor(t, { category, name: `${category}-${i}`, slots: 1 });
         await seedReservation(t, { flavor_id: f.id, project_id: 'p1', start: '2029-12-31T00:00', end: fullUntil, status: 'ACTIVE' });
         // A short free gap just too small for 3 hours, then busy again for a day.
@@ -245,7 +323,9 @@ describe.each(DIALECTS)('availability, offers and dry runs on %s', (dialect) => 
       }
       const body = await offers(`?category=${category}&instance_count=1&hours=3`);
       const byName = Object.fromEntries(body.results.map((o: any) => [o.flavor.name, o.start]));
-      expect(byName).toEqual(Object.fromEntries(cases.filter(([, busyEnd]) => busyEnd < '2030-04-01').map(([i, busyEnd]) => [`${category}-${i}`, iso(busyEnd)])));
+      expect(byName).toEqual(
+        Object.fromEntries(cases.filter(([, busyEnd]) => busyEnd < '2030-04-01').map(([i, busyEnd]) => [`${category}-${i}`, iso(busyEnd)])),
+      );
     });
 
     it('says when the booking is over quota, and why', async () => {
@@ -288,18 +368,37 @@ describe.each(DIALECTS)('availability, offers and dry runs on %s', (dialect) => 
       const p = newProject('dry');
       const nudges = t.nudged.length;
       const res = await expectUnchanged(t, () =>
-        call(t, 'POST', '/v1/reservations/?dry_run=true', p.headers, { flavor_id: f.id, start: iso('2030-01-10T10:00'), end: iso('2030-01-10T13:30'), instance_count: 2 }),
+        call(t, 'POST', '/v1/reservations/?dry_run=true', p.headers, {
+          flavor_id: f.id,
+          start: iso('2030-01-10T10:00'),
+          end: iso('2030-01-10T13:30'),
+          instance_count: 2,
+        }),
       );
       const body = expectOk(res);
       expect(Object.keys(body).sort()).toEqual([...RESERVATION_FIELDS, 'cost', 'hours'].sort());
       expect(body).toMatchObject({
-        id: null, status: 'PENDING_CREATE', project_id: p.id, user_id: p.headers['x-user-id'], lease_id: null,
-        start: iso('2030-01-10T10:00'), end: iso('2030-01-10T13:30'), instance_count: 2, hours: 8, cost: 4,
+        id: null,
+        status: 'PENDING_CREATE',
+        project_id: p.id,
+        user_id: p.headers['x-user-id'],
+        lease_id: null,
+        start: iso('2030-01-10T10:00'),
+        end: iso('2030-01-10T13:30'),
+        instance_count: 2,
+        hours: 8,
+        cost: 4,
       });
       expect(body.flavor.id).toBe(f.id);
       expect(t.nudged.length).toBe(nudges);
       // dry_run=false is a real create.
-      const real = expectOk(await call(t, 'POST', '/v1/reservations/?dry_run=false', p.headers, { flavor_id: f.id, start: iso('2030-01-10T10:00'), end: iso('2030-01-10T13:30') }));
+      const real = expectOk(
+        await call(t, 'POST', '/v1/reservations/?dry_run=false', p.headers, {
+          flavor_id: f.id,
+          start: iso('2030-01-10T10:00'),
+          end: iso('2030-01-10T13:30'),
+        }),
+      );
       expect(real.id).toMatch(/^[0-9a-f-]{36}$/);
     });
 
@@ -322,7 +421,11 @@ describe.each(DIALECTS)('availability, offers and dry runs on %s', (dialect) => 
       await both(MEMBER, body('2030-01-12T00:00', '2030-01-12T09:00', { instance_count: 2 }), 400); // 2 > 1 slot
       // Over the hours quota: 413 with the same text.
       const g = await createFlavor(t, { slots: 5 });
-      await both(LIMITED.headers, { flavor_id: g.id, start: iso('2030-01-12T00:00'), end: iso('2030-01-12T06:00'), instance_count: 2 }, 413);
+      await both(
+        LIMITED.headers,
+        { flavor_id: g.id, start: iso('2030-01-12T00:00'), end: iso('2030-01-12T06:00'), instance_count: 2 },
+        413,
+      );
       expectError(await call(t, 'POST', '/v1/reservations/?dry_run=perhaps', MEMBER, body('2030-01-12T00:00', '2030-01-12T01:00')), 400);
     });
   });

@@ -7,16 +7,16 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import ICAL from 'ical.js';
 import type { LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import ICAL from 'ical.js';
 import ical from 'ical-generator';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALENDAR_PROD_ID, calendarEvent, reservationsCalendar } from '../../src/api/calendar.js';
 import { CALENDAR_MAX_EVENTS } from '../../src/api/routes/v1/calendar.js';
 import type { ReservationWithFlavor } from '../../src/domain/types.js';
-import { buildTestApp, ADMIN, MEMBER, OTHER, READER, type TestApp } from '../support/app.js';
+import { as, at, Clock, call, createFlavor, expectError, type Headers, seedReservation, uniq } from '../support/api-helpers.js';
+import { ADMIN, buildTestApp, MEMBER, OTHER, READER, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/db.js';
-import { as, at, call, Clock, createFlavor, expectError, seedReservation, uniq, type Headers } from '../support/api-helpers.js';
 
 const clock = new Clock(Date.parse('2030-01-01T00:00:30.750Z'));
 
@@ -110,13 +110,60 @@ describe.each(DIALECTS)('calendar export on %s', (dialect) => {
     long = await createFlavor(t, { name: LONG_NAME, slots: 10 });
     plain = await createFlavor(t, { name: 'gpu.large', slots: 10 });
     const p = MEMBER['x-project-id'];
-    mine.pending = await seedReservation(t, { flavor_id: odd.id, project_id: p, start: '2030-02-03T10:00', end: '2030-02-04T12:30', instance_count: 4 });
-    mine.allocated = await seedReservation(t, { flavor_id: long.id, project_id: p, start: '2030-02-01T00:00', end: '2030-02-01T06:00', status: 'ALLOCATED', lease_id: randomUUID(), instance_count: 2 });
-    mine.active = await seedReservation(t, { flavor_id: plain.id, project_id: p, start: '2029-12-31T00:00', end: '2030-01-05T00:00', status: 'ACTIVE', lease_id: randomUUID() });
-    mine.complete = await seedReservation(t, { flavor_id: plain.id, project_id: p, start: '2029-12-01T00:00', end: '2029-12-02T00:00', status: 'COMPLETE', lease_id: randomUUID() });
-    mine.error = await seedReservation(t, { flavor_id: plain.id, project_id: p, start: '2030-03-01T00:00', end: '2030-03-02T00:00', status: 'ERROR' });
-    theirs = await seedReservation(t, { flavor_id: plain.id, project_id: OTHER['x-project-id'], start: '2030-01-20T00:00', end: '2030-01-21T00:00', status: 'ALLOCATED', lease_id: randomUUID() });
-    theirsDone = await seedReservation(t, { flavor_id: plain.id, project_id: OTHER['x-project-id'], start: '2029-11-01T00:00', end: '2029-11-02T00:00', status: 'COMPLETE' });
+    mine.pending = await seedReservation(t, {
+      flavor_id: odd.id,
+      project_id: p,
+      start: '2030-02-03T10:00',
+      end: '2030-02-04T12:30',
+      instance_count: 4,
+    });
+    mine.allocated = await seedReservation(t, {
+      flavor_id: long.id,
+      project_id: p,
+      start: '2030-02-01T00:00',
+      end: '2030-02-01T06:00',
+      status: 'ALLOCATED',
+      lease_id: randomUUID(),
+      instance_count: 2,
+    });
+    mine.active = await seedReservation(t, {
+      flavor_id: plain.id,
+      project_id: p,
+      start: '2029-12-31T00:00',
+      end: '2030-01-05T00:00',
+      status: 'ACTIVE',
+      lease_id: randomUUID(),
+    });
+    mine.complete = await seedReservation(t, {
+      flavor_id: plain.id,
+      project_id: p,
+      start: '2029-12-01T00:00',
+      end: '2029-12-02T00:00',
+      status: 'COMPLETE',
+      lease_id: randomUUID(),
+    });
+    mine.error = await seedReservation(t, {
+      flavor_id: plain.id,
+      project_id: p,
+      start: '2030-03-01T00:00',
+      end: '2030-03-02T00:00',
+      status: 'ERROR',
+    });
+    theirs = await seedReservation(t, {
+      flavor_id: plain.id,
+      project_id: OTHER['x-project-id'],
+      start: '2030-01-20T00:00',
+      end: '2030-01-21T00:00',
+      status: 'ALLOCATED',
+      lease_id: randomUUID(),
+    });
+    theirsDone = await seedReservation(t, {
+      flavor_id: plain.id,
+      project_id: OTHER['x-project-id'],
+      start: '2029-11-01T00:00',
+      end: '2029-11-02T00:00',
+      status: 'COMPLETE',
+    });
   });
   afterAll(async () => t?.close());
 
@@ -163,8 +210,12 @@ describe.each(DIALECTS)('calendar export on %s', (dialect) => {
       expect(Buffer.byteLength(`${LONG_NAME} × 2`)).toBeGreaterThan(150);
     });
 
-    it('any status of one\'s own reservation, COMPLETE and ERROR included', async () => {
-      for (const [id, status] of [[mine.complete, 'COMPLETE'], [mine.error, 'ERROR'], [mine.active, 'ACTIVE']] as const) {
+    it("any status of one's own reservation, COMPLETE and ERROR included", async () => {
+      for (const [id, status] of [
+        [mine.complete, 'COMPLETE'],
+        [mine.error, 'ERROR'],
+        [mine.active, 'ACTIVE'],
+      ] as const) {
         const e = expectCalendar(await get(`/v1/reservations/${id}/calendar.ics/`)).events;
         expect(e.map((x) => x.uid)).toEqual([id]);
         expect(e[0]!.description.split('\n')).toContain(`Status: ${status}`);
@@ -173,7 +224,7 @@ describe.each(DIALECTS)('calendar export on %s', (dialect) => {
       }
     });
 
-    it('another project\'s, unknown or malformed id: 404 as GET /v1/reservations/{id}/; 200 for admin and readers', async () => {
+    it("another project's, unknown or malformed id: 404 as GET /v1/reservations/{id}/; 200 for admin and readers", async () => {
       for (const url of [`/v1/reservations/${theirs}/calendar.ics`, `/v1/reservations/${theirs}/calendar.ics/`]) {
         expectError(await get(url), 404, `Reservation ${theirs} doesn't exist`);
         expect(uids(expectCalendar(await get(url, ADMIN)))).toEqual([theirs]);
@@ -197,7 +248,7 @@ describe.each(DIALECTS)('calendar export on %s', (dialect) => {
   });
 
   describe('GET /v1/reservations/calendar.ics', () => {
-    it('the caller\'s project\'s PENDING_CREATE, ALLOCATED and ACTIVE reservations, earliest start first', async () => {
+    it("the caller's project's PENDING_CREATE, ALLOCATED and ACTIVE reservations, earliest start first", async () => {
       for (const url of ['/v1/reservations/calendar.ics', '/v1/reservations/calendar.ics/']) {
         const res = await get(url);
         const cal = expectCalendar(res, /^reservations\.ics$/);
@@ -209,7 +260,9 @@ describe.each(DIALECTS)('calendar export on %s', (dialect) => {
         ]);
         expect(cal.events.map((e) => e.summary)).toEqual(['gpu.large × 1', `${LONG_NAME} × 2`, `${ODD_NAME} × 4`]);
         for (const e of cal.events) {
-          expect(e.description.split('\n')).toEqual(expect.arrayContaining([`Reservation: ${e.uid}`, `Project: ${MEMBER['x-project-id']}`]));
+          expect(e.description.split('\n')).toEqual(
+            expect.arrayContaining([`Reservation: ${e.uid}`, `Project: ${MEMBER['x-project-id']}`]),
+          );
           expect(e.stamp).toBe('2030-01-01T00:00:30Z');
         }
         expect(res.body.split('\r\n').filter((l) => l === 'BEGIN:VEVENT')).toHaveLength(3);
@@ -234,7 +287,11 @@ describe.each(DIALECTS)('calendar export on %s', (dialect) => {
         expect(expectCalendar(await get('/v1/reservations/calendar.ics/', h)).events).toEqual([]);
       }
       for (const v of ['true', '1']) {
-        expect(uids(expectCalendar(await get(`/v1/reservations/calendar.ics?all_projects=${v}`)))).toEqual([mine.active, mine.allocated, mine.pending]);
+        expect(uids(expectCalendar(await get(`/v1/reservations/calendar.ics?all_projects=${v}`)))).toEqual([
+          mine.active,
+          mine.allocated,
+          mine.pending,
+        ]);
         expect(uids(expectCalendar(await get(`/v1/reservations/calendar.ics/?all_projects=${v}`, OTHER)))).toEqual([theirs]);
       }
     });
@@ -254,31 +311,49 @@ describe.each(DIALECTS)('calendar export on %s', (dialect) => {
     });
   });
 
-  it.runIf(dialect === 'sqlite')(`the list stops at ${CALENDAR_MAX_EVENTS} events, the earliest`, async () => {
-    const project = uniq('many');
-    const base = at('2031-01-01T00:00');
-    const ids: string[] = [];
-    const rows = [];
-    for (let i = 0; i <= CALENDAR_MAX_EVENTS; i++) {
-      const id = randomUUID();
-      ids.push(id);
-      // Inserted latest first, so the answer's order is the query's, not the table's.
-      const start = base + (CALENDAR_MAX_EVENTS - i) * 60_000;
-      rows.push({
-        id, created_at: t.db.codec.dt(base), user_id: 'u', project_id: project, flavor_id: plain.id, lease_id: null,
-        compute_flavor: null, status: 'PENDING_CREATE', status_reason: null, start: t.db.codec.dt(start), end: t.db.codec.dt(start + 3_600_000), instance_count: 1,
-      });
-    }
-    for (let i = 0; i < rows.length; i += 500) await t.db.kysely.insertInto('reservation').values(rows.slice(i, i + 500)).execute();
-    const res = await get('/v1/reservations/calendar.ics', as(project));
-    expect(res.statusCode).toBe(200);
-    checkFraming(res.body);
-    // Only the UIDs: reading 10,000 events through ICAL.Event takes seconds.
-    const got = new ICAL.Component(ICAL.parse(res.body)).getAllSubcomponents('vevent').map((v) => v.getFirstPropertyValue('uid'));
-    expect(got).toHaveLength(CALENDAR_MAX_EVENTS);
-    // Earliest start first; the one left out is the latest, the first inserted.
-    expect(got).toEqual(ids.slice(1).reverse());
-  }, 60_000);
+  it.runIf(dialect === 'sqlite')(
+    `the list stops at ${CALENDAR_MAX_EVENTS} events, the earliest`,
+    async () => {
+      const project = uniq('many');
+      const base = at('2031-01-01T00:00');
+      const ids: string[] = [];
+      const rows = [];
+      for (let i = 0; i <= CALENDAR_MAX_EVENTS; i++) {
+        const id = randomUUID();
+        ids.push(id);
+        // Inserted latest first, so the answer's order is the query's, not the table's.
+        const start = base + (CALENDAR_MAX_EVENTS - i) * 60_000;
+        rows.push({
+          id,
+          created_at: t.db.codec.dt(base),
+          user_id: 'u',
+          project_id: project,
+          flavor_id: plain.id,
+          lease_id: null,
+          compute_flavor: null,
+          status: 'PENDING_CREATE',
+          status_reason: null,
+          start: t.db.codec.dt(start),
+          end: t.db.codec.dt(start + 3_600_000),
+          instance_count: 1,
+        });
+      }
+      for (let i = 0; i < rows.length; i += 500)
+        await t.db.kysely
+          .insertInto('reservation')
+          .values(rows.slice(i, i + 500))
+          .execute();
+      const res = await get('/v1/reservations/calendar.ics', as(project));
+      expect(res.statusCode).toBe(200);
+      checkFraming(res.body);
+      // Only the UIDs: reading 10,000 events through ICAL.Event takes seconds.
+      const got = new ICAL.Component(ICAL.parse(res.body)).getAllSubcomponents('vevent').map((v) => v.getFirstPropertyValue('uid'));
+      expect(got).toHaveLength(CALENDAR_MAX_EVENTS);
+      // Earliest start first; the one left out is the latest, the first inserted.
+      expect(got).toEqual(ids.slice(1).reverse());
+    },
+    60_000,
+  );
 });
 
 describe.each(DIALECTS)('calendar export denied by a policy file on %s', (dialect) => {
@@ -298,8 +373,19 @@ describe.each(DIALECTS)('calendar export denied by a policy file on %s', (dialec
 
   it('403 Not authorised for both paths, before any lookup; the other rules keep their defaults', async () => {
     const f = await createFlavor(t);
-    const id = await seedReservation(t, { flavor_id: f.id, project_id: MEMBER['x-project-id'], start: '2030-02-01T00:00', end: '2030-02-01T01:00' });
-    for (const url of ['/v1/reservations/calendar.ics', '/v1/reservations/calendar.ics/?all_projects=true', `/v1/reservations/${id}/calendar.ics`, `/v1/reservations/${randomUUID()}/calendar.ics/`, '/v1/reservations/x/calendar.ics']) {
+    const id = await seedReservation(t, {
+      flavor_id: f.id,
+      project_id: MEMBER['x-project-id'],
+      start: '2030-02-01T00:00',
+      end: '2030-02-01T01:00',
+    });
+    for (const url of [
+      '/v1/reservations/calendar.ics',
+      '/v1/reservations/calendar.ics/?all_projects=true',
+      `/v1/reservations/${id}/calendar.ics`,
+      `/v1/reservations/${randomUUID()}/calendar.ics/`,
+      '/v1/reservations/x/calendar.ics',
+    ]) {
       expectError(await call(t, 'GET', url, MEMBER), 403, 'Not authorised');
     }
     expect(uids(expectCalendar(await call(t, 'GET', `/v1/reservations/${id}/calendar.ics`, ADMIN)))).toEqual([id]);
@@ -311,14 +397,41 @@ describe.each(DIALECTS)('calendar export denied by a policy file on %s', (dialec
 
 describe('reservationsCalendar (no database)', () => {
   const flavor = {
-    id: randomUUID(), name: 'x', description: null, vcpu: 1, memory_mb: 1, disk_gb: 1, ephemeral_gb: 0, active: true, properties: null,
-    max_length_hours: null, slots: 1, is_public: true, extra_specs: {}, start: null, end: null, category: null, availability_zone: null,
+    id: randomUUID(),
+    name: 'x',
+    description: null,
+    vcpu: 1,
+    memory_mb: 1,
+    disk_gb: 1,
+    ephemeral_gb: 0,
+    active: true,
+    properties: null,
+    max_length_hours: null,
+    slots: 1,
+    is_public: true,
+    extra_specs: {},
+    start: null,
+    end: null,
+    category: null,
+    availability_zone: null,
   };
-  const reservation = (over: Partial<ReservationWithFlavor>): ReservationWithFlavor => ({
-    id: randomUUID(), created_at: at('2030-01-01T00:00'), user_id: 'u', project_id: 'p', flavor_id: flavor.id, lease_id: null, compute_flavor: null,
-    status: 'PENDING_CREATE', status_reason: null, start: at('2030-01-02T00:00'), end: at('2030-01-02T01:00'), instance_count: 1,
-    flavor, ...over,
-  }) as ReservationWithFlavor;
+  const reservation = (over: Partial<ReservationWithFlavor>): ReservationWithFlavor =>
+    ({
+      id: randomUUID(),
+      created_at: at('2030-01-01T00:00'),
+      user_id: 'u',
+      project_id: 'p',
+      flavor_id: flavor.id,
+      lease_id: null,
+      compute_flavor: null,
+      status: 'PENDING_CREATE',
+      status_reason: null,
+      start: at('2030-01-02T00:00'),
+      end: at('2030-01-02T01:00'),
+      instance_count: 1,
+      flavor,
+      ...over,
+    }) as ReservationWithFlavor;
 
   it('control characters become U+FFFD; line breaks, escapes and status reasons read back', async () => {
     const r = reservation({
@@ -333,13 +446,27 @@ describe('reservationsCalendar (no database)', () => {
     expect(e!.summary).toBe('a\ufffdb\ufffdc\ufffdd\te × 1');
     expect(e!.location).toBe('line1\nline2\nline3');
     expect(e!.status).toBe('CANCELLED');
-    expect(e!.description.split('\n')).toEqual(expect.arrayContaining([
-      'Status: ERROR', 'Status reason: Blazar said: "Not enough hosts available"; retry, later\\', `Reservation: ${r.id}`, 'Availability zone: line1',
-    ]));
+    expect(e!.description.split('\n')).toEqual(
+      expect.arrayContaining([
+        'Status: ERROR',
+        'Status reason: Blazar said: "Not enough hosts available"; retry, later\\',
+        `Reservation: ${r.id}`,
+        'Availability zone: line1',
+      ]),
+    );
   });
 
   it('folds every line at 75 octets with multi-octet characters at every offset', async () => {
-    const rows = Array.from({ length: 8 }, (_, i) => reservation({ flavor: { ...flavor, name: Array.from(`${'a'.repeat(i)}${'😀東ä'.repeat(20)}`).slice(0, 64).join('') } as never }));
+    const rows = Array.from({ length: 8 }, (_, i) =>
+      reservation({
+        flavor: {
+          ...flavor,
+          name: Array.from(`${'a'.repeat(i)}${'😀東ä'.repeat(20)}`)
+            .slice(0, 64)
+            .join(''),
+        } as never,
+      }),
+    );
     const text = await reservationsCalendar(rows, at('2030-01-01T12:00'));
     checkFraming(text);
     expect(parse(text).events.map((e) => e.summary)).toEqual(rows.map((r) => `${r.flavor.name} × 1`));
@@ -348,7 +475,12 @@ describe('reservationsCalendar (no database)', () => {
   it('renders in chunks the very text ical-generator renders as one calendar (plus the final CRLF)', async () => {
     const names = ['gpu.large', ODD_NAME, LONG_NAME, 'a'.repeat(61), 'a'.repeat(62), 'a'.repeat(63), '😀'.repeat(30)];
     const rows = Array.from({ length: 650 }, (_, i) =>
-      reservation({ flavor: { ...flavor, name: names[i % names.length]!, availability_zone: i % 3 ? null : ODD_ZONE } as never, instance_count: i + 1, start: at('2030-01-02T00:00') + i * 60_000 }));
+      reservation({
+        flavor: { ...flavor, name: names[i % names.length]!, availability_zone: i % 3 ? null : ODD_ZONE } as never,
+        instance_count: i + 1,
+        start: at('2030-01-02T00:00') + i * 60_000,
+      }),
+    );
     const now = at('2030-01-01T12:00');
     const whole = ical({ prodId: CALENDAR_PROD_ID, name: 'Warre reservations', events: rows.map((r) => calendarEvent(r, now)) }).toString();
     const chunked = await reservationsCalendar(rows, now);

@@ -5,12 +5,23 @@
 import { Kysely, SqliteDialect } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/schema.js';
-import { buildTestApp, ADMIN, MEMBER, READER, type TestApp } from '../support/app.js';
-import { DIALECTS } from '../support/db.js';
 import {
-  as, call, Clock, createFlavor, createWindow, expectError, expectOk, expectUnchanged, grant, postRaw,
-  REQUEST_ID, seedReservation, uniq,
+  as,
+  Clock,
+  call,
+  createFlavor,
+  createWindow,
+  expectError,
+  expectOk,
+  expectUnchanged,
+  grant,
+  postRaw,
+  REQUEST_ID,
+  seedReservation,
+  uniq,
 } from '../support/api-helpers.js';
+import { ADMIN, buildTestApp, MEMBER, READER, type TestApp } from '../support/app.js';
+import { DIALECTS } from '../support/db.js';
 
 const clock = new Clock(Date.parse('2030-01-01T00:00:30Z'));
 
@@ -24,14 +35,25 @@ describe.each(DIALECTS)('conventions on %s', (dialect) => {
     t = await buildTestApp(dialect, { now: clock.now });
     flavorId = (await createFlavor(t, { category: 'conv' })).id;
     windowId = (await createWindow(t, '2030-06-01T00:00', '2030-06-02T00:00', [], 'conventions')).id;
-    reservationId = await seedReservation(t, { flavor_id: flavorId, project_id: MEMBER['x-project-id'], start: '2030-02-01T00:00', end: '2030-02-01T01:00' });
+    reservationId = await seedReservation(t, {
+      flavor_id: flavorId,
+      project_id: MEMBER['x-project-id'],
+      start: '2030-02-01T00:00',
+      end: '2030-02-01T01:00',
+    });
   });
   afterAll(async () => t?.close());
 
   describe('trailing slash', () => {
     const getPaths = () => [
-      '/v1/flavors', `/v1/flavors/${flavorId}`, `/v1/flavors/${flavorId}/freeslots`, '/v1/flavorprojects',
-      '/v1/maintenancewindows', `/v1/maintenancewindows/${windowId}`, '/v1/reservations', `/v1/reservations/${reservationId}`,
+      '/v1/flavors',
+      `/v1/flavors/${flavorId}`,
+      `/v1/flavors/${flavorId}/freeslots`,
+      '/v1/flavorprojects',
+      '/v1/maintenancewindows',
+      `/v1/maintenancewindows/${windowId}`,
+      '/v1/reservations',
+      `/v1/reservations/${reservationId}`,
       '/v1/limits',
     ];
 
@@ -49,18 +71,33 @@ describe.each(DIALECTS)('conventions on %s', (dialect) => {
     it('accepts writes with and without the slash', async () => {
       for (const url of ['/v1/flavors', '/v1/flavors/']) {
         const f = expectOk(await call(t, 'POST', url, ADMIN, { name: uniq('slash'), vcpu: 1, memory_mb: 1, disk_gb: 1 }), 202);
-        expectOk(await call(t, 'PATCH', url === '/v1/flavors' ? `/v1/flavors/${f.id}` : `/v1/flavors/${f.id}/`, ADMIN, { description: 'x' }));
-        const g = expectOk(await call(t, 'POST', url.replace('flavors', 'flavorprojects'), ADMIN, { flavor_id: f.id, project_id: uniq('p') }));
-        expect((await call(t, 'DELETE', url === '/v1/flavors' ? `/v1/flavorprojects/${g.id}` : `/v1/flavorprojects/${g.id}/`, ADMIN)).statusCode).toBe(204);
-        expect((await call(t, 'DELETE', url === '/v1/flavors' ? `/v1/flavors/${f.id}` : `/v1/flavors/${f.id}/`, ADMIN)).statusCode).toBe(204);
+        expectOk(
+          await call(t, 'PATCH', url === '/v1/flavors' ? `/v1/flavors/${f.id}` : `/v1/flavors/${f.id}/`, ADMIN, { description: 'x' }),
+        );
+        const g = expectOk(
+          await call(t, 'POST', url.replace('flavors', 'flavorprojects'), ADMIN, { flavor_id: f.id, project_id: uniq('p') }),
+        );
+        expect(
+          (await call(t, 'DELETE', url === '/v1/flavors' ? `/v1/flavorprojects/${g.id}` : `/v1/flavorprojects/${g.id}/`, ADMIN)).statusCode,
+        ).toBe(204);
+        expect((await call(t, 'DELETE', url === '/v1/flavors' ? `/v1/flavors/${f.id}` : `/v1/flavors/${f.id}/`, ADMIN)).statusCode).toBe(
+          204,
+        );
       }
       for (const url of ['/v1/maintenancewindows', '/v1/maintenancewindows/']) {
-        const w = expectOk(await call(t, 'POST', url, ADMIN, { start: '2031-01-01T00:00:00+00:00', end: '2031-01-02T00:00:00+00:00' }), 201);
-        expectOk(await call(t, 'PATCH', `${url}${url.endsWith('/') ? '' : '/'}${w.id}${url.endsWith('/') ? '/' : ''}`, ADMIN, { note: 'n' }));
+        const w = expectOk(
+          await call(t, 'POST', url, ADMIN, { start: '2031-01-01T00:00:00+00:00', end: '2031-01-02T00:00:00+00:00' }),
+          201,
+        );
+        expectOk(
+          await call(t, 'PATCH', `${url}${url.endsWith('/') ? '' : '/'}${w.id}${url.endsWith('/') ? '/' : ''}`, ADMIN, { note: 'n' }),
+        );
         expect((await call(t, 'DELETE', `/v1/maintenancewindows/${w.id}${url.endsWith('/') ? '/' : ''}`, ADMIN)).statusCode).toBe(204);
       }
       for (const url of ['/v1/reservations', '/v1/reservations/']) {
-        const r = expectOk(await call(t, 'POST', url, MEMBER, { flavor_id: flavorId, start: '2030-03-01T00:00:00+00:00', end: '2030-03-01T01:00:00+00:00' }));
+        const r = expectOk(
+          await call(t, 'POST', url, MEMBER, { flavor_id: flavorId, start: '2030-03-01T00:00:00+00:00', end: '2030-03-01T01:00:00+00:00' }),
+        );
         const del = await call(t, 'DELETE', `/v1/reservations/${r.id}${url.endsWith('/') ? '/' : ''}`, MEMBER);
         expect(del.statusCode, del.body).toBe(204);
       }
@@ -98,8 +135,13 @@ describe.each(DIALECTS)('conventions on %s', (dialect) => {
 
     it('a malformed JSON body is a 400 on every write, never a 500', async () => {
       const writes: [string, string][] = [
-        ['POST', '/v1/flavors/'], ['POST', '/v1/flavorprojects/'], ['POST', '/v1/maintenancewindows/'], ['POST', '/v1/reservations/'],
-        ['PATCH', `/v1/flavors/${flavorId}/`], ['PATCH', `/v1/maintenancewindows/${windowId}/`], ['PATCH', `/v1/reservations/${reservationId}/`],
+        ['POST', '/v1/flavors/'],
+        ['POST', '/v1/flavorprojects/'],
+        ['POST', '/v1/maintenancewindows/'],
+        ['POST', '/v1/reservations/'],
+        ['PATCH', `/v1/flavors/${flavorId}/`],
+        ['PATCH', `/v1/maintenancewindows/${windowId}/`],
+        ['PATCH', `/v1/reservations/${reservationId}/`],
       ];
       await expectUnchanged(t, async () => {
         for (const [method, url] of writes) {
@@ -113,8 +155,13 @@ describe.each(DIALECTS)('conventions on %s', (dialect) => {
 
     it('a body that is not a JSON object is a 400', async () => {
       const writes: [string, string][] = [
-        ['POST', '/v1/flavors/'], ['POST', '/v1/flavorprojects/'], ['POST', '/v1/maintenancewindows/'], ['POST', '/v1/reservations/'],
-        ['PATCH', `/v1/flavors/${flavorId}/`], ['PATCH', `/v1/maintenancewindows/${windowId}/`], ['PATCH', `/v1/reservations/${reservationId}/`],
+        ['POST', '/v1/flavors/'],
+        ['POST', '/v1/flavorprojects/'],
+        ['POST', '/v1/maintenancewindows/'],
+        ['POST', '/v1/reservations/'],
+        ['PATCH', `/v1/flavors/${flavorId}/`],
+        ['PATCH', `/v1/maintenancewindows/${windowId}/`],
+        ['PATCH', `/v1/reservations/${reservationId}/`],
       ];
       await expectUnchanged(t, async () => {
         for (const [method, url] of writes) {
@@ -137,11 +184,19 @@ describe.each(DIALECTS)('conventions on %s', (dialect) => {
 
     it('an unexpected failure is a 500 Unexpected API Error. that leaks nothing', async () => {
       const limits = t.svc.limits;
-      t.svc.limits = { getLimits: async () => { throw new Error('secret db password in /srv/warre/app.js:12'); } };
+      t.svc.limits = {
+        getLimits: async () => {
+          throw new Error('secret db password in /srv/warre/app.js:12');
+        },
+      };
       try {
         for (const res of [
           await call(t, 'GET', '/v1/limits', MEMBER),
-          await call(t, 'POST', '/v1/reservations/', MEMBER, { flavor_id: flavorId, start: '2030-03-01T00:00:00Z', end: '2030-03-01T01:00:00Z' }),
+          await call(t, 'POST', '/v1/reservations/', MEMBER, {
+            flavor_id: flavorId,
+            start: '2030-03-01T00:00:00Z',
+            end: '2030-03-01T01:00:00Z',
+          }),
         ]) {
           expectError(res, 500, 'Unexpected API Error.');
           expect(res.body).not.toMatch(/secret|app\.js/);
@@ -179,14 +234,35 @@ describe.each(DIALECTS)('conventions on %s', (dialect) => {
       await expectUnchanged(t, async () => {
         const base = { name: 'x', vcpu: 1, memory_mb: 1, disk_gb: 1 };
         expectError(await call(t, 'POST', '/v1/flavors/', ADMIN, { ...base, name: 'a\u0000b' }), 422, { name: ['Not a valid string.'] });
-        expectError(await call(t, 'POST', '/v1/flavorprojects/', ADMIN, { flavor_id: flavorId, project_id: 'p\u0000' }), 422, { project_id: ['Not a valid string.'] });
-        expectError(await call(t, 'POST', '/v1/maintenancewindows/', ADMIN, { start: '2031-01-01T00:00:00Z', end: '2031-01-02T00:00:00Z', note: '\u0000' }), 422, { note: ['Not a valid string.'] });
-        expectError(await call(t, 'POST', '/v1/maintenancewindows/', ADMIN, { start: '2031-01-01T00:00:00Z', end: '2031-01-02T00:00:00Z', flavor_ids: ['\u0000'] }), 422);
+        expectError(await call(t, 'POST', '/v1/flavorprojects/', ADMIN, { flavor_id: flavorId, project_id: 'p\u0000' }), 422, {
+          project_id: ['Not a valid string.'],
+        });
+        expectError(
+          await call(t, 'POST', '/v1/maintenancewindows/', ADMIN, {
+            start: '2031-01-01T00:00:00Z',
+            end: '2031-01-02T00:00:00Z',
+            note: '\u0000',
+          }),
+          422,
+          { note: ['Not a valid string.'] },
+        );
+        expectError(
+          await call(t, 'POST', '/v1/maintenancewindows/', ADMIN, {
+            start: '2031-01-01T00:00:00Z',
+            end: '2031-01-02T00:00:00Z',
+            flavor_ids: ['\u0000'],
+          }),
+          422,
+        );
         for (const key of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
           const json = `{"name":"x","vcpu":1,"memory_mb":1,"disk_gb":1,"${key}":{"a":1}}`;
           expectError(await postRaw(t, 'POST', '/v1/flavors/', ADMIN, json), 422, { [key]: ['Unknown field.'] });
           expectError(await postRaw(t, 'PATCH', `/v1/flavors/${flavorId}/`, ADMIN, `{"${key}":1}`), 400, { [key]: ['Unknown field.'] });
-          expectError(await postRaw(t, 'PATCH', `/v1/reservations/${reservationId}/`, MEMBER, `{"end":"2030-02-01T02:00:00Z","${key}":1}`), 400, { [key]: ['Unknown field.'] });
+          expectError(
+            await postRaw(t, 'PATCH', `/v1/reservations/${reservationId}/`, MEMBER, `{"end":"2030-02-01T02:00:00Z","${key}":1}`),
+            400,
+            { [key]: ['Unknown field.'] },
+          );
         }
       });
     });
@@ -280,7 +356,11 @@ describe.each(DIALECTS)('conventions on %s', (dialect) => {
     it('GET /healthcheck is 503 when the database is unreachable', async () => {
       const db = t.svc.db;
       const down = new Kysely<Database>({
-        dialect: new SqliteDialect({ database: async () => { throw new Error('connection refused'); } }),
+        dialect: new SqliteDialect({
+          database: async () => {
+            throw new Error('connection refused');
+          },
+        }),
       });
       t.svc.db = { ...db, kysely: down };
       try {

@@ -1,9 +1,9 @@
 /** docs/api.md#flavor-grants: access grants of private flavors. */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, ADMIN, MEMBER, READER, WRITER, type TestApp } from '../support/app.js';
-import { DIALECTS } from '../support/db.js';
 import { as, call, createFlavor, expectError, expectOk, expectUnchanged, grant, uniq } from '../support/api-helpers.js';
+import { ADMIN, buildTestApp, MEMBER, READER, type TestApp, WRITER } from '../support/app.js';
+import { DIALECTS } from '../support/db.js';
 
 describe.each(DIALECTS)('flavorprojects on %s', (dialect) => {
   let t: TestApp;
@@ -32,7 +32,9 @@ describe.each(DIALECTS)('flavorprojects on %s', (dialect) => {
     const g12 = await grant(t, f1.id, p2);
     const byProject = expectOk(await call(t, 'GET', `/v1/flavorprojects/?project_id=${p1}`, READER));
     expect(byProject.total).toBe(2);
-    expect(byProject.results.sort((a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id))).toEqual([g11, g21].sort((a, b) => a.id.localeCompare(b.id)));
+    expect(byProject.results.sort((a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id))).toEqual(
+      [g11, g21].sort((a, b) => a.id.localeCompare(b.id)),
+    );
     const byFlavor = expectOk(await call(t, 'GET', `/v1/flavorprojects?flavor_id=${f1.id}`, ADMIN));
     expect(byFlavor.total).toBe(2);
     expect(byFlavor.results.map((g: { id: string }) => g.id).sort()).toEqual([g11.id, g12.id].sort());
@@ -49,8 +51,16 @@ describe.each(DIALECTS)('flavorprojects on %s', (dialect) => {
     const project = uniq('dup');
     await grant(t, f.id, project);
     await expectUnchanged(t, async () => {
-      expectError(await call(t, 'POST', '/v1/flavorprojects/', ADMIN, { flavor_id: randomUUID(), project_id: project }), 404, 'Flavor does not exist');
-      expectError(await call(t, 'POST', '/v1/flavorprojects/', ADMIN, { flavor_id: 'm1.small', project_id: project }), 404, 'Flavor does not exist');
+      expectError(
+        await call(t, 'POST', '/v1/flavorprojects/', ADMIN, { flavor_id: randomUUID(), project_id: project }),
+        404,
+        'Flavor does not exist',
+      );
+      expectError(
+        await call(t, 'POST', '/v1/flavorprojects/', ADMIN, { flavor_id: 'm1.small', project_id: project }),
+        404,
+        'Flavor does not exist',
+      );
       expectError(await call(t, 'POST', '/v1/flavorprojects/', ADMIN, { flavor_id: f.id, project_id: project }), 409, 'Already exists');
     });
     // The same flavor for another project, and the same project for another flavor, are fine.
@@ -61,10 +71,18 @@ describe.each(DIALECTS)('flavorprojects on %s', (dialect) => {
   it('bad bodies are a 422 with field messages', async () => {
     const f = await createFlavor(t);
     await expectUnchanged(t, async () => {
-      expectError(await call(t, 'POST', '/v1/flavorprojects/', ADMIN, { flavor_id: f.id }), 422, { project_id: ['Missing data for required field.'] });
-      expectError(await call(t, 'POST', '/v1/flavorprojects/', ADMIN, { project_id: 'p' }), 422, { flavor_id: ['Missing data for required field.'] });
-      expectError(await call(t, 'POST', '/v1/flavorprojects/', ADMIN, { flavor_id: f.id, project_id: 5 }), 422, { project_id: ['Not a valid string.'] });
-      expectError(await call(t, 'POST', '/v1/flavorprojects/', ADMIN, { flavor_id: f.id, project_id: 'p', x: 1 }), 422, { x: ['Unknown field.'] });
+      expectError(await call(t, 'POST', '/v1/flavorprojects/', ADMIN, { flavor_id: f.id }), 422, {
+        project_id: ['Missing data for required field.'],
+      });
+      expectError(await call(t, 'POST', '/v1/flavorprojects/', ADMIN, { project_id: 'p' }), 422, {
+        flavor_id: ['Missing data for required field.'],
+      });
+      expectError(await call(t, 'POST', '/v1/flavorprojects/', ADMIN, { flavor_id: f.id, project_id: 5 }), 422, {
+        project_id: ['Not a valid string.'],
+      });
+      expectError(await call(t, 'POST', '/v1/flavorprojects/', ADMIN, { flavor_id: f.id, project_id: 'p', x: 1 }), 422, {
+        x: ['Unknown field.'],
+      });
       expectError(await call(t, 'POST', '/v1/flavorprojects/', ADMIN, { flavor_id: f.id, project_id: 'p'.repeat(65) }), 422);
       expectError(await call(t, 'POST', '/v1/flavorprojects/', ADMIN, { flavor_id: [f.id], project_id: 'p' }), 422);
     });

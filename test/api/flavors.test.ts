@@ -1,12 +1,23 @@
 /** docs/api.md#flavors: create, validation, visibility, filters, order, get, update, delete. */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, ADMIN, READER, WRITER, type TestApp } from '../support/app.js';
-import { DIALECTS } from '../support/db.js';
 import {
-  as, call, Clock, createFlavor, createWindow, expectError, expectOk, expectUnchanged, FLAVOR_FIELDS, grant, newProject,
-  seedReservation, uniq,
+  as,
+  Clock,
+  call,
+  createFlavor,
+  createWindow,
+  expectError,
+  expectOk,
+  expectUnchanged,
+  FLAVOR_FIELDS,
+  grant,
+  newProject,
+  seedReservation,
+  uniq,
 } from '../support/api-helpers.js';
+import { ADMIN, buildTestApp, READER, type TestApp, WRITER } from '../support/app.js';
+import { DIALECTS } from '../support/db.js';
 
 const clock = new Clock(Date.parse('2030-01-01T00:00:00Z'));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -27,19 +38,45 @@ describe.each(DIALECTS)('flavors on %s', (dialect) => {
       expect(Object.keys(f).sort()).toEqual(FLAVOR_FIELDS);
       expect(f.id).toMatch(UUID);
       expect(f).toEqual({
-        id: f.id, name: 'm1.defaults', description: null, vcpu: 4, memory_mb: 8192, disk_gb: 30, ephemeral_gb: 0,
-        active: true, properties: null, max_length_hours: 504, slots: 1, is_public: true, extra_specs: {},
-        start: null, end: null, category: null, availability_zone: null,
+        id: f.id,
+        name: 'm1.defaults',
+        description: null,
+        vcpu: 4,
+        memory_mb: 8192,
+        disk_gb: 30,
+        ephemeral_gb: 0,
+        active: true,
+        properties: null,
+        max_length_hours: 504,
+        slots: 1,
+        is_public: true,
+        extra_specs: {},
+        start: null,
+        end: null,
+        category: null,
+        availability_zone: null,
       });
       expect(expectOk(await call(t, 'GET', `/v1/flavors/${f.id}/`, ADMIN))).toEqual(f);
     });
 
     it('stores every field given, with start/end normalised', async () => {
       const body = {
-        name: 'gpu.large', description: 'A100 node', vcpu: 32, memory_mb: 262144, disk_gb: 500, ephemeral_gb: 1000,
-        active: false, properties: '["=", "$gpu", "a100"]', max_length_hours: 72, slots: 4, is_public: false,
+        name: 'gpu.large',
+        description: 'A100 node',
+        vcpu: 32,
+        memory_mb: 262144,
+        disk_gb: 500,
+        ephemeral_gb: 1000,
+        active: false,
+        properties: '["=", "$gpu", "a100"]',
+        max_length_hours: 72,
+        slots: 4,
+        is_public: false,
         extra_specs: { 'resources:VGPU': '1', nested: { a: [1, 2, { b: null }] } },
-        start: '2030-02-01T10:30:45+10:00', end: '2030-06-30T23:59:59Z', category: 'GPU', availability_zone: 'melbourne-qh2',
+        start: '2030-02-01T10:30:45+10:00',
+        end: '2030-06-30T23:59:59Z',
+        category: 'GPU',
+        availability_zone: 'melbourne-qh2',
       };
       const f = expectOk(await call(t, 'POST', '/v1/flavors/', WRITER, body), 202);
       expect(f).toEqual({ ...body, id: f.id, start: '2030-02-01T00:30:00+00:00', end: '2030-06-30T23:59:00+00:00' });
@@ -47,16 +84,32 @@ describe.each(DIALECTS)('flavors on %s', (dialect) => {
     });
 
     it('accepts integers and booleans in their usual string forms', async () => {
-      const f = expectOk(await call(t, 'POST', '/v1/flavors/', ADMIN, { name: uniq('s'), vcpu: '2', memory_mb: 1024, disk_gb: 0, active: 'true', is_public: 'False', extra_specs: null }), 202);
+      const f = expectOk(
+        await call(t, 'POST', '/v1/flavors/', ADMIN, {
+          name: uniq('s'),
+          vcpu: '2',
+          memory_mb: 1024,
+          disk_gb: 0,
+          active: 'true',
+          is_public: 'False',
+          extra_specs: null,
+        }),
+        202,
+      );
       expect(f).toMatchObject({ vcpu: 2, disk_gb: 0, active: true, is_public: false });
     });
 
     it('422 names each bad field with the historical messages, and stores nothing', async () => {
       const base = { name: 'ok', vcpu: 1, memory_mb: 1, disk_gb: 1 };
       const cases: [Record<string, unknown>, Record<string, string[]>][] = [
-        [{ name: 'only-name' }, {
-          vcpu: ['Missing data for required field.'], memory_mb: ['Missing data for required field.'], disk_gb: ['Missing data for required field.'],
-        }],
+        [
+          { name: 'only-name' },
+          {
+            vcpu: ['Missing data for required field.'],
+            memory_mb: ['Missing data for required field.'],
+            disk_gb: ['Missing data for required field.'],
+          },
+        ],
         [{ vcpu: 1, memory_mb: 1, disk_gb: 1 }, { name: ['Missing data for required field.'] }],
         [{ ...base, vcpu: 'four' }, { vcpu: ['Not a valid integer.'] }],
         [{ ...base, memory_mb: true }, { memory_mb: ['Not a valid integer.'] }],
@@ -73,7 +126,10 @@ describe.each(DIALECTS)('flavors on %s', (dialect) => {
         [{ ...base, category: 'x'.repeat(65) }, { category: ['Longer than maximum length 64.'] }],
         [{ ...base, availability_zone: 'x'.repeat(65) }, { availability_zone: ['Longer than maximum length 64.'] }],
         [{ ...base, colour: 'red' }, { colour: ['Unknown field.'] }],
-        [{ ...base, flavor_id: 'x', vcpu: 'x' }, { flavor_id: ['Unknown field.'], vcpu: ['Not a valid integer.'] }],
+        [
+          { ...base, flavor_id: 'x', vcpu: 'x' },
+          { flavor_id: ['Unknown field.'], vcpu: ['Not a valid integer.'] },
+        ],
       ];
       await expectUnchanged(t, async () => {
         for (const [body, errors] of cases) {
@@ -85,10 +141,18 @@ describe.each(DIALECTS)('flavors on %s', (dialect) => {
     it('422 for integers out of the column range and other odd shapes, never a 500', async () => {
       const base = { name: 'ok', vcpu: 1, memory_mb: 1, disk_gb: 1 };
       const bad: Record<string, unknown>[] = [
-        { ...base, vcpu: 2147483648 }, { ...base, memory_mb: 1e20 }, { ...base, disk_gb: -2147483649 },
-        { ...base, slots: '99999999999999999999' }, { ...base, max_length_hours: 1.5 }, { ...base, ephemeral_gb: null },
-        { ...base, extra_specs: ['a'] }, { ...base, extra_specs: 'a=b' }, { ...base, name: null }, { ...base, start: 20300101 },
-        { ...base, end: '2030-02-30T00:00:00+00:00' }, { ...base, start: '99999-01-01T00:00:00+00:00' },
+        { ...base, vcpu: 2147483648 },
+        { ...base, memory_mb: 1e20 },
+        { ...base, disk_gb: -2147483649 },
+        { ...base, slots: '99999999999999999999' },
+        { ...base, max_length_hours: 1.5 },
+        { ...base, ephemeral_gb: null },
+        { ...base, extra_specs: ['a'] },
+        { ...base, extra_specs: 'a=b' },
+        { ...base, name: null },
+        { ...base, start: 20300101 },
+        { ...base, end: '2030-02-30T00:00:00+00:00' },
+        { ...base, start: '99999-01-01T00:00:00+00:00' },
       ];
       await expectUnchanged(t, async () => {
         for (const body of bad) {
@@ -158,9 +222,15 @@ describe.each(DIALECTS)('flavors on %s', (dialect) => {
       await createFlavor(t, { category: uniq('filt'), availability_zone: az });
       expect(ids(expectOk(await call(t, 'GET', `/v1/flavors/?category=${cat}`, ADMIN)))).toEqual([a.id, b.id]);
       expect(ids(expectOk(await call(t, 'GET', `/v1/flavors/?category=${cat}&availability_zone=${az}`, ADMIN)))).toEqual([a.id]);
-      expect(ids(expectOk(await call(t, 'GET', `/v1/flavors/?all_projects=true&category=${cat}&availability_zone=${az}`, ADMIN)))).toEqual([a.id, c.id]);
+      expect(ids(expectOk(await call(t, 'GET', `/v1/flavors/?all_projects=true&category=${cat}&availability_zone=${az}`, ADMIN)))).toEqual([
+        a.id,
+        c.id,
+      ]);
       expect(ids(expectOk(await call(t, 'GET', `/v1/flavors/?all_projects=true&category=${cat}&active=false`, ADMIN)))).toEqual([c.id]);
-      expect(ids(expectOk(await call(t, 'GET', `/v1/flavors/?all_projects=true&category=${cat}&active=true`, ADMIN)))).toEqual([a.id, b.id]);
+      expect(ids(expectOk(await call(t, 'GET', `/v1/flavors/?all_projects=true&category=${cat}&active=true`, ADMIN)))).toEqual([
+        a.id,
+        b.id,
+      ]);
       expect(expectOk(await call(t, 'GET', `/v1/flavors/?category=${cat}&active=false`, ADMIN)).total).toBe(0);
       expect(expectOk(await call(t, 'GET', `/v1/flavors/?category=${uniq('none')}`, ADMIN))).toEqual({ results: [], total: 0 });
       // An empty filter value is no filter.
@@ -205,13 +275,28 @@ describe.each(DIALECTS)('flavors on %s', (dialect) => {
   describe('update', () => {
     it('changes only the fields given, normalising start and end', async () => {
       const f = await createFlavor(t, { description: 'before', category: 'c1', slots: 2 });
-      const res = expectOk(await call(t, 'PATCH', `/v1/flavors/${f.id}/`, ADMIN, {
-        description: 'after', start: '2030-03-01T08:15:59+02:00', end: '2030-04-01T00:00:30Z', slots: '5', extra_specs: { k: 'v' },
-      }));
-      const expected = { ...f, description: 'after', start: '2030-03-01T06:15:00+00:00', end: '2030-04-01T00:00:00+00:00', slots: 5, extra_specs: { k: 'v' } };
+      const res = expectOk(
+        await call(t, 'PATCH', `/v1/flavors/${f.id}/`, ADMIN, {
+          description: 'after',
+          start: '2030-03-01T08:15:59+02:00',
+          end: '2030-04-01T00:00:30Z',
+          slots: '5',
+          extra_specs: { k: 'v' },
+        }),
+      );
+      const expected = {
+        ...f,
+        description: 'after',
+        start: '2030-03-01T06:15:00+00:00',
+        end: '2030-04-01T00:00:00+00:00',
+        slots: 5,
+        extra_specs: { k: 'v' },
+      };
       expect(res).toEqual(expected);
       expect(expectOk(await call(t, 'GET', `/v1/flavors/${f.id}/`, ADMIN))).toEqual(expected);
-      const cleared = expectOk(await call(t, 'PATCH', `/v1/flavors/${f.id}`, WRITER, { start: null, category: null, active: false, is_public: false }));
+      const cleared = expectOk(
+        await call(t, 'PATCH', `/v1/flavors/${f.id}`, WRITER, { start: null, category: null, active: false, is_public: false }),
+      );
       expect(cleared).toEqual({ ...expected, start: null, category: null, active: false, is_public: false });
     });
 
@@ -219,7 +304,10 @@ describe.each(DIALECTS)('flavors on %s', (dialect) => {
       const f = await createFlavor(t, { properties: 'p' });
       await expectUnchanged(t, async () => {
         for (const field of ['id', 'vcpu', 'memory_mb', 'disk_gb', 'properties']) {
-          const res = await call(t, 'PATCH', `/v1/flavors/${f.id}/`, ADMIN, { [field]: field === 'id' || field === 'properties' ? 'x' : 8, description: 'no' });
+          const res = await call(t, 'PATCH', `/v1/flavors/${f.id}/`, ADMIN, {
+            [field]: field === 'id' || field === 'properties' ? 'x' : 8,
+            description: 'no',
+          });
           expectError(res, 400);
           expect(Object.keys(res.json().error_message)).toEqual([field]);
         }
@@ -230,8 +318,12 @@ describe.each(DIALECTS)('flavors on %s', (dialect) => {
       const f = await createFlavor(t);
       await expectUnchanged(t, async () => {
         expectError(await call(t, 'PATCH', `/v1/flavors/${f.id}/`, ADMIN, { slots: 'many' }), 400, { slots: ['Not a valid integer.'] });
-        expectError(await call(t, 'PATCH', `/v1/flavors/${f.id}/`, ADMIN, { name: 'x'.repeat(65) }), 400, { name: ['Longer than maximum length 64.'] });
-        expectError(await call(t, 'PATCH', `/v1/flavors/${f.id}/`, ADMIN, { start: '2030-01-01' }), 400, { start: ['Not a valid datetime.'] });
+        expectError(await call(t, 'PATCH', `/v1/flavors/${f.id}/`, ADMIN, { name: 'x'.repeat(65) }), 400, {
+          name: ['Longer than maximum length 64.'],
+        });
+        expectError(await call(t, 'PATCH', `/v1/flavors/${f.id}/`, ADMIN, { start: '2030-01-01' }), 400, {
+          start: ['Not a valid datetime.'],
+        });
         expectError(await call(t, 'PATCH', `/v1/flavors/${f.id}/`, ADMIN, { bogus: 1 }), 400, { bogus: ['Unknown field.'] });
         const unknown = randomUUID();
         expectError(await call(t, 'PATCH', `/v1/flavors/${unknown}/`, ADMIN, { description: 'x' }), 404, `Flavor ${unknown} doesn't exist`);

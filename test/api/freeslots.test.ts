@@ -4,11 +4,22 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, ADMIN, MEMBER, type TestApp } from '../support/app.js';
-import { DIALECTS } from '../support/db.js';
 import {
-  as, call, Clock, createFlavor, createWindow, expectError, expectOk, grant, iso, seedReservation, uniq, type Headers,
+  as,
+  Clock,
+  call,
+  createFlavor,
+  createWindow,
+  expectError,
+  expectOk,
+  grant,
+  type Headers,
+  iso,
+  seedReservation,
+  uniq,
 } from '../support/api-helpers.js';
+import { ADMIN, buildTestApp, MEMBER, type TestApp } from '../support/app.js';
+import { DIALECTS } from '../support/db.js';
 
 const clock = new Clock(Date.parse('2030-01-01T00:00:30Z'));
 
@@ -36,12 +47,16 @@ describe.each(DIALECTS)('free slots on %s', (dialect) => {
     // Only start given: end is now + 365 days.
     expect(await free(f.id, '?start=2030-06-01')).toEqual([{ start: '2030-06-01T00:00:00+00:00', end: '2031-01-01T00:00:30+00:00' }]);
     // Without the trailing slash too.
-    expect(expectOk(await call(t, 'GET', `/v1/flavors/${f.id}/freeslots${DAY}`, MEMBER))).toEqual(slots([['2030-01-10T00:00', '2030-01-11T00:00']]));
+    expect(expectOk(await call(t, 'GET', `/v1/flavors/${f.id}/freeslots${DAY}`, MEMBER))).toEqual(
+      slots([['2030-01-10T00:00', '2030-01-11T00:00']]),
+    );
   });
 
   it('accepts YYYY-MM-DD and full datetimes (normalised)', async () => {
     const f = await createFlavor(t);
-    expect(await free(f.id, '?start=2030-01-10T10:30:45%2B02:00&end=2030-01-12T00:00:00Z')).toEqual(slots([['2030-01-10T08:30', '2030-01-12T00:00']]));
+    expect(await free(f.id, '?start=2030-01-10T10:30:45%2B02:00&end=2030-01-12T00:00:00Z')).toEqual(
+      slots([['2030-01-10T08:30', '2030-01-12T00:00']]),
+    );
     expect(await free(f.id, '?start=2030-01-10&end=2030-01-10')).toEqual(slots([['2030-01-10T00:00', '2030-01-10T00:00']]));
   });
 
@@ -61,18 +76,33 @@ describe.each(DIALECTS)('free slots on %s', (dialect) => {
   it('one reservation splits the day with the one-minute guard after it', async () => {
     const f = await createFlavor(t);
     await seedReservation(t, { flavor_id: f.id, project_id: uniq('p'), start: '2030-01-10T10:00', end: '2030-01-10T12:00' });
-    expect(await free(f.id, DAY)).toEqual(slots([['2030-01-10T00:00', '2030-01-10T09:59'], ['2030-01-10T12:01', '2030-01-11T00:00']]));
+    expect(await free(f.id, DAY)).toEqual(
+      slots([
+        ['2030-01-10T00:00', '2030-01-10T09:59'],
+        ['2030-01-10T12:01', '2030-01-11T00:00'],
+      ]),
+    );
   });
 
   it('a maintenance window of the flavor is busy too', async () => {
     const f = await createFlavor(t, { slots: 2 });
-    await seedReservation(t, { flavor_id: f.id, project_id: uniq('p'), start: '2030-01-10T10:00', end: '2030-01-10T12:00', instance_count: 2 });
+    await seedReservation(t, {
+      flavor_id: f.id,
+      project_id: uniq('p'),
+      start: '2030-01-10T10:00',
+      end: '2030-01-10T12:00',
+      instance_count: 2,
+    });
     await createWindow(t, '2030-01-10T15:00', '2030-01-10T16:00', [f.id]);
     // A window of another flavor changes nothing here.
     const other = await createFlavor(t);
     await createWindow(t, '2030-01-10T18:00', '2030-01-10T19:00', [other.id]);
     expect(await free(f.id, DAY)).toEqual(
-      slots([['2030-01-10T00:00', '2030-01-10T09:59'], ['2030-01-10T12:01', '2030-01-10T14:59'], ['2030-01-10T16:01', '2030-01-11T00:00']]),
+      slots([
+        ['2030-01-10T00:00', '2030-01-10T09:59'],
+        ['2030-01-10T12:01', '2030-01-10T14:59'],
+        ['2030-01-10T16:01', '2030-01-11T00:00'],
+      ]),
     );
   });
 
@@ -81,13 +111,22 @@ describe.each(DIALECTS)('free slots on %s', (dialect) => {
     const p = uniq('p');
     await seedReservation(t, { flavor_id: f1.id, project_id: p, start: '2030-01-10T10:00', end: '2030-01-10T12:00' });
     await seedReservation(t, { flavor_id: f1.id, project_id: p, start: '2030-01-10T12:01', end: '2030-01-10T13:00' });
-    expect(await free(f1.id, DAY)).toEqual(slots([['2030-01-10T00:00', '2030-01-10T09:59'], ['2030-01-10T13:01', '2030-01-11T00:00']]));
+    expect(await free(f1.id, DAY)).toEqual(
+      slots([
+        ['2030-01-10T00:00', '2030-01-10T09:59'],
+        ['2030-01-10T13:01', '2030-01-11T00:00'],
+      ]),
+    );
 
     const f2 = await createFlavor(t);
     await seedReservation(t, { flavor_id: f2.id, project_id: p, start: '2030-01-10T10:00', end: '2030-01-10T12:00' });
     await seedReservation(t, { flavor_id: f2.id, project_id: p, start: '2030-01-10T12:02', end: '2030-01-10T13:00' });
     expect(await free(f2.id, DAY)).toEqual(
-      slots([['2030-01-10T00:00', '2030-01-10T09:59'], ['2030-01-10T12:01', '2030-01-10T12:01'], ['2030-01-10T13:01', '2030-01-11T00:00']]),
+      slots([
+        ['2030-01-10T00:00', '2030-01-10T09:59'],
+        ['2030-01-10T12:01', '2030-01-10T12:01'],
+        ['2030-01-10T13:01', '2030-01-11T00:00'],
+      ]),
     );
   });
 
@@ -108,15 +147,28 @@ describe.each(DIALECTS)('free slots on %s', (dialect) => {
     await seedReservation(t, { flavor_id: f.id, project_id: p, start: '2030-01-10T05:00', end: '2030-01-10T06:00', status: 'ALLOCATED' });
     await seedReservation(t, { flavor_id: f.id, project_id: p, start: '2030-01-10T07:00', end: '2030-01-10T08:00', status: 'ACTIVE' });
     expect(await free(f.id, DAY)).toEqual(
-      slots([['2030-01-10T00:00', '2030-01-10T04:59'], ['2030-01-10T06:01', '2030-01-10T06:59'], ['2030-01-10T08:01', '2030-01-11T00:00']]),
+      slots([
+        ['2030-01-10T00:00', '2030-01-10T04:59'],
+        ['2030-01-10T06:01', '2030-01-10T06:59'],
+        ['2030-01-10T08:01', '2030-01-11T00:00'],
+      ]),
     );
   });
 
   it('instance_count=k treats a segment as busy when fewer than k slots are free', async () => {
     const f = await createFlavor(t, { slots: 3 });
-    await seedReservation(t, { flavor_id: f.id, project_id: uniq('p'), start: '2030-01-10T10:00', end: '2030-01-10T12:00', instance_count: 2 });
+    await seedReservation(t, {
+      flavor_id: f.id,
+      project_id: uniq('p'),
+      start: '2030-01-10T10:00',
+      end: '2030-01-10T12:00',
+      instance_count: 2,
+    });
     const whole = slots([['2030-01-10T00:00', '2030-01-11T00:00']]);
-    const split = slots([['2030-01-10T00:00', '2030-01-10T09:59'], ['2030-01-10T12:01', '2030-01-11T00:00']]);
+    const split = slots([
+      ['2030-01-10T00:00', '2030-01-10T09:59'],
+      ['2030-01-10T12:01', '2030-01-11T00:00'],
+    ]);
     expect(await free(f.id, DAY)).toEqual(whole);
     expect(await free(f.id, `${DAY}&instance_count=1`)).toEqual(whole);
     expect(await free(f.id, `${DAY}&instance_count=2`)).toEqual(split);

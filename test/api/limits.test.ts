@@ -1,8 +1,8 @@
 /** docs/api.md#limits and docs/api.md#quotas from the configuration (no Keystone). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, ADMIN, MEMBER, READER, WRITER, type TestApp } from '../support/app.js';
+import { as, book, Clock, call, createFlavor, expectError, expectOk, type Headers, seedReservation, uniq } from '../support/api-helpers.js';
+import { ADMIN, buildTestApp, MEMBER, READER, type TestApp, WRITER } from '../support/app.js';
 import { DIALECTS } from '../support/db.js';
-import { as, book, call, Clock, createFlavor, expectError, expectOk, seedReservation, uniq, type Headers } from '../support/api-helpers.js';
 
 const clock = new Clock(Date.parse('2030-01-01T00:00:00Z'));
 const OVERRIDDEN = 'limits-override';
@@ -16,7 +16,10 @@ describe.each(DIALECTS)('limits on %s', (dialect) => {
     t = await buildTestApp(dialect, {
       now: clock.now,
       quota: { default_reservation: 10, default_hours: 100 },
-      projectLimits: new Map([[OVERRIDDEN, { hours: 7 }], [BOTH, { reservation: 0, hours: 0 }]]),
+      projectLimits: new Map([
+        [OVERRIDDEN, { hours: 7 }],
+        [BOTH, { reservation: 0, hours: 0 }],
+      ]),
     });
     flavorId = (await createFlavor(t, { slots: 100 })).id;
   });
@@ -34,8 +37,12 @@ describe.each(DIALECTS)('limits on %s', (dialect) => {
 
   it('usage counts effective reservations: hours = Σ instance_count × ceil(hours)', async () => {
     const project = uniq('usage');
-    const seed = (start: string, end: string, status: 'PENDING_CREATE' | 'ALLOCATED' | 'ACTIVE' | 'COMPLETE' | 'ERROR', instance_count: number) =>
-      seedReservation(t, { flavor_id: flavorId, project_id: project, start, end, status, instance_count });
+    const seed = (
+      start: string,
+      end: string,
+      status: 'PENDING_CREATE' | 'ALLOCATED' | 'ACTIVE' | 'COMPLETE' | 'ERROR',
+      instance_count: number,
+    ) => seedReservation(t, { flavor_id: flavorId, project_id: project, start, end, status, instance_count });
     await seed('2030-02-01T00:00', '2030-02-01T01:30', 'PENDING_CREATE', 1); // 2
     await seed('2030-02-02T00:00', '2030-02-02T01:00', 'ALLOCATED', 2); // 2
     await seed('2030-02-03T00:00', '2030-02-03T00:01', 'ACTIVE', 3); // 3
@@ -73,9 +80,15 @@ describe.each(DIALECTS)('limits on %s', (dialect) => {
     });
     // And they are what reservations are checked against.
     expectOk(await book(t, as(OVERRIDDEN), flavorId, '2030-01-10T00:00', '2030-01-10T07:00'));
-    expectError(await book(t, as(OVERRIDDEN), flavorId, '2030-01-11T00:00', '2030-01-11T00:30'), 413,
-      `Project ${OVERRIDDEN} is over a limit for [Resource hours is over limit of 7 due to current usage 7 and delta 1]`);
-    expectError(await book(t, as(BOTH), flavorId, '2030-01-11T00:00', '2030-01-11T00:30'), 413,
-      `Project ${BOTH} is over a limit for [Resource reservation is over limit of 0 due to current usage 0 and delta 1]`);
+    expectError(
+      await book(t, as(OVERRIDDEN), flavorId, '2030-01-11T00:00', '2030-01-11T00:30'),
+      413,
+      `Project ${OVERRIDDEN} is over a limit for [Resource hours is over limit of 7 due to current usage 7 and delta 1]`,
+    );
+    expectError(
+      await book(t, as(BOTH), flavorId, '2030-01-11T00:00', '2030-01-11T00:30'),
+      413,
+      `Project ${BOTH} is over a limit for [Resource reservation is over limit of 0 due to current usage 0 and delta 1]`,
+    );
   });
 });

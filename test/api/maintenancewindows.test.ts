@@ -4,11 +4,22 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildTestApp, ADMIN, MEMBER, READER, WRITER, type TestApp } from '../support/app.js';
-import { DIALECTS } from '../support/db.js';
 import {
-  as, book, call, Clock, createFlavor, createWindow, expectError, expectOk, expectUnchanged, iso, seedReservation, uniq,
+  as,
+  book,
+  Clock,
+  call,
+  createFlavor,
+  createWindow,
+  expectError,
+  expectOk,
+  expectUnchanged,
+  iso,
+  seedReservation,
+  uniq,
 } from '../support/api-helpers.js';
+import { ADMIN, buildTestApp, MEMBER, READER, type TestApp, WRITER } from '../support/app.js';
+import { DIALECTS } from '../support/db.js';
 
 const clock = new Clock(Date.parse('2030-01-01T00:00:30Z'));
 
@@ -26,16 +37,30 @@ describe.each(DIALECTS)('maintenance windows on %s', (dialect) => {
     it('answers 201 with the window and its flavors as {id, name}', async () => {
       const a = await createFlavor(t, { name: uniq('mw-a') });
       const b = await createFlavor(t, { name: uniq('mw-b') });
-      const w = expectOk(await post({ start: '2030-02-01T10:00:59+10:00', end: '2030-02-02T00:00:00Z', note: 'kernel upgrade', flavor_ids: [b.id, a.id] }, WRITER), 201);
+      const w = expectOk(
+        await post(
+          { start: '2030-02-01T10:00:59+10:00', end: '2030-02-02T00:00:00Z', note: 'kernel upgrade', flavor_ids: [b.id, a.id] },
+          WRITER,
+        ),
+        201,
+      );
       expect(Object.keys(w).sort()).toEqual(['end', 'flavors', 'id', 'note', 'start']);
       expect(w).toEqual({
-        id: w.id, start: '2030-02-01T00:00:00+00:00', end: '2030-02-02T00:00:00+00:00', note: 'kernel upgrade',
-        flavors: expect.arrayContaining([{ id: a.id, name: a.name }, { id: b.id, name: b.name }]),
+        id: w.id,
+        start: '2030-02-01T00:00:00+00:00',
+        end: '2030-02-02T00:00:00+00:00',
+        note: 'kernel upgrade',
+        flavors: expect.arrayContaining([
+          { id: a.id, name: a.name },
+          { id: b.id, name: b.name },
+        ]),
       });
       expect(w.flavors).toHaveLength(2);
       const got = expectOk(await call(t, 'GET', `/v1/maintenancewindows/${w.id}/`, MEMBER));
-      expect({ ...got, flavors: [...got.flavors].sort((x: { id: string }, y: { id: string }) => x.id.localeCompare(y.id)) })
-        .toEqual({ ...w, flavors: [...w.flavors].sort((x: { id: string }, y: { id: string }) => x.id.localeCompare(y.id)) });
+      expect({ ...got, flavors: [...got.flavors].sort((x: { id: string }, y: { id: string }) => x.id.localeCompare(y.id)) }).toEqual({
+        ...w,
+        flavors: [...w.flavors].sort((x: { id: string }, y: { id: string }) => x.id.localeCompare(y.id)),
+      });
       // Without flavors and note.
       const bare = expectOk(await post({ start: '2030-03-01T00:00:00Z', end: '2030-03-01T01:00:00Z' }), 201);
       expect(bare).toMatchObject({ note: null, flavors: [] });
@@ -44,13 +69,37 @@ describe.each(DIALECTS)('maintenance windows on %s', (dialect) => {
     it('refuses end <= start, a start in the past and unknown flavors with their messages', async () => {
       const f = await createFlavor(t);
       await expectUnchanged(t, async () => {
-        expectError(await post({ start: '2030-02-01T10:00:00Z', end: '2030-02-01T10:00:00Z' }), 400, 'Maintenance window end time must be after start time');
-        expectError(await post({ start: '2030-02-01T10:00:00Z', end: '2030-02-01T09:00:00Z' }), 400, 'Maintenance window end time must be after start time');
+        expectError(
+          await post({ start: '2030-02-01T10:00:00Z', end: '2030-02-01T10:00:00Z' }),
+          400,
+          'Maintenance window end time must be after start time',
+        );
+        expectError(
+          await post({ start: '2030-02-01T10:00:00Z', end: '2030-02-01T09:00:00Z' }),
+          400,
+          'Maintenance window end time must be after start time',
+        );
         // Seconds are dropped first: 10:00:59 → 10:00.
-        expectError(await post({ start: '2030-02-01T10:00:00Z', end: '2030-02-01T10:00:59Z' }), 400, 'Maintenance window end time must be after start time');
-        expectError(await post({ start: '2029-12-31T23:59:00Z', end: '2030-02-01T09:00:00Z' }), 400, 'Maintenance window cannot start in the past');
-        expectError(await post({ start: '2030-02-01T10:00:00Z', end: '2030-02-02T10:00:00Z', flavor_ids: [f.id, randomUUID()] }), 404, 'One or more flavors not found');
-        expectError(await post({ start: '2030-02-01T10:00:00Z', end: '2030-02-02T10:00:00Z', flavor_ids: ['m1.small'] }), 404, 'One or more flavors not found');
+        expectError(
+          await post({ start: '2030-02-01T10:00:00Z', end: '2030-02-01T10:00:59Z' }),
+          400,
+          'Maintenance window end time must be after start time',
+        );
+        expectError(
+          await post({ start: '2029-12-31T23:59:00Z', end: '2030-02-01T09:00:00Z' }),
+          400,
+          'Maintenance window cannot start in the past',
+        );
+        expectError(
+          await post({ start: '2030-02-01T10:00:00Z', end: '2030-02-02T10:00:00Z', flavor_ids: [f.id, randomUUID()] }),
+          404,
+          'One or more flavors not found',
+        );
+        expectError(
+          await post({ start: '2030-02-01T10:00:00Z', end: '2030-02-02T10:00:00Z', flavor_ids: ['m1.small'] }),
+          404,
+          'One or more flavors not found',
+        );
       });
       // The current minute is not the past.
       expectOk(await post({ start: '2030-01-01T00:00:00Z', end: '2030-01-01T01:00:00Z' }), 201);
@@ -60,10 +109,14 @@ describe.each(DIALECTS)('maintenance windows on %s', (dialect) => {
       await expectUnchanged(t, async () => {
         expectError(await post({ start: '2030-02-01T10:00:00Z' }), 422, { end: ['Missing data for required field.'] });
         expectError(await post({ start: '2030-02-01T10:00:00', end: '2030-02-02T10:00:00Z' }), 422, { start: ['Not a valid datetime.'] });
-        expectError(await post({ start: '2030-02-01T10:00:00Z', end: '2030-02-02T10:00:00Z', note: 'x'.repeat(256) }), 422, { note: ['Longer than maximum length 255.'] });
+        expectError(await post({ start: '2030-02-01T10:00:00Z', end: '2030-02-02T10:00:00Z', note: 'x'.repeat(256) }), 422, {
+          note: ['Longer than maximum length 255.'],
+        });
         expectError(await post({ start: '2030-02-01T10:00:00Z', end: '2030-02-02T10:00:00Z', flavor_ids: 'abc' }), 422);
         expectError(await post({ start: '2030-02-01T10:00:00Z', end: '2030-02-02T10:00:00Z', flavor_ids: [1, 2] }), 422);
-        expectError(await post({ start: '2030-02-01T10:00:00Z', end: '2030-02-02T10:00:00Z', colour: 'red' }), 422, { colour: ['Unknown field.'] });
+        expectError(await post({ start: '2030-02-01T10:00:00Z', end: '2030-02-02T10:00:00Z', colour: 'red' }), 422, {
+          colour: ['Unknown field.'],
+        });
       });
     });
 
@@ -73,7 +126,11 @@ describe.each(DIALECTS)('maintenance windows on %s', (dialect) => {
         await seedReservation(t, { flavor_id: f.id, project_id: uniq('p'), start: '2030-02-01T08:00', end: '2030-02-01T10:00', status });
         await expectUnchanged(t, async () => {
           // Closed intervals: touching at 10:00 conflicts.
-          expectError(await post({ start: '2030-02-01T10:00:00Z', end: '2030-02-01T12:00:00Z', flavor_ids: [f.id] }), 409, 'Maintenance window conflicts with existing reservations');
+          expectError(
+            await post({ start: '2030-02-01T10:00:00Z', end: '2030-02-01T12:00:00Z', flavor_ids: [f.id] }),
+            409,
+            'Maintenance window conflicts with existing reservations',
+          );
         });
         expectOk(await post({ start: '2030-02-01T10:01:00Z', end: '2030-02-01T12:00:00Z', flavor_ids: [f.id] }), 201);
       }
@@ -112,12 +169,30 @@ describe.each(DIALECTS)('maintenance windows on %s', (dialect) => {
       clock.set('2030-01-02T12:00'); // the window has started
       expectOk(await call(t, 'PATCH', `/v1/maintenancewindows/${w.id}/`, ADMIN, { note: 'running late', end: '2030-01-04T00:00:00Z' }));
       await expectUnchanged(t, async () => {
-        expectError(await call(t, 'PATCH', `/v1/maintenancewindows/${w.id}/`, ADMIN, { start: '2030-01-02T06:00:00Z' }), 400, 'Maintenance window cannot start in the past');
-        expectError(await call(t, 'PATCH', `/v1/maintenancewindows/${w.id}/`, ADMIN, { end: '2030-01-01T00:00:00Z' }), 400, 'Maintenance window end time must be after start time');
-        expectError(await call(t, 'PATCH', `/v1/maintenancewindows/${w.id}/`, ADMIN, { flavor_ids: [randomUUID()] }), 404, 'One or more flavors not found');
-        expectError(await call(t, 'PATCH', `/v1/maintenancewindows/${w.id}/`, ADMIN, { start: 'soon' }), 422, { start: ['Not a valid datetime.'] });
+        expectError(
+          await call(t, 'PATCH', `/v1/maintenancewindows/${w.id}/`, ADMIN, { start: '2030-01-02T06:00:00Z' }),
+          400,
+          'Maintenance window cannot start in the past',
+        );
+        expectError(
+          await call(t, 'PATCH', `/v1/maintenancewindows/${w.id}/`, ADMIN, { end: '2030-01-01T00:00:00Z' }),
+          400,
+          'Maintenance window end time must be after start time',
+        );
+        expectError(
+          await call(t, 'PATCH', `/v1/maintenancewindows/${w.id}/`, ADMIN, { flavor_ids: [randomUUID()] }),
+          404,
+          'One or more flavors not found',
+        );
+        expectError(await call(t, 'PATCH', `/v1/maintenancewindows/${w.id}/`, ADMIN, { start: 'soon' }), 422, {
+          start: ['Not a valid datetime.'],
+        });
         const unknown = randomUUID();
-        expectError(await call(t, 'PATCH', `/v1/maintenancewindows/${unknown}/`, ADMIN, { note: 'x' }), 404, `MaintenanceWindow ${unknown} doesn't exist`);
+        expectError(
+          await call(t, 'PATCH', `/v1/maintenancewindows/${unknown}/`, ADMIN, { note: 'x' }),
+          404,
+          `MaintenanceWindow ${unknown} doesn't exist`,
+        );
       });
     });
 
@@ -128,8 +203,16 @@ describe.each(DIALECTS)('maintenance windows on %s', (dialect) => {
       await seedReservation(t, { flavor_id: g.id, project_id: uniq('p'), start: '2030-05-02T10:00', end: '2030-05-02T12:00' });
       const w = await createWindow(t, '2030-05-01T00:00', '2030-05-01T09:00', [f.id]);
       await expectUnchanged(t, async () => {
-        expectError(await call(t, 'PATCH', `/v1/maintenancewindows/${w.id}/`, ADMIN, { end: '2030-05-01T10:30:00Z' }), 409, 'Maintenance window conflicts with existing reservations');
-        expectError(await call(t, 'PATCH', `/v1/maintenancewindows/${w.id}/`, ADMIN, { end: '2030-05-02T11:00:00Z', flavor_ids: [g.id] }), 409, 'Maintenance window conflicts with existing reservations');
+        expectError(
+          await call(t, 'PATCH', `/v1/maintenancewindows/${w.id}/`, ADMIN, { end: '2030-05-01T10:30:00Z' }),
+          409,
+          'Maintenance window conflicts with existing reservations',
+        );
+        expectError(
+          await call(t, 'PATCH', `/v1/maintenancewindows/${w.id}/`, ADMIN, { end: '2030-05-02T11:00:00Z', flavor_ids: [g.id] }),
+          409,
+          'Maintenance window conflicts with existing reservations',
+        );
       });
       expectOk(await call(t, 'PATCH', `/v1/maintenancewindows/${w.id}/`, ADMIN, { end: '2030-05-01T10:30:00Z', flavor_ids: [] }));
     });
@@ -162,7 +245,9 @@ describe.each(DIALECTS)('maintenance windows on %s', (dialect) => {
       expect(res.body).toBe('');
       expectError(await call(t, 'GET', `/v1/maintenancewindows/${w.id}/`, MEMBER), 404);
       expectError(await call(t, 'DELETE', `/v1/maintenancewindows/${w.id}/`, ADMIN), 404, `MaintenanceWindow ${w.id} doesn't exist`);
-      expect(await t.db.kysely.selectFrom('maintenance_window_flavor').selectAll().where('maintenance_window_id', '=', w.id).execute()).toEqual([]);
+      expect(
+        await t.db.kysely.selectFrom('maintenance_window_flavor').selectAll().where('maintenance_window_id', '=', w.id).execute(),
+      ).toEqual([]);
       // The flavor is bookable again.
       expectOk(await book(t, MEMBER, f.id, '2030-07-01T10:00', '2030-07-01T11:00'));
     });
@@ -174,7 +259,12 @@ describe.each(DIALECTS)('maintenance windows on %s', (dialect) => {
       await createWindow(t, '2030-06-10T00:00', '2030-06-11T00:00', [f.id]);
       const p = as(uniq('p'));
       await expectUnchanged(t, async () => {
-        for (const [s, e] of [['2030-06-10T10:00', '2030-06-10T11:00'], ['2030-06-09T20:00', '2030-06-10T00:00'], ['2030-06-11T00:00', '2030-06-11T02:00'], ['2030-06-09T00:00', '2030-06-12T00:00']] as const) {
+        for (const [s, e] of [
+          ['2030-06-10T10:00', '2030-06-10T11:00'],
+          ['2030-06-09T20:00', '2030-06-10T00:00'],
+          ['2030-06-11T00:00', '2030-06-11T02:00'],
+          ['2030-06-09T00:00', '2030-06-12T00:00'],
+        ] as const) {
           expectError(await book(t, p, f.id, s, e), 400, 'Reservation conflicts with a maintenance window');
         }
       });

@@ -9,24 +9,26 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import Fastify from 'fastify';
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildOpenApiDocument, documentedOperations, OPENAPI_PATH } from '../../src/api/openapi.js';
-import { registerRoutes, type RouteDeps } from '../../src/api/routes/index.js';
-import { CREATE_FIELDS as RESERVATION_FIELDS } from '../../src/api/routes/v1/reservations.js';
+import { type RouteDeps, registerRoutes } from '../../src/api/routes/index.js';
 import { FLAVOR_FIELDS, IMMUTABLE } from '../../src/api/routes/v1/flavors.js';
+import { CREATE_FIELDS as RESERVATION_FIELDS } from '../../src/api/routes/v1/reservations.js';
 import { POLICY_DEFAULTS } from '../../src/policy/defaults.js';
-import { buildTestApp, ADMIN, MEMBER, type TestApp } from '../support/app.js';
 import { call, createFlavor, createWindow, expectError, expectOk, REQUEST_ID, seedReservation } from '../support/api-helpers.js';
+import { ADMIN, buildTestApp, MEMBER, type TestApp } from '../support/app.js';
 import { answerMismatch, OPENAPI_DOCUMENT, templateOf } from '../support/openapi-check.js';
 
 type Json = Record<string, any>;
 const doc: Json = buildOpenApiDocument();
 const METHODS = ['get', 'head', 'post', 'patch', 'delete'];
 const operations = () =>
-  Object.entries(doc.paths as Json).flatMap(([p, item]) => Object.entries(item as Json).map(([method, op]) => ({ path: p, method, op: op as Json })));
+  Object.entries(doc.paths as Json).flatMap(([p, item]) =>
+    Object.entries(item as Json).map(([method, op]) => ({ path: p, method, op: op as Json })),
+  );
 
 /**
  * Policy operations registered with no route, kept so that operators' policy files written for
@@ -56,7 +58,9 @@ describe('the OpenAPI document', () => {
 
   it('names [api] public_url as its server when set, else the host serving it', () => {
     expect(doc.servers).toEqual([{ url: '/' }]);
-    expect(buildOpenApiDocument({ publicUrl: 'https://cloud.example/reservation/' }).servers).toEqual([{ url: 'https://cloud.example/reservation' }]);
+    expect(buildOpenApiDocument({ publicUrl: 'https://cloud.example/reservation/' }).servers).toEqual([
+      { url: 'https://cloud.example/reservation' },
+    ]);
   });
 
   it('is a valid OpenAPI 3.1 document (@seriousme/openapi-schema-validator)', async () => {
@@ -69,12 +73,16 @@ describe('the OpenAPI document', () => {
 
   it('holds only valid JSON Schemas 2020-12 (strict ajv)', () => {
     const ajv = new Ajv2020({ strict: true, allowUnionTypes: true, validateFormats: false });
-    ajv.addSchema({ $id: 'c', $defs: JSON.parse(JSON.stringify(doc.components.schemas).replaceAll('"#/components/schemas/', '"c#/$defs/')) });
+    ajv.addSchema({
+      $id: 'c',
+      $defs: JSON.parse(JSON.stringify(doc.components.schemas).replaceAll('"#/components/schemas/', '"c#/$defs/')),
+    });
     const schemas: unknown[] = [];
     for (const { op } of operations()) {
       for (const p of op.parameters ?? []) schemas.push(p.schema);
       for (const media of Object.values(op.requestBody?.content ?? {})) schemas.push((media as Json).schema);
-      for (const r of Object.values(op.responses as Json)) for (const media of Object.values((r as Json).content ?? {})) schemas.push((media as Json).schema);
+      for (const r of Object.values(op.responses as Json))
+        for (const media of Object.values((r as Json).content ?? {})) schemas.push((media as Json).schema);
     }
     expect(schemas.length).toBeGreaterThan(100);
     for (const s of schemas) {
@@ -88,7 +96,12 @@ describe('the OpenAPI document', () => {
     app.addHook('onRoute', (r) => {
       for (const m of [r.method].flat()) routes.push(`${m.toLowerCase()} ${r.url}`);
     });
-    const deps = { svc: {}, authz: {}, publicUrl: null, health: async () => ({ database: { ok: true, dialect: 'sqlite' } }) } as unknown as RouteDeps;
+    const deps = {
+      svc: {},
+      authz: {},
+      publicUrl: null,
+      health: async () => ({ database: { ok: true, dialect: 'sqlite' } }),
+    } as unknown as RouteDeps;
     await registerRoutes(app, deps);
     await app.ready();
     // Fastify's /v1/flavors/:id ↔ the document's /v1/flavors/{flavor_id}/ (both served, docs/api.md#conventions).
@@ -123,13 +136,21 @@ describe('the OpenAPI document', () => {
   it('derives request bodies from the schemas the routes validate with', () => {
     const create = doc.paths['/v1/flavors/'].post.requestBody.content['application/json'].schema;
     expect(Object.keys(create.properties)).toEqual(Object.keys(FLAVOR_FIELDS));
-    expect(create.required).toEqual(Object.entries(FLAVOR_FIELDS).filter(([, s]) => s.required).map(([n]) => n));
+    expect(create.required).toEqual(
+      Object.entries(FLAVOR_FIELDS)
+        .filter(([, s]) => s.required)
+        .map(([n]) => n),
+    );
     expect(create.additionalProperties).toBe(false);
     const update = doc.paths['/v1/flavors/{flavor_id}/'].patch.requestBody.content['application/json'].schema;
     expect(update.required).toBeUndefined();
     for (const f of IMMUTABLE) expect(update.properties[f]).toBeUndefined();
     const reservation = doc.paths['/v1/reservations/'].post.requestBody.content['application/json'].schema;
-    expect(reservation.properties.instance_count).toMatchObject({ type: 'integer', minimum: 1, maximum: RESERVATION_FIELDS.instance_count!.type.kind === 'int' ? RESERVATION_FIELDS.instance_count!.type.max : -1 });
+    expect(reservation.properties.instance_count).toMatchObject({
+      type: 'integer',
+      minimum: 1,
+      maximum: RESERVATION_FIELDS.instance_count!.type.kind === 'int' ? RESERVATION_FIELDS.instance_count!.type.max : -1,
+    });
   });
 
   describe('policy', () => {
@@ -168,12 +189,18 @@ describe('the OpenAPI document', () => {
     for (const [file, starts] of Object.entries(files)) {
       const source = fs.readFileSync(path.join(routeDir, file), 'utf8');
       const parsed = new Set([
-        ...[...source.matchAll(/(?:query(?:Bool|String|Date|Int|Ids)|requiredInt)\(\s*(?:q|req|query\(req\))\s*,\s*'(\w+)'/g)].map((m) => m[1]!),
+        ...[...source.matchAll(/(?:query(?:Bool|String|Date|Int|Ids)|requiredInt)\(\s*(?:q|req|query\(req\))\s*,\s*'(\w+)'/g)].map(
+          (m) => m[1]!,
+        ),
         ...(source.includes('pageRequest(') ? ['limit', 'page'] : []),
         ...(source.includes("'detail'") ? ['detail'] : []),
       ]);
-      const ops = operations().filter((o) => o.method !== 'head' && starts.some((s) => (s.endsWith('/') ? o.path.startsWith(s) : o.path === s)));
-      const documented = new Set(ops.flatMap((o) => (o.op.parameters ?? []).filter((p: Json) => p.in === 'query').map((p: Json) => p.name as string)));
+      const ops = operations().filter(
+        (o) => o.method !== 'head' && starts.some((s) => (s.endsWith('/') ? o.path.startsWith(s) : o.path === s)),
+      );
+      const documented = new Set(
+        ops.flatMap((o) => (o.op.parameters ?? []).filter((p: Json) => p.in === 'query').map((p: Json) => p.name as string)),
+      );
       expect([...documented].sort(), file).toEqual([...parsed].sort());
     }
   });
@@ -181,7 +208,12 @@ describe('the OpenAPI document', () => {
   it('answers what it documents where the other conformance tests do not look (HEAD, bodies on DELETE, long paths)', async () => {
     const flavor = await createFlavor(t);
     const window = await createWindow(t, '2031-01-01T00:00', '2031-01-02T00:00', [flavor.id]);
-    const reservation = await seedReservation(t, { flavor_id: flavor.id, project_id: ADMIN['x-project-id'], start: '2030-02-01T00:00', end: '2030-02-01T01:00' });
+    const reservation = await seedReservation(t, {
+      flavor_id: flavor.id,
+      project_id: ADMIN['x-project-id'],
+      start: '2030-02-01T00:00',
+      end: '2030-02-01T01:00',
+    });
     const ids: Record<string, string> = { flavor_id: flavor.id, window_id: window.id, reservation_id: reservation };
     const heads = documentedOperations(doc).filter((o) => o.method === 'head');
     expect(heads.length).toBe(documentedOperations(doc).filter((o) => o.method === 'get').length);
@@ -194,7 +226,10 @@ describe('the OpenAPI document', () => {
     const missing = '00000000-0000-4000-8000-000000000000';
     const json = { ...ADMIN, 'content-type': 'application/json' };
     expectError(await t.app.inject({ method: 'DELETE', url: `/v1/flavors/${missing}/`, headers: json, payload: '{bad' }), 400);
-    expectError(await t.app.inject({ method: 'DELETE', url: `/v1/flavors/${missing}/`, headers: json, payload: 'x'.repeat(2 * 1024 * 1024) }), 413);
+    expectError(
+      await t.app.inject({ method: 'DELETE', url: `/v1/flavors/${missing}/`, headers: json, payload: 'x'.repeat(2 * 1024 * 1024) }),
+      413,
+    );
     expectError(await call(t, 'PATCH', `/v1/reservations/${'x'.repeat(600)}/`, ADMIN, { end: '2030-02-01T02:00:00Z' }), 414);
     expectError(await call(t, 'GET', `/v1/flavors/${flavor.id}/`), 401);
   });
@@ -207,13 +242,19 @@ describe('the OpenAPI document', () => {
       expectOk(await call(t, 'GET', '/v1/flavors/?all_projects=1', ADMIN));
       op['x-policy'] = rules.filter((r: string) => r !== 'warre:flavor:list:all');
       try {
-        await expect(call(t, 'GET', '/v1/flavors/?all_projects=1', ADMIN)).rejects.toThrow(/consulted policy rules not in its x-policy: warre:flavor:list:all/);
+        await expect(call(t, 'GET', '/v1/flavors/?all_projects=1', ADMIN)).rejects.toThrow(
+          /consulted policy rules not in its x-policy: warre:flavor:list:all/,
+        );
       } finally {
         op['x-policy'] = rules;
       }
     });
 
-    const ok = (body: unknown, status = 200, headers: Json = { 'content-type': 'application/json; charset=utf-8', 'x-openstack-request-id': RID }) => ({
+    const ok = (
+      body: unknown,
+      status = 200,
+      headers: Json = { 'content-type': 'application/json; charset=utf-8', 'x-openstack-request-id': RID },
+    ) => ({
       statusCode: status,
       headers,
       body: typeof body === 'string' ? body : JSON.stringify(body),
@@ -230,27 +271,55 @@ describe('the OpenAPI document', () => {
     });
 
     it('accepts a right answer and refuses wrong ones, naming the operation and status', () => {
-      expect(answerMismatch('GET', '/v1/limits', ok({ absolute: { maxHours: 1, maxReservations: 1, totalHoursUsed: 0, totalReservationsUsed: 0 } }))).toBeNull();
-      expect(answerMismatch('GET', '/v1/limits', ok({ absolute: { maxHours: 1 } }))).toMatch(/^GET \/v1\/limits\/ → 200: body does not match/);
+      expect(
+        answerMismatch(
+          'GET',
+          '/v1/limits',
+          ok({ absolute: { maxHours: 1, maxReservations: 1, totalHoursUsed: 0, totalReservationsUsed: 0 } }),
+        ),
+      ).toBeNull();
+      expect(answerMismatch('GET', '/v1/limits', ok({ absolute: { maxHours: 1 } }))).toMatch(
+        /^GET \/v1\/limits\/ → 200: body does not match/,
+      );
       expect(answerMismatch('GET', '/v1/flavors/', ok({ results: [{ id: 'x' }], total: 1 }))).toMatch(/body does not match/);
       expect(answerMismatch('GET', '/v1/flavors/', ok({ results: [], total: 0, extra: 1 }))).toMatch(/must NOT have additional properties/);
       expect(answerMismatch('GET', '/v1/flavors/', ok({ error_message: 'x' }, 418))).toMatch(/status not documented/);
       expect(answerMismatch('GET', '/v1/flavors/', ok({ error_message: 'x' }, 400))).toBeNull();
       expect(answerMismatch('GET', '/v1/flavors/', ok({ message: 'x' }, 400))).toMatch(/→ 400: body does not match/);
-      expect(answerMismatch('GET', '/v1/flavors/', ok({ results: [], total: 0 }, 200, { 'content-type': 'application/json' }))).toMatch(/X-Openstack-Request-Id/);
-      expect(answerMismatch('GET', '/v1/flavors/', ok('x', 200, { 'content-type': 'text/plain', 'x-openstack-request-id': RID }))).toMatch(/content type text\/plain/);
+      expect(answerMismatch('GET', '/v1/flavors/', ok({ results: [], total: 0 }, 200, { 'content-type': 'application/json' }))).toMatch(
+        /X-Openstack-Request-Id/,
+      );
+      expect(answerMismatch('GET', '/v1/flavors/', ok('x', 200, { 'content-type': 'text/plain', 'x-openstack-request-id': RID }))).toMatch(
+        /content type text\/plain/,
+      );
       expect(answerMismatch('DELETE', '/v1/flavors/x', ok('', 204, { 'x-openstack-request-id': RID }))).toBeNull();
       expect(answerMismatch('DELETE', '/v1/flavors/x', ok({}, 204))).toMatch(/documented without a body/);
       expect(answerMismatch('GET', '/v1/nothing', ok({ error_message: 'x' }, 404))).toBeNull();
       expect(answerMismatch('GET', '/v1/nothing', ok({}, 200))).toMatch(/no such operation/);
       expect(answerMismatch('PUT', '/v1/flavors/', ok({ error_message: 'x' }, 404))).toBeNull();
-      expect(answerMismatch('GET', '/v1/flavors/', ok({ results: [], total: 0 }, 200, { 'content-type': 'application/json', 'x-openstack-request-id': 'forged' }))).toMatch(/header X-Openstack-Request-Id/);
+      expect(
+        answerMismatch(
+          'GET',
+          '/v1/flavors/',
+          ok({ results: [], total: 0 }, 200, { 'content-type': 'application/json', 'x-openstack-request-id': 'forged' }),
+        ),
+      ).toMatch(/header X-Openstack-Request-Id/);
       const ics = { 'content-type': 'text/calendar; charset=utf-8', 'x-openstack-request-id': RID };
-      expect(answerMismatch('GET', '/v1/reservations/calendar.ics', ok('BEGIN:VCALENDAR', 200, { ...ics, 'content-disposition': 'attachment; filename="r.ics"' }))).toBeNull();
-      expect(answerMismatch('GET', '/v1/reservations/calendar.ics', ok('BEGIN:VCALENDAR', 200, ics))).toMatch(/no Content-Disposition header/);
+      expect(
+        answerMismatch(
+          'GET',
+          '/v1/reservations/calendar.ics',
+          ok('BEGIN:VCALENDAR', 200, { ...ics, 'content-disposition': 'attachment; filename="r.ics"' }),
+        ),
+      ).toBeNull();
+      expect(answerMismatch('GET', '/v1/reservations/calendar.ics', ok('BEGIN:VCALENDAR', 200, ics))).toMatch(
+        /no Content-Disposition header/,
+      );
       const limits = ok({ absolute: { maxHours: 1, maxReservations: 1, totalHoursUsed: 0, totalReservationsUsed: 0 } });
       expect(answerMismatch('GET', '/v1/limits/', limits, new Set(['warre:limits:list:all']))).toBeNull();
-      expect(answerMismatch('GET', '/v1/limits/', limits, new Set(['warre:flavor:create']))).toMatch(/policy rules not in its x-policy: warre:flavor:create/);
+      expect(answerMismatch('GET', '/v1/limits/', limits, new Set(['warre:flavor:create']))).toMatch(
+        /policy rules not in its x-policy: warre:flavor:create/,
+      );
     });
 
     it('is applied to every inject of the conformance suite: a wrong answer fails the call', async () => {
@@ -258,7 +327,9 @@ describe('the OpenAPI document', () => {
       const limits = t.svc.limits;
       t.svc.limits = { getLimits: async () => ({ hours: 'lots', reservation: 1 }) } as unknown as typeof limits;
       try {
-        await expect(call(t, 'GET', '/v1/limits/', MEMBER)).rejects.toThrow(/^Answer not as the OpenAPI document says: GET \/v1\/limits\/ → 200: .*maxHours/);
+        await expect(call(t, 'GET', '/v1/limits/', MEMBER)).rejects.toThrow(
+          /^Answer not as the OpenAPI document says: GET \/v1\/limits\/ → 200: .*maxHours/,
+        );
       } finally {
         t.svc.limits = limits;
       }

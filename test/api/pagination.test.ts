@@ -1,8 +1,8 @@
 /** docs/api.md#pagination on every list endpoint. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, ADMIN, type TestApp } from '../support/app.js';
+import { as, Clock, call, createFlavor, expectError, expectOk, grant, seedReservation, uniq } from '../support/api-helpers.js';
+import { ADMIN, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/db.js';
-import { as, call, Clock, createFlavor, expectError, expectOk, grant, seedReservation, uniq } from '../support/api-helpers.js';
 
 const clock = new Clock(Date.parse('2030-01-01T00:00:00Z'));
 
@@ -20,7 +20,13 @@ describe.each(DIALECTS)('pagination on %s', (dialect) => {
       const f = await createFlavor(t, { name: `${category}-${i}`, category });
       flavorIds.push(f.id);
       await grant(t, f.id, project);
-      await seedReservation(t, { flavor_id: f.id, project_id: project, start: '2030-02-01T00:00', end: '2030-02-01T01:00', created_at: `2029-12-01T00:0${i}` });
+      await seedReservation(t, {
+        flavor_id: f.id,
+        project_id: project,
+        start: '2030-02-01T00:00',
+        end: '2030-02-01T01:00',
+        created_at: `2029-12-01T00:0${i}`,
+      });
     }
   });
   afterAll(async () => t?.close());
@@ -100,7 +106,7 @@ describe.each(DIALECTS)('pagination on %s', (dialect) => {
     expect(new Set(all).size).toBe(5);
   });
 
-  it('all projects\' reservations (the unfiltered admin list) page in creation order, then id, without gaps or repeats', async () => {
+  it("all projects' reservations (the unfiltered admin list) page in creation order, then id, without gaps or repeats", async () => {
     const first = expectOk(await call(t, 'GET', '/v1/reservations/?all_projects=true&limit=1000', ADMIN));
     const order = (first.results as { id: string; created_at: string }[])
       .map((r) => [r.created_at, r.id] as const)
@@ -130,7 +136,11 @@ describe.each(DIALECTS)('pagination on %s', (dialect) => {
   });
 
   it('next is built from the Host header', async () => {
-    const res = await t.app.inject({ method: 'GET', url: `/v1/flavors/?category=${category}&limit=1`, headers: { ...member, host: 'warre.example.org:8888' } });
+    const res = await t.app.inject({
+      method: 'GET',
+      url: `/v1/flavors/?category=${category}&limit=1`,
+      headers: { ...member, host: 'warre.example.org:8888' },
+    });
     expect(new URL(expectOk(res).next).origin).toBe('http://warre.example.org:8888');
   });
 });

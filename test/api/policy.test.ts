@@ -7,12 +7,24 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, ADMIN, type TestApp } from '../support/app.js';
-import { DIALECTS } from '../support/db.js';
 import {
-  as, book, call, Clock, createFlavor, createWindow, expectError, expectOk, expectUnchanged, grant, RecordingLeases,
-  seedReservation, uniq, type Headers,
+  as,
+  book,
+  Clock,
+  call,
+  createFlavor,
+  createWindow,
+  expectError,
+  expectOk,
+  expectUnchanged,
+  grant,
+  type Headers,
+  RecordingLeases,
+  seedReservation,
+  uniq,
 } from '../support/api-helpers.js';
+import { ADMIN, buildTestApp, type TestApp } from '../support/app.js';
+import { DIALECTS } from '../support/db.js';
 
 const clock = new Clock(Date.parse('2030-01-01T00:00:00Z'));
 
@@ -42,11 +54,12 @@ describe.each(DIALECTS)('policy on %s', (dialect) => {
   it('flavor create: admin and writers (cloud_admin, helpdesk); others 403', async () => {
     for (const h of [R.admin, R.cloudAdmin, R.helpdesk]) expectOk(await call(t, 'POST', '/v1/flavors/', h, newFlavorBody()), 202);
     await expectUnchanged(t, async () => {
-      for (const h of [R.reader, R.member, R.lookalike]) expectError(await call(t, 'POST', '/v1/flavors/', h, newFlavorBody()), 403, 'Not authorised');
+      for (const h of [R.reader, R.member, R.lookalike])
+        expectError(await call(t, 'POST', '/v1/flavors/', h, newFlavorBody()), 403, 'Not authorised');
     });
   });
 
-  it('flavor update/delete: writers; others get 404 Flavor <id> doesn\'t exist', async () => {
+  it("flavor update/delete: writers; others get 404 Flavor <id> doesn't exist", async () => {
     for (const h of [R.admin, R.cloudAdmin, R.helpdesk]) {
       const f = await createFlavor(t);
       expect(expectOk(await call(t, 'PATCH', `/v1/flavors/${f.id}/`, h, { description: 'by writer' })).description).toBe('by writer');
@@ -111,7 +124,11 @@ describe.each(DIALECTS)('policy on %s', (dialect) => {
     await expectUnchanged(t, async () => {
       for (const h of [R.reader, R.member, R.lookalike]) {
         expectError(await call(t, 'POST', '/v1/maintenancewindows/', h, body), 403, 'Not authorised');
-        expectError(await call(t, 'PATCH', `/v1/maintenancewindows/${w.id}/`, h, { note: 'x' }), 404, `MaintenanceWindow ${w.id} doesn't exist`);
+        expectError(
+          await call(t, 'PATCH', `/v1/maintenancewindows/${w.id}/`, h, { note: 'x' }),
+          404,
+          `MaintenanceWindow ${w.id} doesn't exist`,
+        );
         expectError(await call(t, 'DELETE', `/v1/maintenancewindows/${w.id}/`, h), 404, `MaintenanceWindow ${w.id} doesn't exist`);
       }
     });
@@ -132,28 +149,51 @@ describe.each(DIALECTS)('policy on %s', (dialect) => {
     });
 
     it('get: owner project, admin and readers; others 404', async () => {
-      const id = await seedReservation(t, { flavor_id: flavorId, project_id: owner['x-project-id'], start: '2030-02-01T00:00', end: '2030-02-01T01:00' });
+      const id = await seedReservation(t, {
+        flavor_id: flavorId,
+        project_id: owner['x-project-id'],
+        start: '2030-02-01T00:00',
+        end: '2030-02-01T01:00',
+      });
       for (const h of [owner, sameProjectOtherUser, R.admin, R.reader, R.cloudAdmin, R.helpdesk]) {
         expect(expectOk(await call(t, 'GET', `/v1/reservations/${id}/`, h)).id).toBe(id);
       }
-      for (const h of [R.member, R.lookalike]) expectError(await call(t, 'GET', `/v1/reservations/${id}/`, h), 404, `Reservation ${id} doesn't exist`);
+      for (const h of [R.member, R.lookalike])
+        expectError(await call(t, 'GET', `/v1/reservations/${id}/`, h), 404, `Reservation ${id} doesn't exist`);
     });
 
     it('update/delete: owner project and admin only; readers and writers get 404', async () => {
       const ids: string[] = [];
       for (let i = 0; i < 3; i++) {
-        ids.push(await seedReservation(t, { flavor_id: flavorId, project_id: owner['x-project-id'], start: '2030-01-05T00:00', end: '2030-01-05T01:00', status: 'ACTIVE', lease_id: uniq('lease') }));
+        ids.push(
+          await seedReservation(t, {
+            flavor_id: flavorId,
+            project_id: owner['x-project-id'],
+            start: '2030-01-05T00:00',
+            end: '2030-01-05T01:00',
+            status: 'ACTIVE',
+            lease_id: uniq('lease'),
+          }),
+        );
       }
       const [a, b, c] = ids as [string, string, string];
       await expectUnchanged(t, async () => {
         for (const h of [R.reader, R.cloudAdmin, R.helpdesk, R.member, R.lookalike]) {
-          expectError(await call(t, 'PATCH', `/v1/reservations/${a}/`, h, { end: '2030-01-05T02:00:00+00:00' }), 404, `Reservation ${a} doesn't exist`);
+          expectError(
+            await call(t, 'PATCH', `/v1/reservations/${a}/`, h, { end: '2030-01-05T02:00:00+00:00' }),
+            404,
+            `Reservation ${a} doesn't exist`,
+          );
           expectError(await call(t, 'DELETE', `/v1/reservations/${a}/`, h), 404, `Reservation ${a} doesn't exist`);
         }
       });
       expect(leases.calls).toEqual([]);
-      expect(expectOk(await call(t, 'PATCH', `/v1/reservations/${a}/`, sameProjectOtherUser, { end: '2030-01-05T02:00:00+00:00' })).end).toBe('2030-01-05T02:00:00+00:00');
-      expect(expectOk(await call(t, 'PATCH', `/v1/reservations/${b}/`, R.admin, { end: '2030-01-05T02:00:00+00:00' })).end).toBe('2030-01-05T02:00:00+00:00');
+      expect(
+        expectOk(await call(t, 'PATCH', `/v1/reservations/${a}/`, sameProjectOtherUser, { end: '2030-01-05T02:00:00+00:00' })).end,
+      ).toBe('2030-01-05T02:00:00+00:00');
+      expect(expectOk(await call(t, 'PATCH', `/v1/reservations/${b}/`, R.admin, { end: '2030-01-05T02:00:00+00:00' })).end).toBe(
+        '2030-01-05T02:00:00+00:00',
+      );
       expect((await call(t, 'DELETE', `/v1/reservations/${b}/`, owner)).statusCode).toBe(204);
       expect((await call(t, 'DELETE', `/v1/reservations/${c}/`, R.admin)).statusCode).toBe(204);
     });
@@ -202,12 +242,15 @@ describe.each(DIALECTS)('policy file overrides on %s', (dialect) => {
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warre-policy-'));
     const file = path.join(dir, 'policy.yaml');
-    fs.writeFileSync(file, [
-      '"warre:flavor:list": "rule:admin_required"',
-      '"warre:reservation:get": "rule:admin_required"',
-      '"warre:flavor:create": "role:flavor_manager"',
-      '',
-    ].join('\n'));
+    fs.writeFileSync(
+      file,
+      [
+        '"warre:flavor:list": "rule:admin_required"',
+        '"warre:reservation:get": "rule:admin_required"',
+        '"warre:flavor:create": "role:flavor_manager"',
+        '',
+      ].join('\n'),
+    );
     t = await buildTestApp(dialect, { now: clock.now, policyFile: file });
   });
   afterAll(async () => {
@@ -220,8 +263,16 @@ describe.each(DIALECTS)('policy file overrides on %s', (dialect) => {
     expectOk(await call(t, 'GET', '/v1/flavors/', ADMIN));
     // Only the new role may create flavors now, not even admin.
     expectError(await call(t, 'POST', '/v1/flavors/', ADMIN, { name: 'x', vcpu: 1, memory_mb: 1, disk_gb: 1 }), 403, 'Not authorised');
-    const f = expectOk(await call(t, 'POST', '/v1/flavors/', as(uniq('fm'), 'flavor_manager'), { name: 'x', vcpu: 1, memory_mb: 1, disk_gb: 1 }), 202);
-    const id = await seedReservation(t, { flavor_id: f.id, project_id: member['x-project-id'], start: '2030-02-01T00:00', end: '2030-02-01T01:00' });
+    const f = expectOk(
+      await call(t, 'POST', '/v1/flavors/', as(uniq('fm'), 'flavor_manager'), { name: 'x', vcpu: 1, memory_mb: 1, disk_gb: 1 }),
+      202,
+    );
+    const id = await seedReservation(t, {
+      flavor_id: f.id,
+      project_id: member['x-project-id'],
+      start: '2030-02-01T00:00',
+      end: '2030-02-01T01:00',
+    });
     expectError(await call(t, 'GET', `/v1/reservations/${id}/`, member), 404, `Reservation ${id} doesn't exist`);
     expectOk(await call(t, 'GET', `/v1/reservations/${id}/`, ADMIN));
     // Defaults still hold elsewhere: the member lists its own reservations; flavorprojects stay reader-only.

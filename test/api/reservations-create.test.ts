@@ -5,12 +5,24 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  as,
+  book,
+  Clock,
+  call,
+  createFlavor,
+  createWindow,
+  expectError,
+  expectOk,
+  expectUnchanged,
+  grant,
+  type Headers,
+  RESERVATION_FIELDS,
+  seedReservation,
+  uniq,
+} from '../support/api-helpers.js';
 import { buildTestApp, MEMBER, type TestApp } from '../support/app.js';
 import { DIALECTS } from '../support/db.js';
-import {
-  as, book, call, Clock, createFlavor, createWindow, expectError, expectOk, expectUnchanged, grant, RESERVATION_FIELDS,
-  seedReservation, uniq, type Headers,
-} from '../support/api-helpers.js';
 
 const clock = new Clock(Date.parse('2030-01-01T00:00:30.750Z'));
 
@@ -67,7 +79,9 @@ describe.each(DIALECTS)('reservation create on %s', (dialect) => {
 
     it('normalises start and end: seconds dropped, then converted to UTC; Z accepted', async () => {
       const h = as(uniq('norm'));
-      const r = expectOk(await post(t, h, { flavor_id: flavor.id, start: '2030-01-01T20:00:45+10:00', end: '2030-01-01T14:30:59.999Z', instance_count: 3 }));
+      const r = expectOk(
+        await post(t, h, { flavor_id: flavor.id, start: '2030-01-01T20:00:45+10:00', end: '2030-01-01T14:30:59.999Z', instance_count: 3 }),
+      );
       expect(r.start).toBe('2030-01-01T10:00:00+00:00');
       expect(r.end).toBe('2030-01-01T14:30:00+00:00');
       expect(r.instance_count).toBe(3);
@@ -111,7 +125,11 @@ describe.each(DIALECTS)('reservation create on %s', (dialect) => {
     it('an unknown flavor is 404 Flavor does not exist', async () => {
       await expectUnchanged(t, async () => {
         for (const id of [randomUUID(), 'm1.small', '']) {
-          expectError(await post(t, MEMBER, { flavor_id: id, start: '2030-01-05T10:00:00Z', end: '2030-01-05T11:00:00Z' }), 404, 'Flavor does not exist');
+          expectError(
+            await post(t, MEMBER, { flavor_id: id, start: '2030-01-05T10:00:00Z', end: '2030-01-05T11:00:00Z' }),
+            404,
+            'Flavor does not exist',
+          );
         }
       });
     });
@@ -132,12 +150,27 @@ describe.each(DIALECTS)('reservation create on %s', (dialect) => {
 
     it('usage counts effective reservations only', async () => {
       const h = as(ONE_RESERVATION);
-      await seedReservation(t, { flavor_id: flavor.id, project_id: ONE_RESERVATION, start: '2029-01-01T00:00', end: '2029-01-01T01:00', status: 'COMPLETE' });
-      await seedReservation(t, { flavor_id: flavor.id, project_id: ONE_RESERVATION, start: '2029-01-01T00:00', end: '2029-01-01T01:00', status: 'ERROR' });
+      await seedReservation(t, {
+        flavor_id: flavor.id,
+        project_id: ONE_RESERVATION,
+        start: '2029-01-01T00:00',
+        end: '2029-01-01T01:00',
+        status: 'COMPLETE',
+      });
+      await seedReservation(t, {
+        flavor_id: flavor.id,
+        project_id: ONE_RESERVATION,
+        start: '2029-01-01T00:00',
+        end: '2029-01-01T01:00',
+        status: 'ERROR',
+      });
       const first = expectOk(await book(t, h, flavor.id, '2030-01-05T10:00', '2030-01-05T11:00'));
       await expectUnchanged(t, async () => {
-        expectError(await book(t, h, flavor.id, '2030-01-06T10:00', '2030-01-06T11:00'), 413,
-          `Project ${ONE_RESERVATION} is over a limit for [Resource reservation is over limit of 1 due to current usage 1 and delta 1]`);
+        expectError(
+          await book(t, h, flavor.id, '2030-01-06T10:00', '2030-01-06T11:00'),
+          413,
+          `Project ${ONE_RESERVATION} is over a limit for [Resource reservation is over limit of 1 due to current usage 1 and delta 1]`,
+        );
       });
       await t.db.kysely.updateTable('reservation').set({ status: 'COMPLETE' }).where('id', '=', first.id).execute();
       expectOk(await book(t, h, flavor.id, '2030-01-06T10:00', '2030-01-06T11:00'));
@@ -146,8 +179,14 @@ describe.each(DIALECTS)('reservation create on %s', (dialect) => {
     it('schema errors and unknown flavors come before the hours quota', async () => {
       const h = as(ONE_HOUR);
       await expectUnchanged(t, async () => {
-        expectError(await post(t, h, { flavor_id: flavor.id, start: '2030-01-05T10:00:00Z', end: '2030-01-06T10:00:00' }), 422, { end: ['Not a valid datetime.'] });
-        expectError(await post(t, h, { flavor_id: randomUUID(), start: '2030-01-05T10:00:00Z', end: '2030-01-06T10:00:00Z' }), 404, 'Flavor does not exist');
+        expectError(await post(t, h, { flavor_id: flavor.id, start: '2030-01-05T10:00:00Z', end: '2030-01-06T10:00:00' }), 422, {
+          end: ['Not a valid datetime.'],
+        });
+        expectError(
+          await post(t, h, { flavor_id: randomUUID(), start: '2030-01-05T10:00:00Z', end: '2030-01-06T10:00:00Z' }),
+          404,
+          'Flavor does not exist',
+        );
       });
     });
 
@@ -155,7 +194,8 @@ describe.each(DIALECTS)('reservation create on %s', (dialect) => {
       const h = as(ONE_HOUR);
       const inactive = await createFlavor(t, { active: false });
       const tiny = await createFlavor(t, { max_length_hours: 1 });
-      const over = (delta: number) => `Project ${ONE_HOUR} is over a limit for [Resource hours is over limit of 1 due to current usage 0 and delta ${delta}]`;
+      const over = (delta: number) =>
+        `Project ${ONE_HOUR} is over a limit for [Resource hours is over limit of 1 due to current usage 0 and delta ${delta}]`;
       await expectUnchanged(t, async () => {
         expectError(await book(t, h, inactive.id, '2030-01-05T10:00', '2030-01-05T12:00'), 413, over(2));
         expectError(await book(t, h, tiny.id, '2030-01-05T10:00', '2030-01-05T12:00'), 413, over(2));
@@ -167,19 +207,43 @@ describe.each(DIALECTS)('reservation create on %s', (dialect) => {
       });
       expectOk(await book(t, h, flavor.id, '2030-01-05T10:00', '2030-01-05T11:00'));
       await expectUnchanged(t, async () => {
-        expectError(await book(t, h, flavor.id, '2030-01-06T10:00', '2030-01-06T10:30'), 413,
-          `Project ${ONE_HOUR} is over a limit for [Resource hours is over limit of 1 due to current usage 1 and delta 1]`);
+        expectError(
+          await book(t, h, flavor.id, '2030-01-06T10:00', '2030-01-06T10:30'),
+          413,
+          `Project ${ONE_HOUR} is over a limit for [Resource hours is over limit of 1 due to current usage 1 and delta 1]`,
+        );
       });
     });
 
     it('hours usage is Σ instance_count × ceil(hours) of effective reservations', async () => {
       const h = as(TEN_HOURS);
-      await seedReservation(t, { flavor_id: flavor.id, project_id: TEN_HOURS, start: '2030-02-01T00:00', end: '2030-02-01T01:30', instance_count: 2 }); // 4
-      await seedReservation(t, { flavor_id: flavor.id, project_id: TEN_HOURS, start: '2030-02-02T00:00', end: '2030-02-02T00:10', status: 'ACTIVE' }); // 1
-      await seedReservation(t, { flavor_id: flavor.id, project_id: TEN_HOURS, start: '2030-02-03T00:00', end: '2030-02-03T09:00', status: 'COMPLETE' }); // 0
+      await seedReservation(t, {
+        flavor_id: flavor.id,
+        project_id: TEN_HOURS,
+        start: '2030-02-01T00:00',
+        end: '2030-02-01T01:30',
+        instance_count: 2,
+      }); // 4
+      await seedReservation(t, {
+        flavor_id: flavor.id,
+        project_id: TEN_HOURS,
+        start: '2030-02-02T00:00',
+        end: '2030-02-02T00:10',
+        status: 'ACTIVE',
+      }); // 1
+      await seedReservation(t, {
+        flavor_id: flavor.id,
+        project_id: TEN_HOURS,
+        start: '2030-02-03T00:00',
+        end: '2030-02-03T09:00',
+        status: 'COMPLETE',
+      }); // 0
       await expectUnchanged(t, async () => {
-        expectError(await book(t, h, flavor.id, '2030-01-05T10:00', '2030-01-05T12:01', 2), 413,
-          `Project ${TEN_HOURS} is over a limit for [Resource hours is over limit of 10 due to current usage 5 and delta 6]`);
+        expectError(
+          await book(t, h, flavor.id, '2030-01-05T10:00', '2030-01-05T12:01', 2),
+          413,
+          `Project ${TEN_HOURS} is over a limit for [Resource hours is over limit of 10 due to current usage 5 and delta 6]`,
+        );
       });
       expectOk(await book(t, h, flavor.id, '2030-01-05T10:00', '2030-01-05T12:30', 1)); // 3 → 8
       expectOk(await book(t, h, flavor.id, '2030-01-06T10:00', '2030-01-06T10:01', 2)); // 2 → 10
@@ -205,8 +269,18 @@ describe.each(DIALECTS)('reservation create on %s', (dialect) => {
         [short.id, '2030-01-05T10:00', '2030-01-07T10:00', 'Reservation is too long, max allowed is 3 hours'],
         [dated.id, '2030-03-01T11:59', '2030-03-01T13:00', 'Reservation start time before flavor start time of 2030-03-01 12:00:00'],
         [dated.id, '2030-03-31T23:00', '2030-04-01T00:01', 'Reservation end time after flavor end time of 2030-04-01 00:00:00'],
-        [flavor.id, '2030-02-01T12:00', '2030-02-01T10:00', 'Reservation start time of 2030-02-01 12:00:00 after reservation end time of 2030-02-01 10:00:00'],
-        [flavor.id, '2030-02-01T10:00', '2030-02-01T10:00', 'Reservation start time of 2030-02-01 10:00:00 after reservation end time of 2030-02-01 10:00:00'],
+        [
+          flavor.id,
+          '2030-02-01T12:00',
+          '2030-02-01T10:00',
+          'Reservation start time of 2030-02-01 12:00:00 after reservation end time of 2030-02-01 10:00:00',
+        ],
+        [
+          flavor.id,
+          '2030-02-01T10:00',
+          '2030-02-01T10:00',
+          'Reservation start time of 2030-02-01 10:00:00 after reservation end time of 2030-02-01 10:00:00',
+        ],
         [flavor.id, '2029-12-31T23:59', '2030-01-01T02:00', 'Reservation cannot start in the past'],
         [maint.id, '2030-01-20T23:00', '2030-01-21T01:00', 'Reservation conflicts with a maintenance window'],
         [single.id, '2030-01-10T11:00', '2030-01-10T13:00', 'No capacity'],
@@ -215,8 +289,11 @@ describe.each(DIALECTS)('reservation create on %s', (dialect) => {
       await expectUnchanged(t, async () => {
         for (const [id, s, e, msg] of cases) expectError(await book(t, p, id, s, e), 400, msg);
         // Seconds are dropped before comparing: 10:00:10 → 10:00:50 is zero length.
-        expectError(await post(t, p, { flavor_id: flavor.id, start: '2030-02-01T10:00:10Z', end: '2030-02-01T10:00:50Z' }), 400,
-          'Reservation start time of 2030-02-01 10:00:00 after reservation end time of 2030-02-01 10:00:00');
+        expectError(
+          await post(t, p, { flavor_id: flavor.id, start: '2030-02-01T10:00:10Z', end: '2030-02-01T10:00:50Z' }),
+          400,
+          'Reservation start time of 2030-02-01 10:00:00 after reservation end time of 2030-02-01 10:00:00',
+        );
       });
       // The limits themselves are allowed.
       expectOk(await book(t, p, short.id, '2030-01-05T10:00', '2030-01-05T13:00'));
@@ -237,16 +314,37 @@ describe.each(DIALECTS)('reservation create on %s', (dialect) => {
       const dated = await createFlavor(t, { start: '2030-03-01T00:00:00Z', end: '2030-03-02T00:00:00Z' });
       const maintSingle = await createFlavor(t, { slots: 1 });
       await createWindow(t, '2030-01-20T00:00', '2030-01-21T00:00', [maintSingle.id]);
-      await seedReservation(t, { flavor_id: maintSingle.id, project_id: uniq('x'), start: '2030-01-19T00:00', end: '2030-01-22T00:00', status: 'ACTIVE' });
+      await seedReservation(t, {
+        flavor_id: maintSingle.id,
+        project_id: uniq('x'),
+        start: '2030-01-19T00:00',
+        end: '2030-01-22T00:00',
+        status: 'ACTIVE',
+      });
       await expectUnchanged(t, async () => {
         expectError(await book(t, p, inactivePrivate.id, '2030-01-05T10:00', '2030-01-05T13:00'), 400, 'Flavor is not available');
         expectError(await book(t, p, privateShort.id, '2030-01-05T10:00', '2030-01-05T13:00'), 400, 'Flavor is not accessible');
-        expectError(await book(t, p, shortDated.id, '2030-01-05T10:00', '2030-01-05T13:00'), 400, 'Reservation is too long, max allowed is 1 hours');
-        expectError(await book(t, p, dated.id, '2030-01-05T10:00', '2030-01-05T09:00'), 400, 'Reservation start time before flavor start time of 2030-03-01 00:00:00');
-        expectError(await book(t, p, flavor.id, '2029-12-31T10:00', '2029-12-31T09:00'), 400,
-          'Reservation start time of 2029-12-31 10:00:00 after reservation end time of 2029-12-31 09:00:00');
+        expectError(
+          await book(t, p, shortDated.id, '2030-01-05T10:00', '2030-01-05T13:00'),
+          400,
+          'Reservation is too long, max allowed is 1 hours',
+        );
+        expectError(
+          await book(t, p, dated.id, '2030-01-05T10:00', '2030-01-05T09:00'),
+          400,
+          'Reservation start time before flavor start time of 2030-03-01 00:00:00',
+        );
+        expectError(
+          await book(t, p, flavor.id, '2029-12-31T10:00', '2029-12-31T09:00'),
+          400,
+          'Reservation start time of 2029-12-31 10:00:00 after reservation end time of 2029-12-31 09:00:00',
+        );
         expectError(await book(t, p, maintSingle.id, '2029-12-31T10:00', '2030-01-20T09:00'), 400, 'Reservation cannot start in the past');
-        expectError(await book(t, p, maintSingle.id, '2030-01-20T10:00', '2030-01-20T11:00'), 400, 'Reservation conflicts with a maintenance window');
+        expectError(
+          await book(t, p, maintSingle.id, '2030-01-20T10:00', '2030-01-20T11:00'),
+          400,
+          'Reservation conflicts with a maintenance window',
+        );
       });
     });
   });

@@ -4,13 +4,27 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildTestApp, ADMIN, MEMBER, OTHER, READER, WRITER, type TestApp } from '../support/app.js';
-import { DIALECTS } from '../support/db.js';
 import { LeaseError } from '../../src/drivers/lease-backend.js';
 import {
-  as, at, call, Clock, createFlavor, createWindow, expectError, expectOk, expectUnchanged, RecordingLeases, reservationRow,
-  RESERVATION_FIELDS, seedReservation, uniq, type SeedReservation, type Headers,
+  as,
+  at,
+  Clock,
+  call,
+  createFlavor,
+  createWindow,
+  expectError,
+  expectOk,
+  expectUnchanged,
+  type Headers,
+  RESERVATION_FIELDS,
+  RecordingLeases,
+  reservationRow,
+  type SeedReservation,
+  seedReservation,
+  uniq,
 } from '../support/api-helpers.js';
+import { ADMIN, buildTestApp, MEMBER, OTHER, READER, type TestApp, WRITER } from '../support/app.js';
+import { DIALECTS } from '../support/db.js';
 
 const clock = new Clock(Date.parse('2030-01-01T00:00:30.750Z'));
 const HOURS_12 = 'ext-quota-12';
@@ -35,15 +49,46 @@ describe.each(DIALECTS)('reservation list/get/extend/delete on %s', (dialect) =>
       f1 = await createFlavor(t, { slots: 10 });
       f2 = await createFlavor(t, { slots: 10 });
       const p = MEMBER['x-project-id'];
-      mine.push(await seedReservation(t, { flavor_id: f1.id, project_id: p, start: '2030-02-01T00:00', end: '2030-02-01T01:00', created_at: '2029-12-01T00:00:01' }));
-      mine.push(await seedReservation(t, { flavor_id: f2.id, project_id: p, start: '2030-02-02T00:00', end: '2030-02-02T01:00', status: 'COMPLETE', created_at: '2029-12-01T00:00:02' }));
-      mine.push(await seedReservation(t, { flavor_id: f1.id, project_id: p, start: '2030-02-03T00:00', end: '2030-02-03T01:00', status: 'ERROR', created_at: '2029-12-01T00:00:03' }));
-      theirs = await seedReservation(t, { flavor_id: f1.id, project_id: OTHER['x-project-id'], start: '2030-02-01T00:00', end: '2030-02-01T01:00' });
+      mine.push(
+        await seedReservation(t, {
+          flavor_id: f1.id,
+          project_id: p,
+          start: '2030-02-01T00:00',
+          end: '2030-02-01T01:00',
+          created_at: '2029-12-01T00:00:01',
+        }),
+      );
+      mine.push(
+        await seedReservation(t, {
+          flavor_id: f2.id,
+          project_id: p,
+          start: '2030-02-02T00:00',
+          end: '2030-02-02T01:00',
+          status: 'COMPLETE',
+          created_at: '2029-12-01T00:00:02',
+        }),
+      );
+      mine.push(
+        await seedReservation(t, {
+          flavor_id: f1.id,
+          project_id: p,
+          start: '2030-02-03T00:00',
+          end: '2030-02-03T01:00',
+          status: 'ERROR',
+          created_at: '2029-12-01T00:00:03',
+        }),
+      );
+      theirs = await seedReservation(t, {
+        flavor_id: f1.id,
+        project_id: OTHER['x-project-id'],
+        start: '2030-02-01T00:00',
+        end: '2030-02-01T01:00',
+      });
     });
 
     const ids = (body: { results: { id: string }[] }) => body.results.map((r) => r.id);
 
-    it('lists the caller\'s project only, in every state, with the nested flavor', async () => {
+    it("lists the caller's project only, in every state, with the nested flavor", async () => {
       const body = expectOk(await call(t, 'GET', '/v1/reservations/', MEMBER));
       expect(ids(body).sort()).toEqual([...mine].sort());
       expect(body.total).toBe(3);
@@ -69,7 +114,9 @@ describe.each(DIALECTS)('reservation list/get/extend/delete on %s', (dialect) =>
         expect(ids(all).sort()).toEqual([mine[0], mine[2], theirs].sort());
         const other = expectOk(await call(t, 'GET', `/v1/reservations/?project_id=${OTHER['x-project-id']}`, h));
         expect(ids(other)).toEqual([theirs]);
-        const both = expectOk(await call(t, 'GET', `/v1/reservations/?all_projects=1&project_id=${MEMBER['x-project-id']}&flavor_id=${f2.id}`, h));
+        const both = expectOk(
+          await call(t, 'GET', `/v1/reservations/?all_projects=1&project_id=${MEMBER['x-project-id']}&flavor_id=${f2.id}`, h),
+        );
         expect(ids(both)).toEqual([mine[1]]);
         // Without either, their own project.
         expect(expectOk(await call(t, 'GET', `/v1/reservations/?flavor_id=${f1.id}`, h)).total).toBe(0);
@@ -80,7 +127,12 @@ describe.each(DIALECTS)('reservation list/get/extend/delete on %s', (dialect) =>
 
     it('get: own, or 404 for a foreign, unknown or malformed id', async () => {
       const r = expectOk(await call(t, 'GET', `/v1/reservations/${mine[0]}/`, MEMBER));
-      expect(r).toMatchObject({ id: mine[0], status: 'PENDING_CREATE', start: '2030-02-01T00:00:00+00:00', created_at: '2029-12-01T00:00:01+00:00' });
+      expect(r).toMatchObject({
+        id: mine[0],
+        status: 'PENDING_CREATE',
+        start: '2030-02-01T00:00:00+00:00',
+        created_at: '2029-12-01T00:00:01+00:00',
+      });
       expect(r.flavor).toEqual(f1);
       expectError(await call(t, 'GET', `/v1/reservations/${theirs}/`, MEMBER), 404, `Reservation ${theirs} doesn't exist`);
       const unknown = randomUUID();
@@ -96,7 +148,13 @@ describe.each(DIALECTS)('reservation list/get/extend/delete on %s', (dialect) =>
       const flavorId = seed.flavor_id ?? (await createFlavor(t, { slots: 1, ...flavorFields })).id;
       const lease = uniq('lease');
       const id = await seedReservation(t, {
-        project_id: MEMBER['x-project-id'], start: '2030-01-01T00:00', end: '2030-01-01T10:00', status: 'ACTIVE', lease_id: lease, ...seed, flavor_id: flavorId,
+        project_id: MEMBER['x-project-id'],
+        start: '2030-01-01T00:00',
+        end: '2030-01-01T10:00',
+        status: 'ACTIVE',
+        lease_id: lease,
+        ...seed,
+        flavor_id: flavorId,
       });
       return { id, flavorId, lease };
     }
@@ -105,7 +163,13 @@ describe.each(DIALECTS)('reservation list/get/extend/delete on %s', (dialect) =>
     it('succeeds: the lease gets the new (normalised) end, then the row', async () => {
       const { id, lease } = await active();
       const r = expectOk(await patch(id, { end: '2030-01-01T14:00:59+02:00' }));
-      expect(r).toMatchObject({ id, end: '2030-01-01T12:00:00+00:00', start: '2030-01-01T00:00:00+00:00', status: 'ACTIVE', lease_id: lease });
+      expect(r).toMatchObject({
+        id,
+        end: '2030-01-01T12:00:00+00:00',
+        start: '2030-01-01T00:00:00+00:00',
+        status: 'ACTIVE',
+        lease_id: lease,
+      });
       expect(Object.keys(r).sort()).toEqual(RESERVATION_FIELDS);
       expect(leases.calls).toEqual([{ op: 'update', leaseId: lease, end: new Date(at('2030-01-01T12:00')) }]);
       expect(expectOk(await call(t, 'GET', `/v1/reservations/${id}/`, MEMBER)).end).toBe('2030-01-01T12:00:00+00:00');
@@ -117,7 +181,9 @@ describe.each(DIALECTS)('reservation list/get/extend/delete on %s', (dialect) =>
         for (const h of [MEMBER, OTHER]) {
           expectError(await patch(id, { end: 'later' }, h), 400, { end: ['Not a valid datetime.'] });
           expectError(await patch(id, { end: '2030-01-01T12:00:00' }, h), 400, { end: ['Not a valid datetime.'] });
-          expectError(await patch(id, { end: '2030-01-01T12:00:00Z', start: '2030-01-01T01:00:00Z' }, h), 400, { start: ['Unknown field.'] });
+          expectError(await patch(id, { end: '2030-01-01T12:00:00Z', start: '2030-01-01T01:00:00Z' }, h), 400, {
+            start: ['Unknown field.'],
+          });
           expectError(await patch(id, { instance_count: 2 }, h), 400);
           expectError(await patch(id, {}, h), 400, 'No input data provided');
         }
@@ -138,7 +204,12 @@ describe.each(DIALECTS)('reservation list/get/extend/delete on %s', (dialect) =>
 
     it('a new end that is not later is a 400, whatever the state', async () => {
       const { id } = await active();
-      const pending = await seedReservation(t, { flavor_id: (await createFlavor(t)).id, project_id: MEMBER['x-project-id'], start: '2030-01-05T00:00', end: '2030-01-05T10:00' });
+      const pending = await seedReservation(t, {
+        flavor_id: (await createFlavor(t)).id,
+        project_id: MEMBER['x-project-id'],
+        start: '2030-01-05T00:00',
+        end: '2030-01-05T10:00',
+      });
       await expectUnchanged(t, async () => {
         for (const end of ['2030-01-01T10:00:00Z', '2030-01-01T10:00:59Z', '2030-01-01T09:00:00Z', '2029-01-01T00:00:00Z']) {
           expectError(await patch(id, { end }), 400, 'New end date must be greater then existing');
@@ -151,11 +222,20 @@ describe.each(DIALECTS)('reservation list/get/extend/delete on %s', (dialect) =>
     it('the hours quota (ceil(added hours) × instance_count) comes before the lease checks', async () => {
       const flavorId = (await createFlavor(t, { slots: 10 })).id;
       // Usage: 2 × 5 h = 10 of 12.
-      const id = await seedReservation(t, { flavor_id: flavorId, project_id: HOURS_12, start: '2030-01-02T00:00', end: '2030-01-02T05:00', instance_count: 2 });
+      const id = await seedReservation(t, {
+        flavor_id: flavorId,
+        project_id: HOURS_12,
+        start: '2030-01-02T00:00',
+        end: '2030-01-02T05:00',
+        instance_count: 2,
+      });
       const h = as(HOURS_12);
       await expectUnchanged(t, async () => {
-        expectError(await patch(id, { end: '2030-01-02T06:01:00Z' }, h), 413,
-          `Project ${HOURS_12} is over a limit for [Resource hours is over limit of 12 due to current usage 10 and delta 4]`);
+        expectError(
+          await patch(id, { end: '2030-01-02T06:01:00Z' }, h),
+          413,
+          `Project ${HOURS_12} is over a limit for [Resource hours is over limit of 12 due to current usage 10 and delta 4]`,
+        );
       });
       // Within the quota, the missing lease answers.
       expectError(await patch(id, { end: '2030-01-02T06:00:00Z' }, h), 400, 'Failed to extend reservation: No lease');
@@ -195,7 +275,13 @@ describe.each(DIALECTS)('reservation list/get/extend/delete on %s', (dialect) =>
     it('k instances need k free slots over the extension', async () => {
       const flavorId = (await createFlavor(t, { slots: 3 })).id;
       const mineK = await active({ flavor_id: flavorId, instance_count: 2 });
-      await seedReservation(t, { flavor_id: flavorId, project_id: uniq('x'), start: '2030-01-01T10:30', end: '2030-01-01T11:00', instance_count: 2 });
+      await seedReservation(t, {
+        flavor_id: flavorId,
+        project_id: uniq('x'),
+        start: '2030-01-01T10:30',
+        end: '2030-01-01T11:00',
+        instance_count: 2,
+      });
       await expectUnchanged(t, async () => {
         expectError(await patch(mineK.id, { end: '2030-01-01T10:45:00Z' }), 400, 'Failed to extend reservation: No capacity');
       });
@@ -204,7 +290,11 @@ describe.each(DIALECTS)('reservation list/get/extend/delete on %s', (dialect) =>
 
     it('a lease update failure is a 400 and leaves the row alone', async () => {
       const { id, lease } = await active();
-      for (const err of [LeaseError.fromStatus(500, 'Not enough hosts available'), LeaseError.fromStatus(404, 'Lease not found'), new Error('connection reset')]) {
+      for (const err of [
+        LeaseError.fromStatus(500, 'Not enough hosts available'),
+        LeaseError.fromStatus(404, 'Lease not found'),
+        new Error('connection reset'),
+      ]) {
         leases.failUpdate = err;
         await expectUnchanged(t, async () => {
           expectError(await patch(id, { end: '2030-01-01T12:00:00Z' }), 400, 'Failed to extend reservation: Failed to extend lease');
@@ -219,7 +309,14 @@ describe.each(DIALECTS)('reservation list/get/extend/delete on %s', (dialect) =>
   describe('delete', () => {
     const del = (id: string, h: Headers = MEMBER) => call(t, 'DELETE', `/v1/reservations/${id}/`, h);
     const seed = async (lease: string | null, project = MEMBER['x-project-id']) =>
-      seedReservation(t, { flavor_id: (await createFlavor(t)).id, project_id: project, start: '2030-01-05T00:00', end: '2030-01-05T01:00', status: lease ? 'ALLOCATED' : 'PENDING_CREATE', lease_id: lease });
+      seedReservation(t, {
+        flavor_id: (await createFlavor(t)).id,
+        project_id: project,
+        start: '2030-01-05T00:00',
+        end: '2030-01-05T01:00',
+        status: lease ? 'ALLOCATED' : 'PENDING_CREATE',
+        lease_id: lease,
+      });
 
     it('deletes the lease, then the row (204)', async () => {
       const lease = uniq('lease');
@@ -245,7 +342,12 @@ describe.each(DIALECTS)('reservation list/get/extend/delete on %s', (dialect) =>
     it('any other lease failure is a 500 and the row stays', async () => {
       const lease = uniq('stuck');
       const id = await seed(lease);
-      for (const err of [LeaseError.fromStatus(500, 'boom'), LeaseError.fromStatus(409, 'in use'), new LeaseError('timeout', { status: null, transient: true }), new Error('socket hang up')]) {
+      for (const err of [
+        LeaseError.fromStatus(500, 'boom'),
+        LeaseError.fromStatus(409, 'in use'),
+        new LeaseError('timeout', { status: null, transient: true }),
+        new Error('socket hang up'),
+      ]) {
         leases.failDelete = err;
         await expectUnchanged(t, async () => {
           const res = await del(id);

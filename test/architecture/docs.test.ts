@@ -153,7 +153,7 @@ describe('docs/', () => {
     expect(broken).toEqual([]);
   });
 
-  it("docs/api.md lists every registered policy rule with its default check", () => {
+  it('docs/api.md lists every registered policy rule with its default check', () => {
     const api = readFileSync(join(ROOT, 'docs/api.md'), 'utf8');
     const rows = new Map<string, string>();
     for (const m of api.matchAll(/^\| `([\w:]+)` \| (`[^`]*`|\(empty\)) \|/gm)) rows.set(m[1]!, m[2]!);

@@ -32,7 +32,9 @@ const inArea = (area: string) => files(join(SRC, area)).map((f) => ({ file: rela
 
 describe('layers', () => {
   it('api/ never imports db/ (routes call services)', () => {
-    const offenders = inArea('api').filter((f) => f.areas.includes('db')).map((f) => f.file);
+    const offenders = inArea('api')
+      .filter((f) => f.areas.includes('db'))
+      .map((f) => f.file);
     expect(offenders).toEqual([]);
   });
 

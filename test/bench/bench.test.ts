@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase, type Db } from '../../src/db/connect.js';
+import { parseArgs, UsageError } from '../../src/bench/args.js';
+import { quantile } from '../../src/bench/http.js';
+import { dbTable, keystoneTable } from '../../src/bench/report.js';
+import { loadScenarios } from '../../src/bench/scenarios.js';
+import { FREE_SLOT_COUNTS, type Seeded, seed } from '../../src/bench/seed.js';
+import { type Db, openDatabase } from '../../src/db/connect.js';
 import { upgrade } from '../../src/db/migrate.js';
 import * as flavors from '../../src/db/repositories/flavors.js';
-import * as reservations from '../../src/db/repositories/reservations.js';
 import { flavorOccupancy } from '../../src/db/repositories/occupancy.js';
+import * as reservations from '../../src/db/repositories/reservations.js';
 import { freeSlots } from '../../src/domain/capacity.js';
-import { parseArgs, UsageError } from '../../src/bench/args.js';
-import { seed, FREE_SLOT_COUNTS, type Seeded } from '../../src/bench/seed.js';
-import { loadScenarios } from '../../src/bench/scenarios.js';
-import { dbTable, keystoneTable } from '../../src/bench/report.js';
-import { quantile } from '../../src/bench/http.js';
 
 describe('bench arguments', () => {
   it('defaults to sqlite then mysql, 10 s, 2 workers', () => {
@@ -60,7 +60,10 @@ describe('seeded data set (SQLite)', () => {
 
   it('has 2,000 spread reservations plus the free-slot ones', async () => {
     expect(s.totalReservations).toBe(2000 + FREE_SLOT_COUNTS.reduce((a, b) => a + b, 0));
-    const n = await db.kysely.selectFrom('reservation').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const n = await db.kysely
+      .selectFrom('reservation')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(n.n)).toBe(s.totalReservations);
     expect(s.memberReservations).toBe(40);
     const mine = await reservations.listReservations(db.kysely, db.dialect, { projectId: s.memberProject }, { limit: 1000, offset: 0 });
@@ -94,7 +97,8 @@ describe('seeded data set (SQLite)', () => {
     // The creates: 40 per 10-slot flavor, one a day, 20 hours long, from createBase.
     for (const id of s.tenSlotFlavors) {
       const flavor = (await flavors.getFlavor(db.kysely, id))!;
-      const occ = (await flavorOccupancy(db.kysely, db.dialect, db.codec, flavor, s.createBase, s.createBase + 45 * 86_400_000)).reservations;
+      const occ = (await flavorOccupancy(db.kysely, db.dialect, db.codec, flavor, s.createBase, s.createBase + 45 * 86_400_000))
+        .reservations;
       const slots = freeSlots(flavor, s.createBase, s.createBase + 45 * 86_400_000, occ, now);
       expect(slots).toEqual([{ start: s.createBase, end: s.createBase + 45 * 86_400_000 }]);
     }
@@ -165,11 +169,23 @@ describe('seeded data set with chosen project ids (as Keystone assigns them)', (
 
 describe('report', () => {
   it('compares noauth with keystone against the 85 % goal', () => {
-    const load = (name: string, reqPerSec: number, p50: number, non2xx = 0) => ({ name, reqPerSec, p50, p99: p50 * 3, non2xx, errors: 0, python: null, answer: 'x' });
+    const load = (name: string, reqPerSec: number, p50: number, non2xx = 0) => ({
+      name,
+      reqPerSec,
+      p50,
+      p99: p50 * 3,
+      non2xx,
+      errors: 0,
+      python: null,
+      answer: 'x',
+    });
     const table = keystoneTable([
       { noauth: load('list flavors (member)', 2000, 10), keystone: load('list flavors (member)', 1800, 11) },
       { noauth: load('free slots over 100 reservations', 1000, 20), keystone: load('free slots over 100 reservations', 800, 25) },
-      { noauth: load('list all reservations (admin, 1,000 rows)', 20, 800), keystone: load('list all reservations (admin, 1,000 rows)', 20, 800, 3) },
+      {
+        noauth: load('list all reservations (admin, 1,000 rows)', 20, 800),
+        keystone: load('list all reservations (admin, 1,000 rows)', 20, 800, 3),
+      },
     ]);
     expect(table).toContain('| list flavors (member) | 2,000 | 1,800 | 90 % | 10.0 / 30.0 | 11.0 / 33.0 | 0 / 0 | ≥ 85 % ✔ |');
     expect(table).toContain('| 1,000 | 800 | 80 % |');
@@ -179,11 +195,25 @@ describe('report', () => {
   });
 
   it('compares with Python and marks the goals', () => {
-    const load = (name: string, reqPerSec: number, python: number | null, goal?: { reqPerSec: number }) => ({ name, reqPerSec, p50: 1, p99: 2, non2xx: 0, errors: 0, python, answer: 'x', goal });
+    const load = (name: string, reqPerSec: number, python: number | null, goal?: { reqPerSec: number }) => ({
+      name,
+      reqPerSec,
+      p50: 1,
+      p99: 2,
+      non2xx: 0,
+      errors: 0,
+      python,
+      answer: 'x',
+      goal,
+    });
     const table = dbTable({
       label: 'SQLite',
       workers: 2,
-      loads: [load('list flavors (member)', 3000, 292), load('free slots over 10,000 reservations', 60, 4.4, { reqPerSec: 100 }), load('offers', 150, null, { reqPerSec: 100 })],
+      loads: [
+        load('list flavors (member)', 3000, 292),
+        load('free slots over 10,000 reservations', 60, 4.4, { reqPerSec: 100 }),
+        load('offers', 150, null, { reqPerSec: 100 }),
+      ],
       creates: { count: 200, perSec: 100, p50: 1, p99: 2, max: 3, failures: 0, firstFailure: null },
       singles: [
         { name: 'free slots over 10,000 reservations', ms: 12, goalMs: 15, count: 20 },

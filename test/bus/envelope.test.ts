@@ -12,9 +12,9 @@ import {
 import { pyIsoformat, pyJsonDumps, pyStrDatetime, pyStrtime } from '../../src/drivers/bus/python-json.js';
 import { requestContextDict, rpcContext, sanitizeNotificationContext } from '../../src/drivers/bus/request-context.js';
 import { ceilometerEvent } from '../../src/notification/ceilometer-events.js';
-import { renderReservationPayload, type ReservationForPayload } from '../../src/notification/reservation-payload.js';
-import { ensureOsloMessaging, runScript } from '../support/python/oslo.js';
+import { type ReservationForPayload, renderReservationPayload } from '../../src/notification/reservation-payload.js';
 import { ALICE_CONTEXT } from '../support/contexts.js';
+import { ensureOsloMessaging, runScript } from '../support/python/oslo.js';
 
 const reservation: ReservationForPayload = {
   id: '3c2b1a09-8f7e-4d6c-b5a4-9382716f5e4d',
@@ -54,9 +54,18 @@ describe('pyJsonDumps', () => {
   it('matches Python json.dumps byte for byte on random JSON values', async () => {
     await ensureOsloMessaging();
     const values = fc.sample(fc.jsonValue({ stringUnit: 'binary', maxDepth: 4 }), { numRuns: 300, seed: 20261125 });
-    values.push('\ud800 lone surrogate', { '1': 'int-like key first', b: -0, c: 5e-324, d: 1.7976931348623157e308 }, [0.0001, 0.00001, 1e16, 1.5e16, 123.456, 1e21, 2 ** 60, -1e-7]);
+    values.push('\ud800 lone surrogate', { '1': 'int-like key first', b: -0, c: 5e-324, d: 1.7976931348623157e308 }, [
+      0.0001,
+      0.00001,
+      1e16,
+      1.5e16,
+      123.456,
+      1e21,
+      2 ** 60,
+      -1e-7,
+    ]);
     const python = JSON.parse(await runScript('json_dumps.py', [], { stdin: JSON.stringify(values) })) as string[];
-    values.forEach((v, i) => expect(pyJsonDumps(v), JSON.stringify(v)).toBe(python[i]));
+    for (const [i, v] of values.entries()) expect(pyJsonDumps(v), JSON.stringify(v)).toBe(python[i]);
   });
 });
 
@@ -109,9 +118,23 @@ describe('contexts', () => {
   it('a request context keeps the to_dict keys but never the token (example 2 shape)', () => {
     const c = sanitizeNotificationContext({ ...userContext, isAdminProject: false });
     expect(Object.keys(c)).toEqual([
-      'user', 'project_id', 'system_scope', 'project', 'domain', 'user_domain', 'project_domain', 'is_admin',
-      'read_only', 'show_deleted', 'auth_token', 'request_id', 'global_request_id', 'resource_uuid', 'roles',
-      'user_identity', 'is_admin_project',
+      'user',
+      'project_id',
+      'system_scope',
+      'project',
+      'domain',
+      'user_domain',
+      'project_domain',
+      'is_admin',
+      'read_only',
+      'show_deleted',
+      'auth_token',
+      'request_id',
+      'global_request_id',
+      'resource_uuid',
+      'roles',
+      'user_identity',
+      'is_admin_project',
     ]);
     expect(c.auth_token).toBeNull();
     expect(c.is_admin_project).toBe(true);

@@ -6,17 +6,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestContext } from '../../src/auth/context.js';
 import { BusConnection } from '../../src/drivers/bus/connection.js';
-import { encodeBody, notificationMessage, rpcCastMessage, type ParsedNotification } from '../../src/drivers/bus/envelope.js';
-import { rpcContext, sanitizeNotificationContext } from '../../src/drivers/bus/request-context.js';
-import { ceilometerEvent } from '../../src/notification/ceilometer-events.js';
-import { renderReservationPayload, type ReservationForPayload } from '../../src/notification/reservation-payload.js';
+import { encodeBody, notificationMessage, type ParsedNotification, rpcCastMessage } from '../../src/drivers/bus/envelope.js';
 import { NotificationListener } from '../../src/drivers/bus/listener.js';
 import { Notifier } from '../../src/drivers/bus/notifier.js';
-import { RpcClient } from '../../src/drivers/bus/rpc.js';
-import { topicExchange, topicQueue, declareBinding } from '../../src/drivers/bus/topology.js';
 import { DEFAULT_BUS_OPTIONS } from '../../src/drivers/bus/options.js';
+import { rpcContext, sanitizeNotificationContext } from '../../src/drivers/bus/request-context.js';
+import { RpcClient } from '../../src/drivers/bus/rpc.js';
+import { declareBinding, topicExchange, topicQueue } from '../../src/drivers/bus/topology.js';
+import { ceilometerEvent } from '../../src/notification/ceilometer-events.js';
+import { type ReservationForPayload, renderReservationPayload } from '../../src/notification/reservation-payload.js';
 import { ensureOsloMessaging, runScript, ScriptProcess } from '../support/python/oslo.js';
-import { createVhost, recordingLogger, waitFor, type TestVhost } from '../support/rabbit.js';
+import { createVhost, recordingLogger, type TestVhost, waitFor } from '../support/rabbit.js';
 
 let vh: TestVhost;
 let conn: BusConnection;
@@ -160,7 +160,7 @@ describe('same bytes and properties as oslo.messaging', () => {
     expect(mine.properties).toEqual(py.properties);
     expect(mine.fields.exchange).toBe('warre');
     expect(mine.fields.routingKey).toBe('notifications.info');
-    const inner = JSON.parse(JSON.parse(mine.content.toString()) ['oslo.message'] as string) as Record<string, unknown>;
+    const inner = JSON.parse(JSON.parse(mine.content.toString())['oslo.message'] as string) as Record<string, unknown>;
     const pyInner = JSON.parse(JSON.parse(py.content.toString())['oslo.message'] as string) as Record<string, unknown>;
     expect(Object.keys(inner)).toEqual(Object.keys(pyInner));
     expect(inner.payload).toEqual(pyInner.payload);
@@ -287,7 +287,9 @@ describe('Python Ceilometer-style publisher → Warre listener', () => {
       { lease_id: 'e8e12318-0000-4c67-8100-3ca4541429be', event_type: 'lease.event.before_end_lease', omit: ['user_id', 'start_date'] },
       { lease_id: 'f9f23429-1111-4c67-8100-3ca4541429be', event_type: 'lease.event.end_lease', omit: ['service'] },
     ];
-    const out = JSON.parse(await runScript('publish_lease_events.py', ['--url', vh.transportUrl(), '--events', JSON.stringify(events)])) as {
+    const out = JSON.parse(
+      await runScript('publish_lease_events.py', ['--url', vh.transportUrl(), '--events', JSON.stringify(events)]),
+    ) as {
       sent: string[];
     };
     await waitFor(() => got.length >= 3, '3 lease events');

@@ -1,9 +1,9 @@
 /** NotificationListener delivery semantics against the real RabbitMQ. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusConnection } from '../../src/drivers/bus/connection.js';
-import { encodeBody, notificationMessage, PUBLISH_PROPERTIES, type ParsedNotification } from '../../src/drivers/bus/envelope.js';
+import { encodeBody, notificationMessage, type ParsedNotification, PUBLISH_PROPERTIES } from '../../src/drivers/bus/envelope.js';
 import { NotificationListener } from '../../src/drivers/bus/listener.js';
-import { createVhost, rabbitmqctl, recordingLogger, waitFor, type TestVhost } from '../support/rabbit.js';
+import { createVhost, rabbitmqctl, recordingLogger, type TestVhost, waitFor } from '../support/rabbit.js';
 
 let vh: TestVhost;
 let conn: BusConnection;
@@ -30,9 +30,7 @@ async function publishRaw(exchange: string, routingKey: string, body: Buffer, pr
 
 async function queueCounts(name: string): Promise<{ ready: number; unacked: number }> {
   const out = await rabbitmqctl('list_queues', '-p', vh.name, 'name', 'messages_ready', 'messages_unacknowledged', '--formatter', 'json');
-  const q = (JSON.parse(out) as { name: string; messages_ready: number; messages_unacknowledged: number }[]).find(
-    (x) => x.name === name,
-  );
+  const q = (JSON.parse(out) as { name: string; messages_ready: number; messages_unacknowledged: number }[]).find((x) => x.name === name);
   return { ready: q?.messages_ready ?? -1, unacked: q?.messages_unacknowledged ?? -1 };
 }
 
@@ -88,7 +86,11 @@ describe('NotificationListener', () => {
     });
     await listener.start();
     await publishRaw('ceilometer', 'garbage.sample', Buffer.from('this is not json'));
-    await publishRaw('ceilometer', 'garbage.sample', Buffer.from('{"oslo.version": "2.0", "oslo.message": "{\\"message_id\\": \\"aaaabbbb-1111\\", oops'));
+    await publishRaw(
+      'ceilometer',
+      'garbage.sample',
+      Buffer.from('{"oslo.version": "2.0", "oslo.message": "{\\"message_id\\": \\"aaaabbbb-1111\\", oops'),
+    );
     await publishRaw('ceilometer', 'garbage.sample', Buffer.from([0xc3, 0x28]), { ...PUBLISH_PROPERTIES, contentType: 'text/plain' });
     await publishRaw('ceilometer', 'garbage.sample', sample('good.one'));
     await waitFor(() => seen.length === 1, 'the good message');

@@ -7,7 +7,7 @@ import { BusConnection } from '../../src/drivers/bus/connection.js';
 import { NotificationListener } from '../../src/drivers/bus/listener.js';
 import { Notifier } from '../../src/drivers/bus/notifier.js';
 import { resolveTransport } from '../../src/drivers/bus/transport-url.js';
-import { createVhost, recordingLogger, waitFor, type TestVhost } from '../support/rabbit.js';
+import { createVhost, recordingLogger, type TestVhost, waitFor } from '../support/rabbit.js';
 
 let vh: TestVhost;
 const fast = { rabbit_retry_interval: 0.2, rabbit_retry_backoff: 0.2, rabbit_interval_max: 1 };
@@ -27,7 +27,10 @@ describe('reconnects', () => {
     const pubLog = recordingLogger();
     const pubConn = BusConnection.fromUrl(vh.transportUrl(), fast, { logger: pubLog, name: 'reconnect-pub' }).start();
     const subConn = BusConnection.fromUrl(vh.transportUrl(), fast, { name: 'reconnect-sub' }).start();
-    cleanup.push(() => pubConn.close(), () => subConn.close());
+    cleanup.push(
+      () => pubConn.close(),
+      () => subConn.close(),
+    );
     let pubConnects = 0;
     let pubDrops = 0;
     let subDrops = 0;
@@ -80,7 +83,9 @@ describe('reconnects', () => {
     const conn = new BusConnection(targets, options, { logger, shuffle: false }).start();
     cleanup.push(() => conn.close());
     await conn.whenConnected(10_000);
-    expect(logger.lines.some((l) => l.level === 'error' && l.msg.startsWith('Connection failed') && l.obj.host === '127.0.0.1:1')).toBe(true);
+    expect(logger.lines.some((l) => l.level === 'error' && l.msg.startsWith('Connection failed') && l.obj.host === '127.0.0.1:1')).toBe(
+      true,
+    );
     await conn.close();
 
     // Only dead hosts: retries with backoff, a notifier with retry=1 gives up and logs; nothing throws.

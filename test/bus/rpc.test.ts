@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BusConnection } from '../../src/drivers/bus/connection.js';
 import { encodeBody, PUBLISH_PROPERTIES, rpcCastMessage } from '../../src/drivers/bus/envelope.js';
 import { RpcClient, RpcServer } from '../../src/drivers/bus/rpc.js';
-import { ensureOsloMessaging, runScript, ScriptProcess } from '../support/python/oslo.js';
-import { createVhost, recordingLogger, waitFor, type TestVhost } from '../support/rabbit.js';
 import { ALICE_CONTEXT } from '../support/contexts.js';
+import { ensureOsloMessaging, runScript, ScriptProcess } from '../support/python/oslo.js';
+import { createVhost, recordingLogger, type TestVhost, waitFor } from '../support/rabbit.js';
 
 let vh: TestVhost;
 let conn: BusConnection;
@@ -100,7 +100,12 @@ describe('RPC casts', () => {
     ch.publish('warre', 'warre-worker', dup, PUBLISH_PROPERTIES);
     ch.publish('warre', 'warre-worker', dup, PUBLISH_PROPERTIES);
     ch.publish('warre', 'warre-worker', Buffer.from('{"oslo.version": "2.0", "oslo.message": "{}"}'), PUBLISH_PROPERTIES);
-    ch.publish('warre', 'warre-worker', encodeBody(rpcCastMessage({ method: 'create_lease', args: { reservation_id: 'last' } }), true), PUBLISH_PROPERTIES);
+    ch.publish(
+      'warre',
+      'warre-worker',
+      encodeBody(rpcCastMessage({ method: 'create_lease', args: { reservation_id: 'last' } }), true),
+      PUBLISH_PROPERTIES,
+    );
     await waitFor(() => calls.some((c) => c.args.reservation_id === 'last'), 'the last cast');
     expect(calls.filter((c) => c.args.reservation_id === 'dup')).toHaveLength(1);
     expect(logger.lines.some((l) => l.msg.startsWith('Duplicate RPC message'))).toBe(true);

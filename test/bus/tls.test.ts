@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBus, createNotifier } from '../../src/cli/bus.js';
 import type { BusConnection } from '../../src/drivers/bus/connection.js';
 import type { ParsedNotification } from '../../src/drivers/bus/envelope.js';
-import { ceilometerEvent } from '../../src/notification/ceilometer-events.js';
 import { NotificationListener } from '../../src/drivers/bus/listener.js';
+import { ceilometerEvent } from '../../src/notification/ceilometer-events.js';
 import { capturePino, configFrom, PrivateBroker, waitFor } from '../support/lifecycle-helpers.js';
 import { makeTestPki, type TestPki } from '../support/pki.js';
 import { ensureOsloMessaging, runScript, ScriptProcess } from '../support/python/oslo.js';
@@ -41,7 +41,10 @@ const tlsUrl = () => `rabbit://guest:guest@127.0.0.1:${broker.sslPort}/?ssl=1`;
 /** The Python side's oslo.config file: the same CA and client certificate. */
 function pythonConf(): string {
   const file = join(pki.dir, 'python.conf');
-  writeFileSync(file, `[oslo_messaging_rabbit]\nssl_ca_file = ${pki.caFile}\nssl_cert_file = ${pki.clientCertFile}\nssl_key_file = ${pki.clientKeyFile}\n`);
+  writeFileSync(
+    file,
+    `[oslo_messaging_rabbit]\nssl_ca_file = ${pki.caFile}\nssl_cert_file = ${pki.clientCertFile}\nssl_key_file = ${pki.clientKeyFile}\n`,
+  );
   return file;
 }
 
@@ -61,7 +64,20 @@ const mutual = () => ({ ssl_ca_file: pki.caFile, ssl_cert_file: pki.clientCertFi
 
 describe('transport_url ?ssl=1 with [oslo_messaging_rabbit] ssl_ca_file, ssl_cert_file, ssl_key_file', () => {
   it('sends notifications over TLS that a Python oslo.messaging listener (over TLS) receives', async () => {
-    const py = new ScriptProcess('notify_listener.py', ['--url', tlsUrl(), '--config-file', pythonConf(), '--exchange', 'warre', '--topic', 'notifications', '--count', '1', '--timeout', '60']);
+    const py = new ScriptProcess('notify_listener.py', [
+      '--url',
+      tlsUrl(),
+      '--config-file',
+      pythonConf(),
+      '--exchange',
+      'warre',
+      '--topic',
+      'notifications',
+      '--count',
+      '1',
+      '--timeout',
+      '60',
+    ]);
     try {
       await py.ready(60_000);
       const { conn, log, config } = connect(mutual(), true);
@@ -81,7 +97,10 @@ describe('transport_url ?ssl=1 with [oslo_messaging_rabbit] ssl_ca_file, ssl_cer
     const { conn, log } = connect(mutual());
     const got: ParsedNotification[] = [];
     const listener = new NotificationListener(conn, {
-      exchange: 'ceilometer', topic: 'warre', priorities: ['sample'], logger: log.logger,
+      exchange: 'ceilometer',
+      topic: 'warre',
+      priorities: ['sample'],
+      logger: log.logger,
       handler: async (n) => {
         got.push(n);
         return 'ack';
@@ -89,9 +108,19 @@ describe('transport_url ?ssl=1 with [oslo_messaging_rabbit] ssl_ca_file, ssl_cer
     });
     await listener.start();
     const leaseId = 'a1b2c3d4-0000-4c67-8100-3ca4541429be';
-    await runScript('publish_lease_events.py', ['--url', tlsUrl(), '--config-file', pythonConf(), '--events', JSON.stringify([{ lease_id: leaseId, event_type: 'lease.event.start_lease' }])]);
+    await runScript('publish_lease_events.py', [
+      '--url',
+      tlsUrl(),
+      '--config-file',
+      pythonConf(),
+      '--events',
+      JSON.stringify([{ lease_id: leaseId, event_type: 'lease.event.start_lease' }]),
+    ]);
     await waitFor(() => got.length >= 1, 'the lease event');
-    expect(ceilometerEvent(got[0]!)).toMatchObject({ eventType: 'lease.event.start_lease', traits: expect.objectContaining({ lease_id: leaseId }) });
+    expect(ceilometerEvent(got[0]!)).toMatchObject({
+      eventType: 'lease.event.start_lease',
+      traits: expect.objectContaining({ lease_id: leaseId }),
+    });
     await listener.stop();
   });
 
@@ -104,14 +133,22 @@ describe('transport_url ?ssl=1 with [oslo_messaging_rabbit] ssl_ca_file, ssl_cer
 
   it('is refused by a broker that requires a client certificate when ssl_cert_file is not set', async () => {
     const { conn, log } = connect({ ssl_ca_file: pki.caFile });
-    const failed = await waitFor(() => log.lines.find((l) => /^Connection failed: /.test(String(l.msg))), 'a refused connection attempt', 30_000);
+    const failed = await waitFor(
+      () => log.lines.find((l) => /^Connection failed: /.test(String(l.msg))),
+      'a refused connection attempt',
+      30_000,
+    );
     expect(String(failed.msg)).toMatch(/certificate required/);
     expect(conn.connected).toBe(false);
   });
 
   it('without ssl_ca_file verifies against the system CAs (as py-amqp 5 does): a private CA is refused', async () => {
     const { conn, log } = connect({ ssl_cert_file: pki.clientCertFile, ssl_key_file: pki.clientKeyFile });
-    await waitFor(() => log.lines.some((l) => /self[- ]signed|unable to (get|verify)|certificate/i.test(String(l.msg))), 'a refused connection attempt', 30_000);
+    await waitFor(
+      () => log.lines.some((l) => /self[- ]signed|unable to (get|verify)|certificate/i.test(String(l.msg))),
+      'a refused connection attempt',
+      30_000,
+    );
     expect(conn.connected).toBe(false);
   });
 

@@ -3,10 +3,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BusConnection } from '../../src/drivers/bus/connection.js';
 import { NotificationListener } from '../../src/drivers/bus/listener.js';
 import { Notifier } from '../../src/drivers/bus/notifier.js';
-import { RpcServer } from '../../src/drivers/bus/rpc.js';
-import { ConfirmPublisher } from '../../src/drivers/bus/publisher.js';
-import { queueArguments, topicExchange } from '../../src/drivers/bus/topology.js';
 import { DEFAULT_BUS_OPTIONS } from '../../src/drivers/bus/options.js';
+import { ConfirmPublisher } from '../../src/drivers/bus/publisher.js';
+import { RpcServer } from '../../src/drivers/bus/rpc.js';
+import { queueArguments, topicExchange } from '../../src/drivers/bus/topology.js';
 import { createVhost, recordingLogger, type TestVhost } from '../support/rabbit.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -14,7 +14,10 @@ afterAll(async () => {
   for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
 });
 
-async function setup(label: string, query?: string): Promise<{ vh: TestVhost; conn: BusConnection; logger: ReturnType<typeof recordingLogger> }> {
+async function setup(
+  label: string,
+  query?: string,
+): Promise<{ vh: TestVhost; conn: BusConnection; logger: ReturnType<typeof recordingLogger> }> {
   const vh = await createVhost(label);
   cleanup.push(() => vh.delete());
   const logger = recordingLogger();
@@ -44,7 +47,12 @@ describe('declarations on the broker', () => {
     const n = new Notifier({ driver: ['messagingv2'], connection: conn });
     await n.info(null, 'warre.reservation.start', {});
     await n.close();
-    expect((await vh.exchanges()).find((e) => e.name === 'warre')).toEqual({ name: 'warre', type: 'topic', durable: false, auto_delete: false });
+    expect((await vh.exchanges()).find((e) => e.name === 'warre')).toEqual({
+      name: 'warre',
+      type: 'topic',
+      durable: false,
+      auto_delete: false,
+    });
     expect((await vh.queues()).find((q) => q.name === 'notifications.info')).toMatchObject({
       durable: false,
       auto_delete: false,
@@ -52,7 +60,11 @@ describe('declarations on the broker', () => {
       arguments: {},
       messages: 1,
     });
-    expect(await vh.bindings()).toContainEqual({ source_name: 'warre', destination_name: 'notifications.info', routing_key: 'notifications.info' });
+    expect(await vh.bindings()).toContainEqual({
+      source_name: 'warre',
+      destination_name: 'notifications.info',
+      routing_key: 'notifications.info',
+    });
   });
 
   it('?amqp_durable_queues=true declares durable exchanges and queues; a mismatched notifier only logs', async () => {
@@ -61,7 +73,12 @@ describe('declarations on the broker', () => {
     const n = new Notifier({ driver: ['messagingv2'], connection: conn, topics: ['notifications', 'billing'] });
     await n.info(null, 'warre.reservation.start', {});
     await n.close();
-    const listener = new NotificationListener(conn, { exchange: 'ceilometer', topic: 'warre', priorities: ['sample'], handler: async () => 'ack' });
+    const listener = new NotificationListener(conn, {
+      exchange: 'ceilometer',
+      topic: 'warre',
+      priorities: ['sample'],
+      handler: async () => 'ack',
+    });
     await listener.start();
     await listener.stop();
     const exchanges = await vh.exchanges();
@@ -69,7 +86,10 @@ describe('declarations on the broker', () => {
     expect(exchanges.find((e) => e.name === 'ceilometer')?.durable).toBe(true);
     const queues = await vh.queues();
     for (const name of ['notifications.info', 'billing.info', 'warre.sample']) {
-      expect(queues.find((q) => q.name === name), name).toMatchObject({ durable: true, auto_delete: false });
+      expect(
+        queues.find((q) => q.name === name),
+        name,
+      ).toMatchObject({ durable: true, auto_delete: false });
     }
 
     // A notifier configured non-durable against the durable exchange: 406, logged, never thrown.
@@ -113,7 +133,12 @@ describe('declarations on the broker', () => {
     expect(exchanges).toContainEqual({ name: 'warre', type: 'topic', durable: false, auto_delete: false });
     expect(exchanges).toContainEqual({ name: 'warre-worker_fanout', type: 'fanout', durable: false, auto_delete: true });
     const queues = await vh.queues();
-    expect(queues.find((q) => q.name === 'warre-worker')).toMatchObject({ durable: false, auto_delete: false, arguments: {}, consumers: 1 });
+    expect(queues.find((q) => q.name === 'warre-worker')).toMatchObject({
+      durable: false,
+      auto_delete: false,
+      arguments: {},
+      consumers: 1,
+    });
     expect(queues.find((q) => q.name === 'warre-worker.worker-1')).toMatchObject({ durable: false, arguments: {}, consumers: 1 });
     expect(queues.find((q) => q.name === server.fanoutQueue)).toMatchObject({
       durable: false,
@@ -123,8 +148,16 @@ describe('declarations on the broker', () => {
     });
     const bindings = await vh.bindings();
     expect(bindings).toContainEqual({ source_name: 'warre', destination_name: 'warre-worker', routing_key: 'warre-worker' });
-    expect(bindings).toContainEqual({ source_name: 'warre', destination_name: 'warre-worker.worker-1', routing_key: 'warre-worker.worker-1' });
-    expect(bindings).toContainEqual({ source_name: 'warre-worker_fanout', destination_name: server.fanoutQueue, routing_key: 'warre-worker' });
+    expect(bindings).toContainEqual({
+      source_name: 'warre',
+      destination_name: 'warre-worker.worker-1',
+      routing_key: 'warre-worker.worker-1',
+    });
+    expect(bindings).toContainEqual({
+      source_name: 'warre-worker_fanout',
+      destination_name: server.fanoutQueue,
+      routing_key: 'warre-worker',
+    });
     await server.stop();
   });
 });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_BUS_OPTIONS } from '../../src/drivers/bus/options.js';
 import {
   applyQueryOptions,
   connectTargets,
@@ -11,7 +12,6 @@ import {
   resolveTransport,
   TransportUrlError,
 } from '../../src/drivers/bus/transport-url.js';
-import { DEFAULT_BUS_OPTIONS } from '../../src/drivers/bus/options.js';
 import { ensureOsloMessaging, runScript } from '../support/python/oslo.js';
 
 describe('parseTransportUrl (oslo.messaging parse results, docs/interop.md#transport-url)', () => {
@@ -35,12 +35,8 @@ describe('parseTransportUrl (oslo.messaging parse results, docs/interop.md#trans
   });
 
   it('three hosts, percent-decoded password, vhost and query', () => {
-    const u = parseTransportUrl(
-      'rabbit://warre:s3cr%40t@mq1:5672,warre:s3cr%40t@mq2:5672,warre:s3cr%40t@mq3:5672/nectar?ssl=1',
-    );
-    expect(u.hosts).toEqual(
-      ['mq1', 'mq2', 'mq3'].map((hostname) => ({ hostname, port: 5672, username: 'warre', password: 's3cr@t' })),
-    );
+    const u = parseTransportUrl('rabbit://warre:s3cr%40t@mq1:5672,warre:s3cr%40t@mq2:5672,warre:s3cr%40t@mq3:5672/nectar?ssl=1');
+    expect(u.hosts).toEqual(['mq1', 'mq2', 'mq3'].map((hostname) => ({ hostname, port: 5672, username: 'warre', password: 's3cr@t' })));
     expect(u.virtualHost).toBe('nectar');
     expect(u.query).toEqual({ ssl: '1' });
   });
@@ -172,12 +168,15 @@ describe('connectTargets', () => {
       expect(strict!.socket.checkServerIdentity).not.toBe(t!.socket.checkServerIdentity);
       expect(() => resolveTransport('rabbit://u:p@mq/?ssl=1&ssl_version=sslv9')).toThrow(/Invalid SSL version : sslv9/);
       // Unreadable or wrong files are named with their option, at start-up.
-      expect(() => resolveTransport('rabbit://u:p@mq/?ssl=1', { ssl_ca_file: join(dir, 'nope.pem') }))
-        .toThrow(`[oslo_messaging_rabbit] ssl_ca_file: cannot read ${join(dir, 'nope.pem')} (ENOENT)`);
-      expect(() => resolveTransport('rabbit://u:p@mq/?ssl=1', { ssl_ca_file: join(dir, 'junk.pem') }))
-        .toThrow(`[oslo_messaging_rabbit] ssl_ca_file: ${join(dir, 'junk.pem')} holds no PEM certificate`);
-      expect(() => resolveTransport('rabbit://u:p@mq/?ssl=1', { ssl_ca_file: ca, ssl_cert_file: ca, ssl_key_file: ca }))
-        .toThrow(`[oslo_messaging_rabbit] ssl_key_file: ${ca} holds no PEM private key`);
+      expect(() => resolveTransport('rabbit://u:p@mq/?ssl=1', { ssl_ca_file: join(dir, 'nope.pem') })).toThrow(
+        `[oslo_messaging_rabbit] ssl_ca_file: cannot read ${join(dir, 'nope.pem')} (ENOENT)`,
+      );
+      expect(() => resolveTransport('rabbit://u:p@mq/?ssl=1', { ssl_ca_file: join(dir, 'junk.pem') })).toThrow(
+        `[oslo_messaging_rabbit] ssl_ca_file: ${join(dir, 'junk.pem')} holds no PEM certificate`,
+      );
+      expect(() => resolveTransport('rabbit://u:p@mq/?ssl=1', { ssl_ca_file: ca, ssl_cert_file: ca, ssl_key_file: ca })).toThrow(
+        `[oslo_messaging_rabbit] ssl_key_file: ${ca} holds no PEM private key`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

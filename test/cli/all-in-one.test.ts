@@ -8,9 +8,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/db/connect.js';
 import { DEFAULT_CONFIG_FILE } from '../../src/config/load.js';
-import { emptyConfigFile, ensureBuilt, freePort, httpRequest, processGroupMembers, startWarre, warreEnv, type WarreProcess } from './process.js';
+import { openDatabase } from '../../src/db/connect.js';
+import {
+  emptyConfigFile,
+  ensureBuilt,
+  freePort,
+  httpRequest,
+  processGroupMembers,
+  startWarre,
+  type WarreProcess,
+  warreEnv,
+} from './process.js';
 
 const ADMIN = { 'x-user-id': 'admin-user', 'x-project-id': 'admin-project', 'x-roles': 'admin' };
 const MEMBER = { 'x-user-id': 'aio-user', 'x-project-id': 'aio-project', 'x-roles': 'member' };
@@ -84,18 +93,32 @@ describe('warre all (all-in-one)', () => {
   });
 
   it('a reservation starting next minute gets its lease: PENDING_CREATE → ALLOCATED with a lease id', async () => {
-    const f = await httpRequest(port, 'POST', '/v1/flavors/', ADMIN, { name: 'aio.small', vcpu: 1, memory_mb: 1024, disk_gb: 10, slots: 2 });
+    const f = await httpRequest(port, 'POST', '/v1/flavors/', ADMIN, {
+      name: 'aio.small',
+      vcpu: 1,
+      memory_mb: 1024,
+      disk_gb: 10,
+      slots: 2,
+    });
     expect(f.status, f.body).toBe(202);
     ids.flavor = f.json().id;
     const start = Math.floor(Date.now() / MINUTE) * MINUTE + 2 * MINUTE;
-    const r = await httpRequest(port, 'POST', '/v1/reservations/', MEMBER, { flavor_id: ids.flavor, start: iso(start), end: iso(start + 60 * MINUTE) });
+    const r = await httpRequest(port, 'POST', '/v1/reservations/', MEMBER, {
+      flavor_id: ids.flavor,
+      start: iso(start),
+      end: iso(start + 60 * MINUTE),
+    });
     expect(r.status, r.body).toBe(200);
     expect(r.json().status).toBe('PENDING_CREATE');
     ids.later = r.json().id;
-    const allocated = await poll('ALLOCATED', async () => {
-      const g = (await httpRequest(port, 'GET', `/v1/reservations/${ids.later}/`, MEMBER)).json();
-      return g.status === 'PENDING_CREATE' ? undefined : g;
-    }, 30_000);
+    const allocated = await poll(
+      'ALLOCATED',
+      async () => {
+        const g = (await httpRequest(port, 'GET', `/v1/reservations/${ids.later}/`, MEMBER)).json();
+        return g.status === 'PENDING_CREATE' ? undefined : g;
+      },
+      30_000,
+    );
     expect(allocated.status).toBe('ALLOCATED');
     expect(allocated.lease_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(allocated.compute_flavor).toEqual(expect.any(String));
@@ -105,14 +128,22 @@ describe('warre all (all-in-one)', () => {
     // Stay clear of a minute boundary, so "the current minute" is the same for the test and the service.
     if (Date.now() % MINUTE > 50_000) await new Promise((r) => setTimeout(r, MINUTE - (Date.now() % MINUTE) + 500));
     const start = Math.floor(Date.now() / MINUTE) * MINUTE;
-    const r = await httpRequest(port, 'POST', '/v1/reservations/', MEMBER, { flavor_id: ids.flavor, start: iso(start), end: iso(start + 30 * MINUTE) });
+    const r = await httpRequest(port, 'POST', '/v1/reservations/', MEMBER, {
+      flavor_id: ids.flavor,
+      start: iso(start),
+      end: iso(start + 30 * MINUTE),
+    });
     expect(r.status, r.body).toBe(200);
     ids.now = r.json().id;
     // The simulator delivers a due start after its settle time (10 s), like Blazar's event loop.
-    const active = await poll('ACTIVE', async () => {
-      const g = (await httpRequest(port, 'GET', `/v1/reservations/${ids.now}`, MEMBER)).json();
-      return g.status === 'ACTIVE' || g.status === 'ERROR' ? g : undefined;
-    }, 60_000);
+    const active = await poll(
+      'ACTIVE',
+      async () => {
+        const g = (await httpRequest(port, 'GET', `/v1/reservations/${ids.now}`, MEMBER)).json();
+        return g.status === 'ACTIVE' || g.status === 'ERROR' ? g : undefined;
+      },
+      60_000,
+    );
     expect(active.status, JSON.stringify(active)).toBe('ACTIVE');
     expect(active.lease_id).toMatch(/^[0-9a-f-]{36}$/);
   }, 120_000);
@@ -136,6 +167,9 @@ describe('warre all (all-in-one)', () => {
     await proc.waitFor(/Data: +\S+/, { timeoutMs: 60_000 });
     const list = await httpRequest(port, 'GET', '/v1/reservations/', MEMBER);
     expect(list.status).toBe(200);
-    expect(Object.fromEntries((list.json().results as any[]).map((x) => [x.id, x.status]))).toEqual({ [ids.later!]: 'ALLOCATED', [ids.now!]: 'ACTIVE' });
+    expect(Object.fromEntries((list.json().results as any[]).map((x) => [x.id, x.status]))).toEqual({
+      [ids.later!]: 'ALLOCATED',
+      [ids.now!]: 'ACTIVE',
+    });
   }, 120_000);
 });

@@ -6,8 +6,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { ensureBuilt, freePort, processGroupMembers, runWarre, startWarre, warreEnv } from './process.js';
 
@@ -88,7 +88,10 @@ describe('db upgrade / db version', () => {
   });
 
   it('the warre-manage entry point is the same command; `db sync` is an alias; a second upgrade is a no-op', async () => {
-    for (const args of [['db', 'upgrade'], ['db', 'sync']]) {
+    for (const args of [
+      ['db', 'upgrade'],
+      ['db', 'sync'],
+    ]) {
       const r = await runWarre(args, env(), { script: 'warre-manage.js' });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/is up to date\.$/m);
@@ -111,7 +114,10 @@ describe('db upgrade / db version', () => {
   });
 
   it('an unreachable database: exit 1, a one-line error, no stack trace, no password', async () => {
-    const r = await runWarre(['manage', 'db', 'version'], warreEnv({ WARRE_DATABASE__CONNECTION: 'mysql+pymysql://warre:s3cr3t-pw@127.0.0.1:1/warre' }));
+    const r = await runWarre(
+      ['manage', 'db', 'version'],
+      warreEnv({ WARRE_DATABASE__CONNECTION: 'mysql+pymysql://warre:s3cr3t-pw@127.0.0.1:1/warre' }),
+    );
     // Nothing listens on port 1: a one-line error, no stack trace, no password.
     expect(r.code).toBe(1);
     expect(`${r.stdout}${r.stderr}`).not.toContain('s3cr3t-pw');
@@ -126,20 +132,45 @@ describe('policy defaults / config sample', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     const lines = r.stdout.split('\n');
-    expect(lines.filter((l) => l.startsWith('"')), 'no rule is active in a sample').toEqual([]);
-    const rules = parseYaml(lines.filter((l) => l.startsWith('#"')).map((l) => l.slice(1)).join('\n'));
+    expect(
+      lines.filter((l) => l.startsWith('"')),
+      'no rule is active in a sample',
+    ).toEqual([]);
+    const rules = parseYaml(
+      lines
+        .filter((l) => l.startsWith('#"'))
+        .map((l) => l.slice(1))
+        .join('\n'),
+    );
     expect(rules).toEqual(DEFAULT_POLICY);
   });
 
   it('config sample prints every section with commented defaults; uncommented it loads as a configuration', async () => {
     const r = await runWarre(['manage', 'config', 'sample'], warreEnv({}));
     expect(r.code, r.stderr).toBe(0);
-    for (const section of ['DEFAULT', 'api', 'database', 'oslo_policy', 'warre', 'worker', 'keystone_authtoken', 'service_auth', 'oslo_limit', 'quota', 'oslo_messaging_notifications', 'oslo_messaging_rabbit', 'smtp']) {
+    for (const section of [
+      'DEFAULT',
+      'api',
+      'database',
+      'oslo_policy',
+      'warre',
+      'worker',
+      'keystone_authtoken',
+      'service_auth',
+      'oslo_limit',
+      'quota',
+      'oslo_messaging_notifications',
+      'oslo_messaging_rabbit',
+      'smtp',
+    ]) {
       expect(r.stdout).toMatch(new RegExp(`^\\[${section}\\]$`, 'm'));
     }
     expect(r.stdout).toMatch(/^#connection = sqlite:\/\/\/\.warre\/warre\.db$/m);
     expect(r.stdout).toMatch(/^#port = 8787$/m);
-    expect(r.stdout.split('\n').filter((l) => /^[a-z_]+ *=/.test(l)), 'every option is commented out').toEqual([]);
+    expect(
+      r.stdout.split('\n').filter((l) => /^[a-z_]+ *=/.test(l)),
+      'every option is commented out',
+    ).toEqual([]);
     // Uncomment every option that has a value and use the file: it must load without a configuration error.
     const uncommented = r.stdout
       .split('\n')
@@ -148,7 +179,11 @@ describe('policy defaults / config sample', () => {
       .join('\n');
     const dir = fs.mkdtempSync(path.join(tmp, 'sample-'));
     fs.writeFileSync(path.join(dir, 'warre.conf'), uncommented);
-    const v = await runWarre(['--config-file', path.join(dir, 'warre.conf'), 'manage', 'db', 'version'], warreEnv({ WARRE_CONFIG_FILE: undefined }), { cwd: dir });
+    const v = await runWarre(
+      ['--config-file', path.join(dir, 'warre.conf'), 'manage', 'db', 'version'],
+      warreEnv({ WARRE_CONFIG_FILE: undefined }),
+      { cwd: dir },
+    );
     expect(v.code, v.stderr).toBe(0);
     expect(v.stdout).toMatch(/^database: +sqlite:\/\/\/\.warre\/warre\.db$/m);
   });
@@ -193,7 +228,10 @@ describe('usage and configuration errors', () => {
   });
 
   it('a --config-file that does not exist: exit 2 naming it', async () => {
-    const r = await runWarre(['--config-file', '/nonexistent/warre.conf', 'manage', 'db', 'version'], warreEnv({ WARRE_CONFIG_FILE: undefined }));
+    const r = await runWarre(
+      ['--config-file', '/nonexistent/warre.conf', 'manage', 'db', 'version'],
+      warreEnv({ WARRE_CONFIG_FILE: undefined }),
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('/nonexistent/warre.conf');
     expect(r.stderr).toMatch(/does not exist/);
@@ -226,7 +264,9 @@ describe('warre api on a database with pending migrations', () => {
     const r = await runWarre(['api'], await env(1), { timeoutMs: 30_000 });
     expect(r.signal).toBeNull();
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/not up to date: pending migrations 0001-base-schema, 0002-indexes, 0003-warre-tables, 0004-reservation-order-index, 0005-message-delivery/);
+    expect(r.stderr).toMatch(
+      /not up to date: pending migrations 0001-base-schema, 0002-indexes, 0003-warre-tables, 0004-reservation-order-index, 0005-message-delivery/,
+    );
     expect(r.stderr).toContain('Run "warre-manage db upgrade" first');
     const v = await runWarre(['manage', 'db', 'version'], warreEnv({ WARRE_DATABASE__CONNECTION: testDb.url }));
     expect(v.stdout).toMatch(/^applied: +\(none\)$/m);

@@ -4,7 +4,7 @@
  * environment (no /etc/warre/warre.conf, no WARRE_* of the caller), free
  * ports, waiting for output, and stopping a process with all its children.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -70,7 +70,11 @@ export interface RunResult {
 }
 
 /** Run `node dist/cli/warre.js <args>` to completion. */
-export async function runWarre(args: string[], env: NodeJS.ProcessEnv, opts: { cwd?: string; timeoutMs?: number; script?: string } = {}): Promise<RunResult> {
+export async function runWarre(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  opts: { cwd?: string; timeoutMs?: number; script?: string } = {},
+): Promise<RunResult> {
   const p = startWarre(args, env, opts);
   const timer = setTimeout(() => p.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
   const { code, signal } = await p.exited;
@@ -98,7 +102,12 @@ export interface WarreProcess {
  */
 export function startWarre(args: string[], env: NodeJS.ProcessEnv, opts: { cwd?: string; script?: string } = {}): WarreProcess {
   const script = opts.script ? path.join(ROOT, 'dist/cli', opts.script) : WARRE_JS;
-  const child = spawn(process.execPath, [script, ...args], { cwd: opts.cwd ?? ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   const listeners = new Set<() => void>();

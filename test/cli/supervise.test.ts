@@ -20,7 +20,12 @@ describe('[worker] workers', () => {
   it('starts that many worker processes under one primary', async () => {
     const p = startWarre(
       ['worker'],
-      warreEnv({ WARRE_DATABASE__CONNECTION: testDb.url, WARRE_WORKER__WORKERS: '2', WARRE_WARRE__LEASE_BACKEND: 'blazar', WARRE_WARRE__USER_NOTIFIER: 'logging' }),
+      warreEnv({
+        WARRE_DATABASE__CONNECTION: testDb.url,
+        WARRE_WORKER__WORKERS: '2',
+        WARRE_WARRE__LEASE_BACKEND: 'blazar',
+        WARRE_WARRE__USER_NOTIFIER: 'logging',
+      }),
     );
     try {
       await p.waitFor(/warre-worker started/, { count: 2, timeoutMs: 30_000 });
@@ -33,7 +38,12 @@ describe('[worker] workers', () => {
   it('gives up with exit 1 when every copy dies at start (here: taynac without [service_auth])', async () => {
     const r = await runWarre(
       ['worker'],
-      warreEnv({ WARRE_DATABASE__CONNECTION: testDb.url, WARRE_WORKER__WORKERS: '2', WARRE_WARRE__LEASE_BACKEND: 'blazar', WARRE_WARRE__USER_NOTIFIER: 'taynac' }),
+      warreEnv({
+        WARRE_DATABASE__CONNECTION: testDb.url,
+        WARRE_WORKER__WORKERS: '2',
+        WARRE_WARRE__LEASE_BACKEND: 'blazar',
+        WARRE_WARRE__USER_NOTIFIER: 'taynac',
+      }),
       { timeoutMs: 60_000 },
     );
     expect(r.code).toBe(1);
@@ -44,9 +54,17 @@ describe('[worker] workers', () => {
   it('refuses in the primary, once, when migrations are pending', async () => {
     const fresh = await createTestDatabase('sqlite');
     try {
-      const r = await runWarre(['notification'], warreEnv({ WARRE_DATABASE__CONNECTION: fresh.url, WARRE_WORKER__WORKERS: '3', WARRE_DEFAULT__TRANSPORT_URL: 'rabbit://guest:guest@127.0.0.1:5672/' }), {
-        timeoutMs: 30_000,
-      });
+      const r = await runWarre(
+        ['notification'],
+        warreEnv({
+          WARRE_DATABASE__CONNECTION: fresh.url,
+          WARRE_WORKER__WORKERS: '3',
+          WARRE_DEFAULT__TRANSPORT_URL: 'rabbit://guest:guest@127.0.0.1:5672/',
+        }),
+        {
+          timeoutMs: 30_000,
+        },
+      );
       expect(r.code).toBe(1);
       expect(r.stderr.match(/Run "warre-manage db upgrade" first/g)?.length).toBe(1);
     } finally {

@@ -3,8 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import { IniSyntaxError, parseIni } from '../../src/config/ini.js';
 
-const obj = (text: string) =>
-  Object.fromEntries([...parseIni(text, 'test.conf')].map(([s, opts]) => [s, Object.fromEntries(opts)]));
+const obj = (text: string) => Object.fromEntries([...parseIni(text, 'test.conf')].map(([s, opts]) => [s, Object.fromEntries(opts)]));
 
 describe('parseIni', () => {
   it('reads sections, both separators, comments and quotes', () => {
@@ -46,7 +45,8 @@ describe('parseIni', () => {
   });
 
   it('collects repeated keys in order and merges repeated sections', () => {
-    const text = '[oslo_messaging_notifications]\ndriver = messagingv2\ndriver = log\n[other]\n[oslo_messaging_notifications]\ndriver = noop\n';
+    const text =
+      '[oslo_messaging_notifications]\ndriver = messagingv2\ndriver = log\n[other]\n[oslo_messaging_notifications]\ndriver = noop\n';
     expect(obj(text)).toEqual({
       oslo_messaging_notifications: { driver: ['messagingv2', 'log', 'noop'] },
       other: {},

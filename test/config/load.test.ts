@@ -4,7 +4,14 @@ import path from 'node:path';
 import { afterAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.js';
 import { parseIni } from '../../src/config/ini.js';
-import { describeConfig, loadConfig, unknownOptions, withoutConfigArgs, type LoadOptions, type WarreConfig } from '../../src/config/load.js';
+import {
+  describeConfig,
+  type LoadOptions,
+  loadConfig,
+  unknownOptions,
+  type WarreConfig,
+  withoutConfigArgs,
+} from '../../src/config/load.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'warre-config-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -54,12 +61,25 @@ describe('all-in-one defaults (no configuration file)', () => {
     expect(config.DEFAULT.debug).toBe(false);
     expect(config.warre.lease_backend).toBe('simulator');
     expect(config.warre.user_notifier).toBe('logging');
-    expect(config.api).toEqual({ host: '127.0.0.1', port: 8787, workers: os.availableParallelism(), public_url: null, request_timeout: 30, headers_timeout: 10 });
+    expect(config.api).toEqual({
+      host: '127.0.0.1',
+      port: 8787,
+      workers: os.availableParallelism(),
+      public_url: null,
+      request_timeout: 30,
+      headers_timeout: 10,
+    });
     expect(config.database.connection).toBe(`sqlite:///${cwd}/.warre/warre.db`);
     expect(config.database).toMatchObject({ connect_timeout: 5, pool_timeout: 5, statement_timeout: 10 }); // docs/operations.md
     expect(config.databaseTarget).toEqual({ dialect: 'sqlite', filename: path.join(cwd, '.warre', 'warre.db') });
     expect(config.oslo_policy).toEqual({ policy_file: '/etc/warre/policy.yaml', policy_dirs: [path.join(cwd, 'policy.d')] });
-    expect(config.worker).toEqual({ workers: 1, periodic_task_interval: 1800, lease_retry_timeout: 900, claim_ttl: 300, lease_concurrency: 8 });
+    expect(config.worker).toEqual({
+      workers: 1,
+      periodic_task_interval: 1800,
+      lease_retry_timeout: 900,
+      claim_ttl: 300,
+      lease_concurrency: 8,
+    });
     expect(config.keystone_authtoken.token_cache_time).toBe(300);
     expect(config.keystone_authtoken.service_token_roles).toEqual(['service']);
     expect(config.keystone_authtoken.interface).toBe('internal');
@@ -193,8 +213,10 @@ describe('a configuration file', () => {
     expect(config.keystone_authtoken.service_token_roles).toEqual([]);
   });
 
-  it('resolves relative paths against the file\'s directory', () => {
-    const file = confFile('[oslo_policy]\npolicy_file = policy.yaml\npolicy_dirs = /etc/warre/policy.d\npolicy_dirs = extra.d\n[warre]\ntemplate_dir = ../templates\n');
+  it("resolves relative paths against the file's directory", () => {
+    const file = confFile(
+      '[oslo_policy]\npolicy_file = policy.yaml\npolicy_dirs = /etc/warre/policy.d\npolicy_dirs = extra.d\n[warre]\ntemplate_dir = ../templates\n',
+    );
     const dir = path.dirname(file);
     const config = load({ argv: ['--config-file', file] });
     expect(config.oslo_policy.policy_file).toBe(path.join(dir, 'policy.yaml'));
@@ -270,7 +292,7 @@ describe('where the file comes from', () => {
     expect(errorOf(() => load({ argv: ['--config-file'] })).message).toBe('--config-file needs a file path');
   });
 
-  it('--config-dir adds the directory\'s *.conf files, sorted, where it stands among the --config-file arguments', () => {
+  it("--config-dir adds the directory's *.conf files, sorted, where it stands among the --config-file arguments", () => {
     const first = confFile('[api]\nport = 1\nhost = from-file\n');
     const dir = path.dirname(confFile('[api]\nport = 2\n', '20-port.conf'));
     writeFileSync(path.join(dir, '10-host.conf'), '[api]\nhost = from-dir\nport = 3\n');
@@ -355,7 +377,10 @@ describe('bad values', () => {
     ['[DEFAULT]\ndebug =\n', '[DEFAULT] debug: "" is not a boolean'],
     ['[DEFAULT]\nauth_strategy = testing\n', '[DEFAULT] auth_strategy: "testing" is not a valid choice; accepted: noauth, keystone'],
     ['[warre]\nuser_notifier = email\n', '[warre] user_notifier: "email" is not a valid choice; accepted: logging, taynac, smtp'],
-    ['[api]\npublic_url = warre.example.org\n', '[api] public_url: invalid value "warre.example.org"; accepted: an http:// or https:// URL'],
+    [
+      '[api]\npublic_url = warre.example.org\n',
+      '[api] public_url: invalid value "warre.example.org"; accepted: an http:// or https:// URL',
+    ],
     ['[service_auth]\nauth_type = token\n', '[service_auth] auth_type: invalid value "token"; accepted: password'],
     ['[quota]\nproject_limit = p:cores=1\n', '[quota] project_limit: unknown resource "cores"'],
   ])('%j', (text, message) => {

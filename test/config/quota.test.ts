@@ -4,10 +4,7 @@ import { parseProjectLimits, quotaFor } from '../../src/config/quota.js';
 
 describe('parseProjectLimits', () => {
   it('reads one line per project, with spaces tolerated', () => {
-    const limits = parseProjectLimits([
-      '9e8d7c6b5a4f43e2b1c0d9e8f7a6b5c4:reservation=10,hours=2000',
-      ' p2 : hours = 5 ',
-    ]);
+    const limits = parseProjectLimits(['9e8d7c6b5a4f43e2b1c0d9e8f7a6b5c4:reservation=10,hours=2000', ' p2 : hours = 5 ']);
     expect(Object.fromEntries(limits)).toEqual({
       '9e8d7c6b5a4f43e2b1c0d9e8f7a6b5c4': { reservation: 10, hours: 2000 },
       p2: { hours: 5 },

@@ -24,7 +24,10 @@ describe('renderConfigSample', () => {
     for (const [section, options] of allSections()) {
       expect(lines).toContain(`[${section}]`);
       for (const [name] of options) {
-        expect(lines.some((l) => l === `#${name} =` || l.startsWith(`#${name} = `)), `${section}.${name}`).toBe(true);
+        expect(
+          lines.some((l) => l === `#${name} =` || l.startsWith(`#${name} = `)),
+          `${section}.${name}`,
+        ).toBe(true);
       }
     }
   });

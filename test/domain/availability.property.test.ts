@@ -7,8 +7,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { freeProfile, type FreeInterval } from '../../src/domain/availability.js';
-import { freeSlots, type CapacityFlavor, type Occupant, type Slot } from '../../src/domain/capacity.js';
+import { type FreeInterval, freeProfile } from '../../src/domain/availability.js';
+import { type CapacityFlavor, freeSlots, type Occupant, type Slot } from '../../src/domain/capacity.js';
 import { earliestStart } from '../../src/domain/offers.js';
 import { createRefusal } from '../../src/domain/reservation-rules.js';
 import type { Flavor } from '../../src/domain/types.js';
@@ -95,19 +95,28 @@ describe('availability profile', () => {
 
   it('free at each minute is slots minus what overlaps it (maintenance and outside validity: 0)', () => {
     fc.assert(
-      fc.property(flavorArb, fc.array(occupantArb(3), { maxLength: 12 }), fc.integer({ min: 0, max: SPAN - 1 }), fc.integer({ min: 1, max: 600 }), (flavor, occ, a, len, ) => {
-        const S = at(a);
-        const E = at(Math.min(SPAN, a + len));
-        const now = BASE;
-        const profile = freeProfile(flavor, S, E, occ, now);
-        for (let t = S; t < E; t += MINUTE) {
-          const held = occ.filter((o) => o.start <= t && t < o.end).reduce((n, o) => n + o.count, 0);
-          const valid = flavor.active && (flavor.start === null || t >= flavor.start) && (flavor.end === null || (t < flavor.end && flavor.end >= now));
-          const expected = valid ? Math.max(0, flavor.slots - held) : 0;
-          const got = profile.find((p) => p.start <= t && t < p.end)!.free;
-          expect(got, `free at ${new Date(t).toISOString()}`).toBe(expected);
-        }
-      }),
+      fc.property(
+        flavorArb,
+        fc.array(occupantArb(3), { maxLength: 12 }),
+        fc.integer({ min: 0, max: SPAN - 1 }),
+        fc.integer({ min: 1, max: 600 }),
+        (flavor, occ, a, len) => {
+          const S = at(a);
+          const E = at(Math.min(SPAN, a + len));
+          const now = BASE;
+          const profile = freeProfile(flavor, S, E, occ, now);
+          for (let t = S; t < E; t += MINUTE) {
+            const held = occ.filter((o) => o.start <= t && t < o.end).reduce((n, o) => n + o.count, 0);
+            const valid =
+              flavor.active &&
+              (flavor.start === null || t >= flavor.start) &&
+              (flavor.end === null || (t < flavor.end && flavor.end >= now));
+            const expected = valid ? Math.max(0, flavor.slots - held) : 0;
+            const got = profile.find((p) => p.start <= t && t < p.end)!.free;
+            expect(got, `free at ${new Date(t).toISOString()}`).toBe(expected);
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -125,7 +134,11 @@ describe('availability profile', () => {
           fc.pre(a !== b);
           const [S, E] = [at(Math.min(a, b)), at(Math.max(a, b))];
           const now = at(nowMinute);
-          const maintenance: Occupant[] = windows.map(([s, len]) => ({ start: at(s), end: at(Math.min(SPAN, s + len)), count: flavor.slots }));
+          const maintenance: Occupant[] = windows.map(([s, len]) => ({
+            start: at(s),
+            end: at(Math.min(SPAN, s + len)),
+            count: flavor.slots,
+          }));
           const occupants = reservations.concat(maintenance);
           const profile = freeProfile(flavor, S, E, occupants, now);
           const Sc = flavor.start !== null && flavor.start > S ? flavor.start : S;
@@ -173,7 +186,15 @@ function domainFlavor(f: CapacityFlavor, maxLengthHours: number): Flavor {
 }
 
 /** Would a create of [start, start + hours] pass, with the data the create service loads for it? */
-function bookable(flavor: Flavor, reservations: Occupant[], maintenance: Occupant[], start: number, hours: number, count: number, now: number): boolean {
+function bookable(
+  flavor: Flavor,
+  reservations: Occupant[],
+  maintenance: Occupant[],
+  start: number,
+  hours: number,
+  count: number,
+  now: number,
+): boolean {
   const end = start + hours * HOUR;
   const overlapping = (o: Occupant) => o.start <= end && o.end >= start;
   return (

@@ -1,12 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  fitsWindow,
-  freeSlots,
-  type CapacityFlavor,
-  type Occupant,
-  type Slot,
-} from '../../src/domain/capacity.js';
+import { type CapacityFlavor, fitsWindow, freeSlots, type Occupant, type Slot } from '../../src/domain/capacity.js';
 
 const SECOND = 1_000;
 const MINUTE = 60_000;
@@ -18,13 +12,7 @@ const BASE = Date.UTC(2030, 0, 1);
  * before starts at equal times, one segment between each pair of consecutive points (zero-length
  * ones included), busy = occupied >= slots, then the walk. Only for instance_count = 1.
  */
-function referenceFreeSlots(
-  flavor: CapacityFlavor,
-  start: number,
-  end: number,
-  occupants: readonly Occupant[],
-  now: number,
-): Slot[] {
+function referenceFreeSlots(flavor: CapacityFlavor, start: number, end: number, occupants: readonly Occupant[], now: number): Slot[] {
   if (!flavor.active) return [];
   if (flavor.end !== null && flavor.end < now) return [];
   let S = start;
@@ -79,14 +67,7 @@ function referenceFreeSlots(
  * occupants with start <= t < end; it only changes at event points, so its maximum over the
  * closed [start, end] is reached at `start` or at an event point inside.
  */
-function bruteFits(
-  flavor: CapacityFlavor,
-  start: number,
-  end: number,
-  occupants: readonly Occupant[],
-  now: number,
-  k: number,
-): boolean {
+function bruteFits(flavor: CapacityFlavor, start: number, end: number, occupants: readonly Occupant[], now: number, k: number): boolean {
   if (!flavor.active) return false;
   if (flavor.end !== null && (flavor.end < now || flavor.end < end)) return false;
   if (flavor.start !== null && flavor.start > start) return false;
@@ -181,9 +162,7 @@ describe('freeSlots properties', () => {
         fc.oneof({ arbitrary: fc.constant(BASE - MINUTE), weight: 3 }, { arbitrary: timeArb, weight: 1 }),
         (flavor, raw, req, k, now) => {
           const occupants = toOccupants(raw, flavor.slots);
-          expect(fitsWindow(flavor, req.start, req.end, occupants, now, k)).toBe(
-            bruteFits(flavor, req.start, req.end, occupants, now, k),
-          );
+          expect(fitsWindow(flavor, req.start, req.end, occupants, now, k)).toBe(bruteFits(flavor, req.start, req.end, occupants, now, k));
         },
       ),
       { numRuns: 4000 },

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  fitsWindow,
-  freeSlots,
-  type CapacityFlavor,
-  type Occupant,
-  type Slot,
-} from '../../src/domain/capacity.js';
+import { type CapacityFlavor, fitsWindow, freeSlots, type Occupant, type Slot } from '../../src/domain/capacity.js';
 
 /** UTC time from a short ISO string without offset, e.g. "2021-02-01" or "2021-02-01T10:00:30". */
 function at(iso: string): number {
@@ -167,11 +161,7 @@ const cases: Case[] = [
   {
     name: 'instance_count occupies several slots (5 slots: 3 + 2 overlap)',
     flavor: { slots: 5 },
-    occupants: [
-      occ('2021-02-12', '2021-02-20', 3),
-      occ('2021-02-17', '2021-02-27', 2),
-      occ('2021-02-22', '2021-02-28', 1),
-    ],
+    occupants: [occ('2021-02-12', '2021-02-20', 3), occ('2021-02-17', '2021-02-27', 2), occ('2021-02-22', '2021-02-28', 1)],
     expected: ['2021-01-01T00:00:00/2021-02-16T23:59:00', '2021-02-20T00:01:00/2022-01-01T00:00:00'],
   },
   {
@@ -405,9 +395,7 @@ describe('freeSlots', () => {
   });
 
   it.each([0, -1, 1.5, Number.NaN])('rejects instanceCount %s', (k) => {
-    expect(() => freeSlots(flavor(), at(YEAR_START), at(YEAR_END), [], NOW, k)).toThrow(
-      /instanceCount must be an integer >= 1/,
-    );
+    expect(() => freeSlots(flavor(), at(YEAR_START), at(YEAR_END), [], NOW, k)).toThrow(/instanceCount must be an integer >= 1/);
   });
 });
 
@@ -430,7 +418,7 @@ const fitCases: FitCase[] = [
     fits: true,
   },
   {
-    name: 'same window as the only slot\'s reservation',
+    name: "same window as the only slot's reservation",
     occupants: [occ('2020-01-01', '2020-01-02')],
     start: '2020-01-01',
     end: '2020-01-02',

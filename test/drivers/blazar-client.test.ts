@@ -75,7 +75,15 @@ describe('BlazarLeaseBackend', () => {
     const reservations = body['reservations'] as Record<string, unknown>[];
     expect(reservations).toHaveLength(1);
     expect(Object.keys(reservations[0]!)).toEqual([
-      'resource_type', 'amount', 'vcpus', 'memory_mb', 'disk_gb', 'ephemeral_gb', 'affinity', 'resource_properties', 'extra_specs',
+      'resource_type',
+      'amount',
+      'vcpus',
+      'memory_mb',
+      'disk_gb',
+      'ephemeral_gb',
+      'affinity',
+      'resource_properties',
+      'extra_specs',
     ]);
     expect(reservations[0]).toEqual({
       resource_type: 'virtual:instance',
@@ -144,7 +152,7 @@ describe('BlazarLeaseBackend', () => {
     expect(fake.requests).toHaveLength(2);
   });
 
-  it('reports an unknown lease on update as a permanent 404 with Blazar\'s message', async () => {
+  it("reports an unknown lease on update as a permanent 404 with Blazar's message", async () => {
     setup();
     const e = await leaseError(blazar.updateLeaseEnd(session, '00000000-0000-0000-0000-000000000000', future(5)));
     expect(e.status).toBe(404);
@@ -161,7 +169,7 @@ describe('BlazarLeaseBackend', () => {
     expect(e.message).toBe('ERROR: Not enough hosts available');
   });
 
-  it('treats 400s as permanent with Blazar\'s message', async () => {
+  it("treats 400s as permanent with Blazar's message", async () => {
     setup();
     const e = await leaseError(blazar.createLease(session, request({ start: new Date(Date.now() - 2 * HOUR) })));
     expect(e.status).toBe(400);
@@ -243,9 +251,11 @@ describe('BlazarLeaseBackend', () => {
     }
   });
 
-  it('lets a missing catalog entry through as the session\'s error', async () => {
+  it("lets a missing catalog entry through as the session's error", async () => {
     session = new FakeSession({});
-    await expect(new BlazarLeaseBackend().createLease(session, request())).rejects.toThrow('No public endpoint for service type reservation');
+    await expect(new BlazarLeaseBackend().createLease(session, request())).rejects.toThrow(
+      'No public endpoint for service type reservation',
+    );
   });
 
   it('finds a lease by its name in GET /v1/leases', async () => {

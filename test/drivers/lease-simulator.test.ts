@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { LeaseSimulator, type LeaseEvent } from '../../src/drivers/blazar/simulator.js';
+import { type LeaseEvent, LeaseSimulator } from '../../src/drivers/blazar/simulator.js';
 import { LeaseError, type LeaseRequest } from '../../src/drivers/lease-backend.js';
 import { captureLogger } from './log-capture.js';
 
@@ -183,7 +183,7 @@ describe('LeaseSimulator', () => {
     expect(seen()).toEqual(['start_lease', 'before_end_lease', 'end_lease']);
   });
 
-  it('handles events beyond setTimeout\'s 24.8-day limit', async () => {
+  it("handles events beyond setTimeout's 24.8-day limit", async () => {
     await sim.createLease(null, req(40 * DAY, 41 * DAY));
     await vi.advanceTimersByTimeAsync(40 * DAY - 1);
     expect(seen()).toEqual([]);
@@ -209,7 +209,14 @@ describe('LeaseSimulator', () => {
       // started; its reminder time passed while down: counts as sent, only the end remains
       { leaseId: 'L2', start: new Date(T0 - 5 * HOUR), end: new Date(T0 + 30 * MIN), firedStart: true, firedEnd: false },
       // started, reminder known not sent: it goes out now
-      { leaseId: 'L3', start: new Date(T0 - 5 * HOUR), end: new Date(T0 + 30 * MIN), firedStart: true, firedEnd: false, firedBeforeEnd: false },
+      {
+        leaseId: 'L3',
+        start: new Date(T0 - 5 * HOUR),
+        end: new Date(T0 + 30 * MIN),
+        firedStart: true,
+        firedEnd: false,
+        firedBeforeEnd: false,
+      },
       // ended during the downtime but never delivered
       { leaseId: 'L4', start: new Date(T0 - 5 * HOUR), end: new Date(T0 - HOUR), firedStart: true, firedEnd: false },
       // finished: ignored

@@ -1,5 +1,5 @@
 /** A pino logger whose lines are kept as objects, for asserting on what a driver logged. */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export interface CapturedLogger {
   logger: Logger;

@@ -22,7 +22,7 @@ describe('Nova listServers', () => {
     nova.servers = [];
   });
 
-  it('sends exactly novaclient\'s request and returns the servers', async () => {
+  it("sends exactly novaclient's request and returns the servers", async () => {
     nova.servers = [
       { id: 's1', name: 'mine', tenant_id: PROJECT, flavorId: FLAVOR },
       { id: 's2', name: 'other flavor', tenant_id: PROJECT, flavorId: 'f2' },
@@ -75,7 +75,11 @@ describe('Taynac sendMessage', () => {
 
   it('posts the message as python-taynacclient does and returns the backend id', async () => {
     const session = new FakeSession({ message: taynac.url });
-    const res = await sendMessage(session, { subject: 'Nectar Reservation System Notification', body: '<p>hi</p>', recipient: 'alice@example.edu' });
+    const res = await sendMessage(session, {
+      subject: 'Nectar Reservation System Notification',
+      body: '<p>hi</p>',
+      recipient: 'alice@example.edu',
+    });
 
     expect(res).toEqual({ backendId: '1895' });
     expect(taynac.requests).toHaveLength(1);
@@ -87,7 +91,12 @@ describe('Taynac sendMessage', () => {
     expect(r.headers['accept']).toBe('*/*');
     expect(r.headers['user-agent']).toMatch(/^python-taynacclient/);
     expect(Object.keys(r.body as object)).toEqual(['subject', 'body', 'recipient', 'cc']);
-    expect(r.body).toEqual({ subject: 'Nectar Reservation System Notification', body: '<p>hi</p>', recipient: 'alice@example.edu', cc: [] });
+    expect(r.body).toEqual({
+      subject: 'Nectar Reservation System Notification',
+      body: '<p>hi</p>',
+      recipient: 'alice@example.edu',
+      cc: [],
+    });
     expect(taynac.messages.map((m) => m.recipient)).toEqual(['alice@example.edu']);
     expect(session.endpointLookups).toEqual([{ serviceType: 'message', interface: 'public', region: null }]);
   });
@@ -97,8 +106,10 @@ describe('Taynac sendMessage', () => {
     expect(taynac.requests[0]!.path).toBe('/v1/message/');
   });
 
-  it('reports Taynac\'s validation errors', async () => {
-    const e = await sendMessage(new FakeSession({ message: taynac.url }), { subject: 's', body: 'b', recipient: 'not-an-address' }).catch((x: unknown) => x);
+  it("reports Taynac's validation errors", async () => {
+    const e = await sendMessage(new FakeSession({ message: taynac.url }), { subject: 's', body: 'b', recipient: 'not-an-address' }).catch(
+      (x: unknown) => x,
+    );
     expect(e).toBeInstanceOf(TaynacError);
     expect((e as TaynacError).status).toBe(422);
     expect((e as TaynacError).message).toBe('Taynac answered 422: {"recipient":["Not a valid email address."]}');
@@ -107,7 +118,9 @@ describe('Taynac sendMessage', () => {
 
   it('reports a policy refusal', async () => {
     taynac.forbidden = true;
-    const e = await sendMessage(new FakeSession({ message: taynac.url }), { subject: 's', body: 'b', recipient: 'bob@example.org' }).catch((x: unknown) => x);
+    const e = await sendMessage(new FakeSession({ message: taynac.url }), { subject: 's', body: 'b', recipient: 'bob@example.org' }).catch(
+      (x: unknown) => x,
+    );
     expect((e as TaynacError).status).toBe(403);
     expect((e as TaynacError).message).toBe('Taynac answered 403: Not authorised');
   });

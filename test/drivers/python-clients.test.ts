@@ -46,17 +46,29 @@ const pythonCreate = {
   name: leaseName(request.reservationId),
   start: formatLeaseDate(request.start),
   end: formatLeaseDate(request.end),
-  reservations: [{
-    resource_type: 'virtual:instance', amount: 2, vcpus: 4, memory_mb: 16384, disk_gb: 30, ephemeral_gb: 0, affinity: null,
-    resource_properties: '["=", "$gpu", "a100"]', extra_specs: { 'resources:VGPU': '1', 'trait:CUSTOM_A100': 'required' },
-  }],
+  reservations: [
+    {
+      resource_type: 'virtual:instance',
+      amount: 2,
+      vcpus: 4,
+      memory_mb: 16384,
+      disk_gb: 30,
+      ephemeral_gb: 0,
+      affinity: null,
+      resource_properties: '["=", "$gpu", "a100"]',
+      extra_specs: { 'resources:VGPU': '1', 'trait:CUSTOM_A100': 'required' },
+    },
+  ],
 };
 
 type PyResult = { ok?: unknown; error?: string; code?: number };
 
 async function python(ops: Record<string, unknown>[]): Promise<PyResult[]> {
   const out = await runScript('blazar_calls.py', ['--endpoint', fake.url, '--token', TOKEN, '--ops', JSON.stringify(ops)]);
-  return out.trim().split('\n').map((l) => JSON.parse(l) as PyResult);
+  return out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as PyResult);
 }
 
 /** What a request says on the wire, minus what differs by HTTP library only. */
@@ -92,10 +104,21 @@ async function ours<T>(p: Promise<T>): Promise<{ ok?: T; error?: string; code?: 
 describe('Warre Blazar client = python-blazarclient 3.5 on the wire', () => {
   it('create, list, update end (get then put), delete: the same requests', async () => {
     const newEnd = formatLeaseDate(future(96));
-    const py = await python([pythonCreate, { op: 'list' }, { op: 'update_end', lease_id: '$last', end: newEnd }, { op: 'delete', lease_id: '$last' }]);
+    const py = await python([
+      pythonCreate,
+      { op: 'list' },
+      { op: 'update_end', lease_id: '$last', end: newEnd },
+      { op: 'delete', lease_id: '$last' },
+    ]);
     expect(py.map((r) => r.error ?? 'ok')).toEqual(['ok', 'ok', 'ok', 'ok']);
     const fromPython = fake.requests.map(wire);
-    expect(fromPython.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/leases', 'GET /v1/leases', 'GET /v1/leases/' + (py[0]!.ok as { id: string }).id, 'PUT /v1/leases/' + (py[0]!.ok as { id: string }).id, 'DELETE /v1/leases/' + (py[0]!.ok as { id: string }).id]);
+    expect(fromPython.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /v1/leases',
+      'GET /v1/leases',
+      'GET /v1/leases/' + (py[0]!.ok as { id: string }).id,
+      'PUT /v1/leases/' + (py[0]!.ok as { id: string }).id,
+      'DELETE /v1/leases/' + (py[0]!.ok as { id: string }).id,
+    ]);
 
     fake.reset();
     fake.leases.clear();
@@ -119,21 +142,22 @@ describe('Warre Blazar client = python-blazarclient 3.5 on the wire', () => {
     const session = new FakeSession({ reservation: fake.url });
     // python-blazarclient's exception keeps `code` 500 whatever the status (its class default),
     // so only the texts are compared; Warre keeps the real status to decide on retries.
-    const cases: { name: string; status: number; python: Record<string, unknown>[]; warre: () => Promise<unknown>; before?: () => void }[] = [
-      {
-        name: 'no hosts',
-        status: 500,
-        before: () => fake.failNext(1, 500, 'Not enough hosts available'),
-        python: [pythonCreate],
-        warre: () => blazar.createLease(session, request),
-      },
-      {
-        name: 'start in the past',
-        status: 400,
-        python: [{ ...pythonCreate, start: formatLeaseDate(future(-48)) }],
-        warre: () => blazar.createLease(session, { ...request, start: future(-48) }),
-      },
-    ];
+    const cases: { name: string; status: number; python: Record<string, unknown>[]; warre: () => Promise<unknown>; before?: () => void }[] =
+      [
+        {
+          name: 'no hosts',
+          status: 500,
+          before: () => fake.failNext(1, 500, 'Not enough hosts available'),
+          python: [pythonCreate],
+          warre: () => blazar.createLease(session, request),
+        },
+        {
+          name: 'start in the past',
+          status: 400,
+          python: [{ ...pythonCreate, start: formatLeaseDate(future(-48)) }],
+          warre: () => blazar.createLease(session, { ...request, start: future(-48) }),
+        },
+      ];
     for (const c of cases) {
       fake.reset();
       fake.leases.clear();

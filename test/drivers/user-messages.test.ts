@@ -3,22 +3,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-
-import {
-  createUserMessageSender,
-  LoggingSender,
-  SmtpSender,
-  TaynacSender,
-} from '../../src/notification/user/senders.js';
 import {
   defaultTemplateDir,
+  type MessageUser,
   messageVars,
   PyDateTime,
+  type ReservationForMessage,
   renderUserMessage,
   USER_EVENTS,
-  type MessageUser,
-  type ReservationForMessage,
 } from '../../src/notification/user/render.js';
+import { createUserMessageSender, LoggingSender, SmtpSender, TaynacSender } from '../../src/notification/user/senders.js';
 import { FakeSession } from '../support/fake-session.js';
 import { FakeTaynac } from '../support/fake-taynac.js';
 import { SmtpSink } from '../support/smtp-sink.js';
@@ -121,7 +115,12 @@ describe('LoggingSender', () => {
     await n.send('start', reservation, alice);
     const lines = log.find('logging notifier');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatchObject({ event: 'before_end', reservation_id: reservation.id, recipient: null, subject: 'Nectar Reservation System Notification' });
+    expect(lines[0]).toMatchObject({
+      event: 'before_end',
+      reservation_id: reservation.id,
+      recipient: null,
+      subject: 'Nectar Reservation System Notification',
+    });
     expect(lines[1]).toMatchObject({ event: 'start', recipient: 'alice@example.edu' });
     const expected = renderUserMessage(defaultTemplateDir(), 'start', messageVars(reservation, alice)).length;
     expect(lines[1]!['length']).toBe(expected);
@@ -153,7 +152,7 @@ describe('TaynacSender', () => {
   const notifier = (log = captureLogger()): TaynacSender =>
     new TaynacSender({ logger: log.logger, session: new FakeSession({ message: taynac.url }), retryDelayMs: 1 });
 
-  it('sends the rendered template to the user\'s e-mail', async () => {
+  it("sends the rendered template to the user's e-mail", async () => {
     const log = captureLogger();
     await notifier(log).send('create', reservation, alice);
     expect(taynac.messages).toHaveLength(1);
@@ -274,7 +273,12 @@ describe('SmtpSender', () => {
 
   it('gives up when no server listens, without throwing', async () => {
     const log = captureLogger();
-    const n = new SmtpSender({ logger: log.logger, retryDelayMs: 1, attempts: 2, smtp: { host: '127.0.0.1', port: 1, from: 'x@example.org' } });
+    const n = new SmtpSender({
+      logger: log.logger,
+      retryDelayMs: 1,
+      attempts: 2,
+      smtp: { host: '127.0.0.1', port: 1, from: 'x@example.org' },
+    });
     await expect(n.send('create', reservation, alice)).resolves.toBeUndefined();
     expect(log.find('giving up')[0]).toMatchObject({ attempts: 2 });
   });

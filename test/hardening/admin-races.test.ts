@@ -5,9 +5,9 @@
  * at once both take effect. Only outcomes are asserted, never timings.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type Dialect, type TestDatabase } from '../support/db.js';
 import type { Db } from '../../src/db/connect.js';
-import { ensureBuilt, freePort, httpRequest, runWarre, startWarre, warreEnv, type HttpAnswer, type WarreProcess } from '../cli/process.js';
+import { ensureBuilt, freePort, type HttpAnswer, httpRequest, runWarre, startWarre, type WarreProcess, warreEnv } from '../cli/process.js';
+import { createTestDatabase, type Dialect, type TestDatabase } from '../support/db.js';
 
 const ADMIN = { 'x-user-id': 'admin-user', 'x-project-id': 'admin-project', 'x-roles': 'admin' };
 const member = (project: string) => ({ 'x-user-id': `${project}-user`, 'x-project-id': project, 'x-roles': 'member' });
@@ -55,7 +55,14 @@ describe.each(['mysql', 'postgres'] as Dialect[])('admin write races: 2 API proc
   });
 
   const createFlavor = async (fields: Record<string, unknown> = {}) => {
-    const r = await httpRequest(port, 'POST', '/v1/flavors/', ADMIN, { name: `race-${tag()}`, vcpu: 1, memory_mb: 1024, disk_gb: 10, slots: 100, ...fields });
+    const r = await httpRequest(port, 'POST', '/v1/flavors/', ADMIN, {
+      name: `race-${tag()}`,
+      vcpu: 1,
+      memory_mb: 1024,
+      disk_gb: 10,
+      slots: 100,
+      ...fields,
+    });
     expect(r.status, r.body).toBe(202);
     return r.json().id as string;
   };
@@ -70,7 +77,11 @@ describe.each(['mysql', 'postgres'] as Dialect[])('admin write races: 2 API proc
           return httpRequest(port, 'POST', '/v1/flavorprojects/', ADMIN, { flavor_id: flavorId, project_id: project });
         }
         // Public flavors: anyone books; private ones: a project without a grant is refused with 400.
-        return httpRequest(port, 'POST', '/v1/reservations/', member(project), { flavor_id: flavorId, start: hoursAhead(2 + i), end: hoursAhead(3 + i) });
+        return httpRequest(port, 'POST', '/v1/reservations/', member(project), {
+          flavor_id: flavorId,
+          start: hoursAhead(2 + i),
+          end: hoursAhead(3 + i),
+        });
       });
       // Deletes fired with the creates and after each other until one is final.
       const deletes = (async () => {
@@ -84,7 +95,10 @@ describe.each(['mysql', 'postgres'] as Dialect[])('admin write races: 2 API proc
       })();
       const [created, deleted] = await Promise.all([Promise.all(creates), deletes]);
       const all = [...created, ...deleted];
-      expect(all.filter((a) => a.status >= 500), statuses(all).join('\n')).toEqual([]);
+      expect(
+        all.filter((a) => a.status >= 500),
+        statuses(all).join('\n'),
+      ).toEqual([]);
       for (const a of created) {
         expect([200, 400, 404], a.body).toContain(a.status);
         if (a.status === 404) expect(a.json().error_message).toBe('Flavor does not exist');
@@ -117,22 +131,36 @@ describe.each(['mysql', 'postgres'] as Dialect[])('admin write races: 2 API proc
         httpRequest(port, 'PATCH', `/v1/flavors/${id}/`, ADMIN, { description: 'patched' }),
         httpRequest(port, 'PATCH', `/v1/flavors/${id}/`, ADMIN, { category: 'GPU' }),
       ]);
-      expect(answers.map((a) => a.status), statuses(answers).join('\n')).toEqual([200, 200, 200]);
+      expect(
+        answers.map((a) => a.status),
+        statuses(answers).join('\n'),
+      ).toEqual([200, 200, 200]);
       const f = (await httpRequest(port, 'GET', `/v1/flavors/${id}/`, ADMIN)).json();
-      expect({ slots: f.slots, description: f.description, category: f.category }).toEqual({ slots: 7, description: 'patched', category: 'GPU' });
+      expect({ slots: f.slots, description: f.description, category: f.category }).toEqual({
+        slots: 7,
+        description: 'patched',
+        category: 'GPU',
+      });
     }
   });
 
   it('two PATCHes of one maintenance window at once both take effect', async () => {
     for (let round = 0; round < ROUNDS; round++) {
-      const w = await httpRequest(port, 'POST', '/v1/maintenancewindows/', ADMIN, { start: hoursAhead(500), end: hoursAhead(501), note: 'first' });
+      const w = await httpRequest(port, 'POST', '/v1/maintenancewindows/', ADMIN, {
+        start: hoursAhead(500),
+        end: hoursAhead(501),
+        note: 'first',
+      });
       expect(w.status, w.body).toBe(201);
       const id = w.json().id as string;
       const answers = await Promise.all([
         httpRequest(port, 'PATCH', `/v1/maintenancewindows/${id}/`, ADMIN, { note: 'patched' }),
         httpRequest(port, 'PATCH', `/v1/maintenancewindows/${id}/`, ADMIN, { end: hoursAhead(503) }),
       ]);
-      expect(answers.map((a) => a.status), statuses(answers).join('\n')).toEqual([200, 200]);
+      expect(
+        answers.map((a) => a.status),
+        statuses(answers).join('\n'),
+      ).toEqual([200, 200]);
       const got = (await httpRequest(port, 'GET', `/v1/maintenancewindows/${id}/`, ADMIN)).json();
       expect({ note: got.note, end: got.end }).toEqual({ note: 'patched', end: hoursAhead(503) });
     }

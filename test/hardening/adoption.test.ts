@@ -11,15 +11,15 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createConnection, type Connection } from 'mysql2/promise';
-import pg from 'pg';
 import { sql } from 'kysely';
+import { type Connection, createConnection } from 'mysql2/promise';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseTarget } from '../../src/config/database-url.js';
-import { createTestDatabase, DIALECTS, MYSQL, PG, type Dialect, type TestDatabase } from '../support/db.js';
-import { ensureBuilt, ROOT, runWarre, warreEnv, type RunResult } from '../cli/process.js';
-import { appOn, type AppOnDb } from './app-on.js';
+import { ensureBuilt, ROOT, type RunResult, runWarre, warreEnv } from '../cli/process.js';
+import { createTestDatabase, DIALECTS, type Dialect, MYSQL, PG, type TestDatabase } from '../support/db.js';
 import { ensureDebianPython } from '../support/python/oslo.js';
+import { type AppOnDb, appOn } from './app-on.js';
 
 const FIXTURE = path.join(ROOT, 'test/fixtures/python-warre-a1b2c3d4e5f6.mysql.sql');
 const READER = path.join(ROOT, 'test/fixtures/read_with_sqlalchemy.py');
@@ -27,8 +27,12 @@ const HEAD = 'a1b2c3d4e5f6';
 const PYTHON_TABLES = ['flavor', 'flavor_project', 'reservation', 'maintenance_window', 'maintenance_window_flavor'] as const;
 const WARRE_TABLES = ['warre_migration', 'warre_project_lock', 'warre_lease_job', 'warre_sent_message', 'warre_task_lock'];
 const PK: Record<string, string> = {
-  flavor: 'id', flavor_project: 'id', reservation: 'id', maintenance_window: 'id',
-  maintenance_window_flavor: 'maintenance_window_id, flavor_id', alembic_version: 'version_num',
+  flavor: 'id',
+  flavor_project: 'id',
+  reservation: 'id',
+  maintenance_window: 'id',
+  maintenance_window_flavor: 'maintenance_window_id, flavor_id',
+  alembic_version: 'version_num',
 };
 const ADMIN = { 'x-user-id': 'admin-user', 'x-project-id': 'admin-project', 'x-roles': 'admin' };
 
@@ -36,20 +40,53 @@ type TypeClass = `varchar(${number})` | 'integer' | 'boolean' | 'datetime' | 'js
 /** The Python layout at a1b2c3d4e5f6: [column, nullable, type], in column order (creation, then ADD COLUMN order). */
 const PYTHON_LAYOUT: Record<string, [string, boolean, TypeClass][]> = {
   flavor: [
-    ['id', false, 'varchar(64)'], ['name', false, 'varchar(64)'], ['description', true, 'varchar(255)'], ['vcpu', false, 'integer'],
-    ['memory_mb', false, 'integer'], ['disk_gb', false, 'integer'], ['active', true, 'boolean'], ['properties', true, 'varchar(255)'],
-    ['max_length_hours', false, 'integer'], ['slots', false, 'integer'], ['is_public', true, 'boolean'], ['extra_specs', true, 'json'],
-    ['end', true, 'datetime'], ['start', true, 'datetime'], ['category', true, 'varchar(64)'], ['availability_zone', true, 'varchar(64)'],
+    ['id', false, 'varchar(64)'],
+    ['name', false, 'varchar(64)'],
+    ['description', true, 'varchar(255)'],
+    ['vcpu', false, 'integer'],
+    ['memory_mb', false, 'integer'],
+    ['disk_gb', false, 'integer'],
+    ['active', true, 'boolean'],
+    ['properties', true, 'varchar(255)'],
+    ['max_length_hours', false, 'integer'],
+    ['slots', false, 'integer'],
+    ['is_public', true, 'boolean'],
+    ['extra_specs', true, 'json'],
+    ['end', true, 'datetime'],
+    ['start', true, 'datetime'],
+    ['category', true, 'varchar(64)'],
+    ['availability_zone', true, 'varchar(64)'],
     ['ephemeral_gb', false, 'integer'],
   ],
-  flavor_project: [['id', false, 'varchar(64)'], ['project_id', false, 'varchar(64)'], ['flavor_id', false, 'varchar(64)']],
-  reservation: [
-    ['id', false, 'varchar(64)'], ['user_id', false, 'varchar(64)'], ['project_id', false, 'varchar(64)'], ['flavor_id', false, 'varchar(64)'],
-    ['lease_id', true, 'varchar(64)'], ['status', false, 'varchar(16)'], ['start', false, 'datetime'], ['end', false, 'datetime'],
-    ['instance_count', false, 'integer'], ['status_reason', true, 'varchar(255)'], ['compute_flavor', true, 'varchar(64)'], ['created_at', false, 'datetime'],
+  flavor_project: [
+    ['id', false, 'varchar(64)'],
+    ['project_id', false, 'varchar(64)'],
+    ['flavor_id', false, 'varchar(64)'],
   ],
-  maintenance_window: [['id', false, 'varchar(64)'], ['start', false, 'datetime'], ['end', false, 'datetime'], ['note', true, 'varchar(255)']],
-  maintenance_window_flavor: [['maintenance_window_id', false, 'varchar(64)'], ['flavor_id', false, 'varchar(64)']],
+  reservation: [
+    ['id', false, 'varchar(64)'],
+    ['user_id', false, 'varchar(64)'],
+    ['project_id', false, 'varchar(64)'],
+    ['flavor_id', false, 'varchar(64)'],
+    ['lease_id', true, 'varchar(64)'],
+    ['status', false, 'varchar(16)'],
+    ['start', false, 'datetime'],
+    ['end', false, 'datetime'],
+    ['instance_count', false, 'integer'],
+    ['status_reason', true, 'varchar(255)'],
+    ['compute_flavor', true, 'varchar(64)'],
+    ['created_at', false, 'datetime'],
+  ],
+  maintenance_window: [
+    ['id', false, 'varchar(64)'],
+    ['start', false, 'datetime'],
+    ['end', false, 'datetime'],
+    ['note', true, 'varchar(255)'],
+  ],
+  maintenance_window_flavor: [
+    ['maintenance_window_id', false, 'varchar(64)'],
+    ['flavor_id', false, 'varchar(64)'],
+  ],
   alembic_version: [['version_num', false, 'varchar(32)']],
 };
 
@@ -70,7 +107,15 @@ async function newMysqlDatabase(): Promise<{ name: string; url: string; target: 
   return {
     name,
     url: `mysql+pymysql://root@${MYSQL.host}:${MYSQL.port}/${name}?charset=utf8`,
-    target: { dialect: 'mysql', host: MYSQL.host, port: MYSQL.port, user: MYSQL.user, password: MYSQL.password, database: name, params: { charset: 'utf8' } },
+    target: {
+      dialect: 'mysql',
+      host: MYSQL.host,
+      port: MYSQL.port,
+      user: MYSQL.user,
+      password: MYSQL.password,
+      database: name,
+      params: { charset: 'utf8' },
+    },
     drop: async () => {
       const c2 = await admin();
       await c2.query(`DROP DATABASE IF EXISTS \`${name}\``);
@@ -127,10 +172,13 @@ async function showCreate(database: string, table: string): Promise<string[]> {
   const c = await admin(database);
   const [rows] = await c.query(`SHOW CREATE TABLE \`${table}\``);
   await c.end();
-  return String((rows as Record<string, string>[])[0]!['Create Table']).split('\n').map((l) => l.trim().replace(/,$/, ''));
+  return String((rows as Record<string, string>[])[0]!['Create Table'])
+    .split('\n')
+    .map((l) => l.trim().replace(/,$/, ''));
 }
 
-const upgradeCli = (url: string): Promise<RunResult> => runWarre(['manage', 'db', 'upgrade'], warreEnv({ WARRE_DATABASE__CONNECTION: url }));
+const upgradeCli = (url: string): Promise<RunResult> =>
+  runWarre(['manage', 'db', 'upgrade'], warreEnv({ WARRE_DATABASE__CONNECTION: url }));
 
 // ---------------------------------------------------------------- app --
 
@@ -182,7 +230,21 @@ async function expectPythonSeesWhatWarreShows(a: AppOnDb, url: string): Promise<
       end: pyTime(r.end),
     }).toEqual({
       ...f,
-      ...Object.fromEntries(['name', 'description', 'vcpu', 'memory_mb', 'disk_gb', 'ephemeral_gb', 'properties', 'max_length_hours', 'slots', 'category', 'availability_zone'].map((k) => [k, r[k]])),
+      ...Object.fromEntries(
+        [
+          'name',
+          'description',
+          'vcpu',
+          'memory_mb',
+          'disk_gb',
+          'ephemeral_gb',
+          'properties',
+          'max_length_hours',
+          'slots',
+          'category',
+          'availability_zone',
+        ].map((k) => [k, r[k]]),
+      ),
     });
   }
 
@@ -191,9 +253,18 @@ async function expectPythonSeesWhatWarreShows(a: AppOnDb, url: string): Promise<
   for (const res of reservations) {
     const r = py.rows.reservation!.find((x) => x.id === res.id)!;
     expect({
-      id: r.id, user_id: r.user_id, project_id: r.project_id, flavor: r.flavor_id, lease_id: r.lease_id, status: r.status,
-      status_reason: r.status_reason, compute_flavor: r.compute_flavor, instance_count: r.instance_count,
-      start: pyTime(r.start), end: pyTime(r.end), created_at: pyTime(r.created_at),
+      id: r.id,
+      user_id: r.user_id,
+      project_id: r.project_id,
+      flavor: r.flavor_id,
+      lease_id: r.lease_id,
+      status: r.status,
+      status_reason: r.status_reason,
+      compute_flavor: r.compute_flavor,
+      instance_count: r.instance_count,
+      start: pyTime(r.start),
+      end: pyTime(r.end),
+      created_at: pyTime(r.created_at),
     }).toEqual({ ...res, flavor: res.flavor.id });
   }
 
@@ -215,17 +286,51 @@ async function expectPythonSeesWhatWarreShows(a: AppOnDb, url: string): Promise<
 async function writeThroughApi(a: AppOnDb, opts: { fourByteText: boolean }): Promise<void> {
   // A lone surrogate is stored as U+FFFD (Python's sqlite3 cannot decode anything else); 4-byte UTF-8 only where the columns are utf8mb4.
   const odd = `Geschrieben von Warre — ✓ \ud800${opts.fourByteText ? ' 😀' : ''}`;
-  const pub = await post(a, '/v1/flavors/', {
-    name: 'warre.written', description: odd, vcpu: 8, memory_mb: 16384, disk_gb: 40, ephemeral_gb: 10,
-    properties: '["=", "$x", "y"]', slots: 3, extra_specs: { 'hw:mem_page_size': 'large', nested: { a: [1, 2] }, odd },
-    start: '2027-01-01T00:00:00+00:00', end: '2035-01-01T00:00:00+00:00', category: 'Warre', availability_zone: 'az-1', max_length_hours: 720,
-  }, 202);
-  const priv = await post(a, '/v1/flavors/', { name: 'warre.private', vcpu: 1, memory_mb: 512, disk_gb: 1, is_public: false, active: false }, 202);
+  const pub = await post(
+    a,
+    '/v1/flavors/',
+    {
+      name: 'warre.written',
+      description: odd,
+      vcpu: 8,
+      memory_mb: 16384,
+      disk_gb: 40,
+      ephemeral_gb: 10,
+      properties: '["=", "$x", "y"]',
+      slots: 3,
+      extra_specs: { 'hw:mem_page_size': 'large', nested: { a: [1, 2] }, odd },
+      start: '2027-01-01T00:00:00+00:00',
+      end: '2035-01-01T00:00:00+00:00',
+      category: 'Warre',
+      availability_zone: 'az-1',
+      max_length_hours: 720,
+    },
+    202,
+  );
+  const priv = await post(
+    a,
+    '/v1/flavors/',
+    { name: 'warre.private', vcpu: 1, memory_mb: 512, disk_gb: 1, is_public: false, active: false },
+    202,
+  );
   await post(a, '/v1/flavorprojects/', { flavor_id: priv.id, project_id: 'project-written' }, 200);
-  await post(a, '/v1/maintenancewindows/', { start: '2034-01-01T00:00:00Z', end: '2034-01-02T00:00:00Z', note: 'written', flavor_ids: [pub.id, priv.id] }, 201);
-  await post(a, '/v1/reservations/', { flavor_id: pub.id, start: '2030-11-05T10:00:45+10:00', end: '2030-11-06T10:00:00+10:00', instance_count: 2 }, 200, {
-    'x-user-id': 'writer', 'x-project-id': 'project-written', 'x-roles': 'member',
-  });
+  await post(
+    a,
+    '/v1/maintenancewindows/',
+    { start: '2034-01-01T00:00:00Z', end: '2034-01-02T00:00:00Z', note: 'written', flavor_ids: [pub.id, priv.id] },
+    201,
+  );
+  await post(
+    a,
+    '/v1/reservations/',
+    { flavor_id: pub.id, start: '2030-11-05T10:00:45+10:00', end: '2030-11-06T10:00:00+10:00', instance_count: 2 },
+    200,
+    {
+      'x-user-id': 'writer',
+      'x-project-id': 'project-written',
+      'x-roles': 'member',
+    },
+  );
 }
 
 // --------------------------------------------------------------- tests --
@@ -259,7 +364,9 @@ describe('adopting a Python Warre database at Alembic a1b2c3d4e5f6 (MariaDB)', (
     expect(rowsBefore.flavor).toHaveLength(6);
     expect(rowsBefore.reservation).toHaveLength(7);
     // Rows older than a column got what the ALTER gave them.
-    expect(rowsBefore.reservation!.filter((r) => r.includes('"instance_count",0') && r.includes('"created_at","1970-01-01 00:00:00"'))).toHaveLength(2);
+    expect(
+      rowsBefore.reservation!.filter((r) => r.includes('"instance_count",0') && r.includes('"created_at","1970-01-01 00:00:00"')),
+    ).toHaveLength(2);
   });
 
   it('`warre-manage db upgrade` adopts it: exit 0, every row and column value unchanged', async () => {
@@ -274,15 +381,24 @@ describe('adopting a Python Warre database at Alembic a1b2c3d4e5f6 (MariaDB)', (
       const after = createAfterFirst[t]!;
       const isKey = (l: string) => l.startsWith('KEY ');
       // Columns, PRIMARY/UNIQUE keys, foreign-key constraints, CHECKs and table options: identical, in order.
-      expect(after.filter((l) => !isKey(l)), t).toEqual(before.filter((l) => !isKey(l)));
+      expect(
+        after.filter((l) => !isKey(l)),
+        t,
+      ).toEqual(before.filter((l) => !isKey(l)));
       const added = after.filter((l) => isKey(l) && !before.includes(l));
       for (const l of added) expect(l, t).toMatch(/^KEY `warre_ix_/);
       // A plain index MariaDB made for a foreign key may give way to a Warre index that starts with the same column.
       for (const l of before.filter((x) => isKey(x) && !after.includes(x))) {
         const col = /^KEY `(\w+)` \(`(\w+)`\)$/.exec(l);
         expect(col, `${t}: ${l} was dropped`).not.toBeNull();
-        expect(before.some((x) => x.includes(`FOREIGN KEY (\`${col![2]}\`)`)), `${t}: ${l} backs a foreign key`).toBe(true);
-        expect(added.some((x) => x.includes(`(\`${col![2]}\``)), `${t}: ${l} replaced by a Warre index on ${col![2]}`).toBe(true);
+        expect(
+          before.some((x) => x.includes(`FOREIGN KEY (\`${col![2]}\`)`)),
+          `${t}: ${l} backs a foreign key`,
+        ).toBe(true);
+        expect(
+          added.some((x) => x.includes(`(\`${col![2]}\``)),
+          `${t}: ${l} replaced by a Warre index on ${col![2]}`,
+        ).toBe(true);
       }
     }
   });
@@ -299,7 +415,9 @@ describe('adopting a Python Warre database at Alembic a1b2c3d4e5f6 (MariaDB)', (
     const v = await runWarre(['manage', 'db', 'version'], warreEnv({ WARRE_DATABASE__CONNECTION: db.url }));
     expect(v.code, v.stderr).toBe(0);
     expect(v.stdout).toMatch(/^alembic version: a1b2c3d4e5f6$/m);
-    expect(v.stdout).toMatch(/^applied: +0001-base-schema, 0002-indexes, 0003-warre-tables, 0004-reservation-order-index, 0005-message-delivery$/m);
+    expect(v.stdout).toMatch(
+      /^applied: +0001-base-schema, 0002-indexes, 0003-warre-tables, 0004-reservation-order-index, 0005-message-delivery$/m,
+    );
     expect(v.stdout).toMatch(/^pending: +\(none\)$/m);
   });
 
@@ -319,14 +437,37 @@ describe('adopting a Python Warre database at Alembic a1b2c3d4e5f6 (MariaDB)', (
       expect(flavors.total).toBe(6);
       const byName = Object.fromEntries((flavors.results as any[]).map((f) => [f.name, f]));
       expect(byName['gpu.a100.xlarge']).toEqual({
-        id: '3f1c2b6e-6a0b-4f0c-9a53-1d2f7c1e9a01', name: 'gpu.a100.xlarge', description: 'One A100 GPU, 32 cores', vcpu: 32, memory_mb: 131072,
-        disk_gb: 100, ephemeral_gb: 0, active: true, properties: '["=", "$gpu_model", "a100"]', max_length_hours: 504, slots: 4, is_public: true,
-        extra_specs: { 'resources:VGPU': '1', 'trait:CUSTOM_A100': 'required', 'hw:cpu_policy': 'dedicated' }, start: null, end: null,
-        category: 'GPU', availability_zone: 'melbourne-qh2',
+        id: '3f1c2b6e-6a0b-4f0c-9a53-1d2f7c1e9a01',
+        name: 'gpu.a100.xlarge',
+        description: 'One A100 GPU, 32 cores',
+        vcpu: 32,
+        memory_mb: 131072,
+        disk_gb: 100,
+        ephemeral_gb: 0,
+        active: true,
+        properties: '["=", "$gpu_model", "a100"]',
+        max_length_hours: 504,
+        slots: 4,
+        is_public: true,
+        extra_specs: { 'resources:VGPU': '1', 'trait:CUSTOM_A100': 'required', 'hw:cpu_policy': 'dedicated' },
+        start: null,
+        end: null,
+        category: 'GPU',
+        availability_zone: 'melbourne-qh2',
       });
-      expect(byName['secure.large']).toMatchObject({ description: 'Secure enclave nodes — für Forschung', is_public: false, extra_specs: {}, start: '2024-01-01T00:00:00+00:00', end: '2031-12-31T00:00:00+00:00' });
+      expect(byName['secure.large']).toMatchObject({
+        description: 'Secure enclave nodes — für Forschung',
+        is_public: false,
+        extra_specs: {},
+        start: '2024-01-01T00:00:00+00:00',
+        end: '2031-12-31T00:00:00+00:00',
+      });
       expect(byName['legacy.nulls']).toMatchObject({ active: false, is_public: false, extra_specs: {} });
-      expect(byName['bm.hpc.2xlarge']).toMatchObject({ ephemeral_gb: 1600, start: '2025-07-01T00:00:00+00:00', end: '2032-06-30T00:00:00+00:00' });
+      expect(byName['bm.hpc.2xlarge']).toMatchObject({
+        ephemeral_gb: 1600,
+        start: '2025-07-01T00:00:00+00:00',
+        end: '2032-06-30T00:00:00+00:00',
+      });
 
       // Every reservation, whatever its status or age, exactly as stored.
       const c = await admin(db.name);
@@ -334,30 +475,67 @@ describe('adopting a Python Warre database at Alembic a1b2c3d4e5f6 (MariaDB)', (
       await c.end();
       const reservations = await get(a, '/v1/reservations/?all_projects=true');
       expect(reservations.total).toBe(7);
-      expect(new Set((reservations.results as any[]).map((r) => r.status))).toEqual(new Set(['PENDING_CREATE', 'ALLOCATED', 'ACTIVE', 'COMPLETE', 'ERROR']));
+      expect(new Set((reservations.results as any[]).map((r) => r.status))).toEqual(
+        new Set(['PENDING_CREATE', 'ALLOCATED', 'ACTIVE', 'COMPLETE', 'ERROR']),
+      );
       expect((reservations.results as any[]).map((r) => ({ ...r, flavor: r.flavor.id })).sort((x, y) => x.id.localeCompare(y.id))).toEqual(
         (raw as any[]).map((r) => ({
-          id: r.id, created_at: apiTime(r.created_at), user_id: r.user_id, project_id: r.project_id, flavor: r.flavor_id, lease_id: r.lease_id,
-          compute_flavor: r.compute_flavor, status: r.status, status_reason: r.status_reason, start: apiTime(r.start), end: apiTime(r.end),
+          id: r.id,
+          created_at: apiTime(r.created_at),
+          user_id: r.user_id,
+          project_id: r.project_id,
+          flavor: r.flavor_id,
+          lease_id: r.lease_id,
+          compute_flavor: r.compute_flavor,
+          status: r.status,
+          status_reason: r.status_reason,
+          start: apiTime(r.start),
+          end: apiTime(r.end),
           instance_count: r.instance_count,
         })),
       );
       const old = (reservations.results as any[]).find((r) => r.id === '7a2d0f3e-1b4c-4d5e-8f60-0a1b2c3d4e01');
-      expect(old).toMatchObject({ created_at: '1970-01-01T00:00:00+00:00', instance_count: 0, compute_flavor: 'e7d6c5b4-a392-4817-a06f-5e4d3c2b1a09' });
+      expect(old).toMatchObject({
+        created_at: '1970-01-01T00:00:00+00:00',
+        instance_count: 0,
+        compute_flavor: 'e7d6c5b4-a392-4817-a06f-5e4d3c2b1a09',
+      });
 
       const windows = await get(a, '/v1/maintenancewindows/');
       expect(windows.results).toEqual([
-        { id: '9c8b7a69-5847-4362-a514-f3e2d1c0b901', start: '2030-08-01T00:00:00+00:00', end: '2030-08-03T00:00:00+00:00', note: 'Datacentre power work',
-          flavors: [{ id: '3f1c2b6e-6a0b-4f0c-9a53-1d2f7c1e9a05', name: 'bm.hpc.2xlarge' }, { id: '3f1c2b6e-6a0b-4f0c-9a53-1d2f7c1e9a01', name: 'gpu.a100.xlarge' }] },
-        { id: '9c8b7a69-5847-4362-a514-f3e2d1c0b902', start: '2030-09-10T22:00:00+00:00', end: '2030-09-11T02:00:00+00:00', note: null, flavors: [] },
+        {
+          id: '9c8b7a69-5847-4362-a514-f3e2d1c0b901',
+          start: '2030-08-01T00:00:00+00:00',
+          end: '2030-08-03T00:00:00+00:00',
+          note: 'Datacentre power work',
+          flavors: [
+            { id: '3f1c2b6e-6a0b-4f0c-9a53-1d2f7c1e9a05', name: 'bm.hpc.2xlarge' },
+            { id: '3f1c2b6e-6a0b-4f0c-9a53-1d2f7c1e9a01', name: 'gpu.a100.xlarge' },
+          ],
+        },
+        {
+          id: '9c8b7a69-5847-4362-a514-f3e2d1c0b902',
+          start: '2030-09-10T22:00:00+00:00',
+          end: '2030-09-11T02:00:00+00:00',
+          note: null,
+          flavors: [],
+        },
       ]);
       const grants = await get(a, '/v1/flavorprojects/?project_id=0b1e1c0f7c6d4e2aa1f3c5d7e9b1a3c5');
-      expect((grants.results as any[]).map((g) => g.id).sort()).toEqual(['5d9f3a1e-2c4b-4e6d-8a0f-1b2c3d4e5f01', '5d9f3a1e-2c4b-4e6d-8a0f-1b2c3d4e5f03']);
+      expect((grants.results as any[]).map((g) => g.id).sort()).toEqual([
+        '5d9f3a1e-2c4b-4e6d-8a0f-1b2c3d4e5f01',
+        '5d9f3a1e-2c4b-4e6d-8a0f-1b2c3d4e5f03',
+      ]);
 
       // A member's view: active flavors, public or granted (NULL active/is_public count as false).
       const member = { 'x-user-id': 'u', 'x-project-id': '0b1e1c0f7c6d4e2aa1f3c5d7e9b1a3c5', 'x-roles': 'member' };
       const mine = await get(a, '/v1/flavors/', member);
-      expect((mine.results as any[]).map((f) => f.name).sort()).toEqual(['bm.hpc.2xlarge', 'empty.specs', 'gpu.a100.xlarge', 'secure.large']);
+      expect((mine.results as any[]).map((f) => f.name).sort()).toEqual([
+        'bm.hpc.2xlarge',
+        'empty.specs',
+        'gpu.a100.xlarge',
+        'secure.large',
+      ]);
       // Usage counts the adopted effective reservations: 2 × 24 h (PENDING_CREATE) + 3 × 168 h (ALLOCATED).
       expect((await get(a, '/v1/limits', member)).absolute).toMatchObject({ totalReservationsUsed: 2, totalHoursUsed: 48 + 504 });
       // Capacity sees the adopted maintenance window.
@@ -415,12 +593,15 @@ describe('databases Warre refuses to adopt (nothing is changed)', () => {
     expect(await dumpRowsPresent(db.name, tables)).toEqual(rows);
   }
 
-  it.each(['6821e37ce4e2', '35ef7858714d', '2de2c31ac6e2'])('an older Alembic revision (%s): the message names both revisions', async (rev) => {
-    const db = await newMysqlDatabase();
-    cleanups.push(db.drop);
-    await applyFixture(db.name, rev);
-    await expectRefusedUntouched(db, [new RegExp(`revision ${rev}\\b`), /a1b2c3d4e5f6/, /warre-manage db upgrade/]);
-  });
+  it.each(['6821e37ce4e2', '35ef7858714d', '2de2c31ac6e2'])(
+    'an older Alembic revision (%s): the message names both revisions',
+    async (rev) => {
+      const db = await newMysqlDatabase();
+      cleanups.push(db.drop);
+      await applyFixture(db.name, rev);
+      await expectRefusedUntouched(db, [new RegExp(`revision ${rev}\\b`), /a1b2c3d4e5f6/, /warre-manage db upgrade/]);
+    },
+  );
 
   it('a "flavor" table without alembic_version', async () => {
     const db = await newMysqlDatabase();
@@ -466,7 +647,11 @@ async function layoutOf(dialect: Dialect, testDb: TestDatabase, table: string): 
     case 'sqlite': {
       const db = testDb.open();
       try {
-        const r = await sql<{ name: string; type: string; notnull: number }>`select name, type, "notnull" from pragma_table_info(${table}) order by cid`.execute(db.kysely);
+        const r = await sql<{
+          name: string;
+          type: string;
+          notnull: number;
+        }>`select name, type, "notnull" from pragma_table_info(${table}) order by cid`.execute(db.kysely);
         return r.rows.map((c) => [c.name, c.notnull === 0, c.type.toLowerCase().replace(/^bool$/, 'boolean')]);
       } finally {
         await db.close();
@@ -548,7 +733,7 @@ it('a fresh MariaDB database has the same columns, keys and foreign keys as one 
         [[...PYTHON_TABLES, 'alembic_version']],
       );
       const [keys] = await c.query(
-        "SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, ORDINAL_POSITION, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?) ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION",
+        'SELECT TABLE_NAME, CONSTRAINT_NAME, COLUMN_NAME, ORDINAL_POSITION, REFERENCED_TABLE_NAME, REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?) ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION',
         [[...PYTHON_TABLES, 'alembic_version']],
       );
       const [rules] = await c.query(
@@ -566,4 +751,3 @@ it('a fresh MariaDB database has the same columns, keys and foreign keys as one 
     await testDb.drop();
   }
 });
-

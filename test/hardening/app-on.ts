@@ -4,15 +4,16 @@
  * its own connection pool, so several instances act like separate processes
  * at the database.
  */
-import pino from 'pino';
+
 import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
 import { buildApp } from '../../src/api/app.js';
 import { NoAuthAuthenticator } from '../../src/auth/noauth.js';
+import type { DatabaseTarget } from '../../src/config/database-url.js';
+import { type Db, openDatabase } from '../../src/db/connect.js';
+import type { LeaseBackend } from '../../src/drivers/lease-backend.js';
 import { PolicyEnforcer } from '../../src/policy/enforcer.js';
 import { ConfigLimitsProvider } from '../../src/quota/config-limits.js';
-import { openDatabase, type Db } from '../../src/db/connect.js';
-import type { DatabaseTarget } from '../../src/config/database-url.js';
-import type { LeaseBackend } from '../../src/drivers/lease-backend.js';
 
 export interface AppOnDb {
   app: FastifyInstance;

@@ -13,24 +13,25 @@
  * SQLite is a file, not a network service: it cannot stall or refuse like this, so it is
  * not tested here (its busy timeout bounds lock waits, src/db/connect.ts).
  */
-import pino from 'pino';
+
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { NoAuthAuthenticator } from '../../src/auth/noauth.js';
-import { openDatabase, type Db } from '../../src/db/connect.js';
+import type { DatabaseTarget } from '../../src/config/database-url.js';
+import { type Db, openDatabase } from '../../src/db/connect.js';
 import { upgrade } from '../../src/db/migrate.js';
 import { DatabaseUnavailableError } from '../../src/db/resilience.js';
 import { writeTransaction } from '../../src/db/transaction.js';
-import { LeaseWorker } from '../../src/worker/lease-worker.js';
-import type { Messenger } from '../../src/notification/messenger.js';
 import type { LeaseBackend } from '../../src/drivers/lease-backend.js';
+import type { Messenger } from '../../src/notification/messenger.js';
 import { PolicyEnforcer } from '../../src/policy/enforcer.js';
 import { ConfigLimitsProvider } from '../../src/quota/config-limits.js';
-import type { DatabaseTarget } from '../../src/config/database-url.js';
+import { LeaseWorker } from '../../src/worker/lease-worker.js';
+import { ADMIN, MEMBER } from '../support/app.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
-import { ADMIN, MEMBER } from '../support/app.js';
 
 /** Short limits, so that the test is quick (the defaults are 5, 5, 10 and 2 s). */
 const LIMITS = { connectTimeoutMs: 800, acquireTimeoutMs: 800, statementTimeoutMs: 1000 };
@@ -91,7 +92,8 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }>
 }
 
 const list = (s: Setup) => s.app.inject({ method: 'GET', url: '/v1/flavors/', headers: MEMBER });
-const create = (s: Setup, name: string) => s.app.inject({ method: 'POST', url: '/v1/flavors/', headers: ADMIN, payload: { ...FLAVOR, name } });
+const create = (s: Setup, name: string) =>
+  s.app.inject({ method: 'POST', url: '/v1/flavors/', headers: ADMIN, payload: { ...FLAVOR, name } });
 const outageLines = (s: Setup) => s.logs.filter((l) => /database (unavailable|available again)/.test(l.msg ?? '') && l.level >= 30);
 const errorLines = (s: Setup) => s.logs.filter((l) => l.level >= 50);
 
@@ -130,7 +132,9 @@ describe.each(['mysql', 'postgres'] as const)('%s behind a proxy', (dialect) => 
     expect(health.value.statusCode).toBe(503);
     expect(health.value.json().database).toMatchObject({ ok: false, dialect });
     expect(health.ms).toBeLessThan(HEALTH_MS + 500);
-    console.info(`${dialect} stalled: ${answers.length} concurrent reads answered 503 after ${ms} ms, a write after ${write.ms} ms, /healthcheck?detail after ${health.ms} ms`);
+    console.info(
+      `${dialect} stalled: ${answers.length} concurrent reads answered 503 after ${ms} ms, a write after ${write.ms} ms, /healthcheck?detail after ${health.ms} ms`,
+    );
 
     await s.proxy.pass();
     const after = await list(s);
@@ -161,7 +165,10 @@ describe.each(['mysql', 'postgres'] as const)('%s behind a proxy', (dialect) => 
     for (const r of reads) expect(r.statusCode, r.body).toBe(200);
     expect((await create(s, 'after')).statusCode).toBe(202);
     expect(outageLines(s).map((l) => l.msg)).toEqual(['database unavailable: answering 503 until it is back', 'database available again']);
-    const names = (await list(s)).json().results.map((f: { name: string }) => f.name).sort();
+    const names = (await list(s))
+      .json()
+      .results.map((f: { name: string }) => f.name)
+      .sort();
     expect(names).toEqual(['after', 'before']);
   });
 
@@ -211,11 +218,18 @@ describe.each(['mysql', 'postgres'] as const)('%s behind a proxy', (dialect) => 
         await s.proxy.refuse();
         await s.proxy.pass();
       }
-      await tx.insertInto('warre_project_lock').values({ project_id: `tx-retry-${dialect}` }).execute();
+      await tx
+        .insertInto('warre_project_lock')
+        .values({ project_id: `tx-retry-${dialect}` })
+        .execute();
       return attempts;
     });
     expect(inserted).toBe(2);
-    const rows = await s.db.kysely.selectFrom('warre_project_lock').select('project_id').where('project_id', '=', `tx-retry-${dialect}`).execute();
+    const rows = await s.db.kysely
+      .selectFrom('warre_project_lock')
+      .select('project_id')
+      .where('project_id', '=', `tx-retry-${dialect}`)
+      .execute();
     expect(rows).toHaveLength(1);
   });
 
@@ -224,21 +238,40 @@ describe.each(['mysql', 'postgres'] as const)('%s behind a proxy', (dialect) => 
     await Promise.all(Array.from({ length: POOL }, () => s.db.kysely.selectFrom('flavor').select('id').execute()));
     await s.proxy.refuse();
     await s.proxy.pass();
-    await Promise.all(Array.from({ length: POOL }, (_, i) => s.db.kysely.insertInto('warre_project_lock').values({ project_id: `stale-${dialect}-${i}` }).execute()));
-    const rows = await s.db.kysely.selectFrom('warre_project_lock').select('project_id').where('project_id', 'like', `stale-${dialect}-%`).execute();
+    await Promise.all(
+      Array.from({ length: POOL }, (_, i) =>
+        s.db.kysely
+          .insertInto('warre_project_lock')
+          .values({ project_id: `stale-${dialect}-${i}` })
+          .execute(),
+      ),
+    );
+    const rows = await s.db.kysely
+      .selectFrom('warre_project_lock')
+      .select('project_id')
+      .where('project_id', 'like', `stale-${dialect}-%`)
+      .execute();
     expect(rows).toHaveLength(POOL);
   });
 
   it('never repeats a write whose answer was lost (it may have been done): 503, not retriable', async () => {
     await s.db.kysely.selectFrom('flavor').select('id').execute();
     s.proxy.stall();
-    const err = await s.db.kysely.insertInto('warre_project_lock').values({ project_id: `lost-${dialect}` }).execute().catch((e: unknown) => e);
+    const err = await s.db.kysely
+      .insertInto('warre_project_lock')
+      .values({ project_id: `lost-${dialect}` })
+      .execute()
+      .catch((e: unknown) => e);
     await s.proxy.pass();
     expect(err).toBeInstanceOf(DatabaseUnavailableError);
     expect((err as DatabaseUnavailableError).retriable).toBe(false);
     expect((err as Error).message).toMatch(/statement_timeout|pool_timeout/);
     // Sent once only: the proxy swallowed it, so it is not there (and nothing sent it again).
-    const rows = await s.db.kysely.selectFrom('warre_project_lock').select('project_id').where('project_id', '=', `lost-${dialect}`).execute();
+    const rows = await s.db.kysely
+      .selectFrom('warre_project_lock')
+      .select('project_id')
+      .where('project_id', '=', `lost-${dialect}`)
+      .execute();
     expect(rows).toHaveLength(0);
   });
 });

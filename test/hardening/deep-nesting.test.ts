@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_OBJECT_DEPTH, nestingDepth } from '../../src/api/validate.js';
-import { buildTestApp, ADMIN, type TestApp } from '../support/app.js';
+import { ADMIN, buildTestApp, type TestApp } from '../support/app.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -20,8 +20,7 @@ const nestedObjects = (depth: number) => `${'{"a":'.repeat(depth - 1)}{"a":1}${'
 /** `[[[…[1]…]]]` with `depth` arrays. */
 const nestedArrays = (depth: number) => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
 
-const flavorBody = (extraSpecs: string) =>
-  `{"name":"deep","vcpu":1,"memory_mb":1,"disk_gb":1,"slots":1,"extra_specs":${extraSpecs}}`;
+const flavorBody = (extraSpecs: string) => `{"name":"deep","vcpu":1,"memory_mb":1,"disk_gb":1,"slots":1,"extra_specs":${extraSpecs}}`;
 
 async function post(url: string, payload: string, method: 'POST' | 'PATCH' = 'POST') {
   return t.app.inject({ method, url, headers: { ...ADMIN, 'content-type': 'application/json' }, payload });

@@ -8,14 +8,24 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/db.js';
-import { RecordingLeases } from '../support/api-helpers.js';
 import type { Db } from '../../src/db/connect.js';
 import { upgrade } from '../../src/db/migrate.js';
 import { insertReservation } from '../../src/db/repositories/reservations.js';
 import type { Reservation } from '../../src/domain/types.js';
-import { appOn, type AppOnDb } from './app-on.js';
-import { ensureBuilt, freePort, httpRequest, processGroupMembers, runWarre, startWarre, warreEnv, type HttpAnswer, type WarreProcess } from '../cli/process.js';
+import {
+  ensureBuilt,
+  freePort,
+  type HttpAnswer,
+  httpRequest,
+  processGroupMembers,
+  runWarre,
+  startWarre,
+  type WarreProcess,
+  warreEnv,
+} from '../cli/process.js';
+import { RecordingLeases } from '../support/api-helpers.js';
+import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/db.js';
+import { type AppOnDb, appOn } from './app-on.js';
 
 const CLIENTS = 30;
 const ADMIN = { 'x-user-id': 'admin-user', 'x-project-id': 'admin-project', 'x-roles': 'admin' };
@@ -73,7 +83,13 @@ describe.each(DIALECTS)('no overbooking: 3 API processes on %s', (dialect) => {
   });
 
   async function createFlavor(fields: Record<string, unknown>): Promise<string> {
-    const r = await httpRequest(port, 'POST', '/v1/flavors/', ADMIN, { name: `race-${tag()}`, vcpu: 1, memory_mb: 1024, disk_gb: 10, ...fields });
+    const r = await httpRequest(port, 'POST', '/v1/flavors/', ADMIN, {
+      name: `race-${tag()}`,
+      vcpu: 1,
+      memory_mb: 1024,
+      disk_gb: 10,
+      ...fields,
+    });
     expect(r.status, r.body).toBe(202);
     return r.json().id as string;
   }
@@ -94,8 +110,9 @@ describe.each(DIALECTS)('no overbooking: 3 API processes on %s', (dialect) => {
       const start = hoursAhead(24 + round * 10);
       const end = hoursAhead(26 + round * 10);
       const answers = await race(
-        Array.from({ length: CLIENTS }, (_, i) => () =>
-          httpRequest(port, 'POST', '/v1/reservations/', member(`p${i}-${tag()}`), { flavor_id: flavorId, start, end }),
+        Array.from(
+          { length: CLIENTS },
+          (_, i) => () => httpRequest(port, 'POST', '/v1/reservations/', member(`p${i}-${tag()}`), { flavor_id: flavorId, start, end }),
         ),
       );
       expect(tally(answers), answers.map((a) => a.body).join('\n')).toEqual({ 200: 1, 400: CLIENTS - 1 });
@@ -112,8 +129,10 @@ describe.each(DIALECTS)('no overbooking: 3 API processes on %s', (dialect) => {
     const start = hoursAhead(100);
     const end = hoursAhead(103);
     const answers = await race(
-      Array.from({ length: CLIENTS }, (_, i) => () =>
-        httpRequest(port, 'POST', '/v1/reservations/', member(`k${i}-${tag()}`), { flavor_id: flavorId, start, end, instance_count: 2 }),
+      Array.from(
+        { length: CLIENTS },
+        (_, i) => () =>
+          httpRequest(port, 'POST', '/v1/reservations/', member(`k${i}-${tag()}`), { flavor_id: flavorId, start, end, instance_count: 2 }),
       ),
     );
     expect(tally(answers), answers.map((a) => a.body).join('\n')).toEqual({ 200: 1, 400: CLIENTS - 1 });
@@ -127,12 +146,14 @@ describe.each(DIALECTS)('no overbooking: 3 API processes on %s', (dialect) => {
     const flavorId = await createFlavor({ slots: 4 });
     // Half the clients want [200 h, 203 h], half [202 h, 205 h]: every pair overlaps at [202 h, 203 h].
     const answers = await race(
-      Array.from({ length: CLIENTS }, (_, i) => () =>
-        httpRequest(port, 'POST', '/v1/reservations/', member(`o${i}-${tag()}`), {
-          flavor_id: flavorId,
-          start: hoursAhead(i % 2 === 0 ? 200 : 202),
-          end: hoursAhead(i % 2 === 0 ? 203 : 205),
-        }),
+      Array.from(
+        { length: CLIENTS },
+        (_, i) => () =>
+          httpRequest(port, 'POST', '/v1/reservations/', member(`o${i}-${tag()}`), {
+            flavor_id: flavorId,
+            start: hoursAhead(i % 2 === 0 ? 200 : 202),
+            end: hoursAhead(i % 2 === 0 ? 203 : 205),
+          }),
       ),
     );
     expect(tally(answers), answers.map((a) => a.body).join('\n')).toEqual({ 200: 4, 400: CLIENTS - 4 });
@@ -146,7 +167,9 @@ describe.each(DIALECTS)('no overbooking: 3 API processes on %s', (dialect) => {
     const start = hoursAhead(300);
     const end = hoursAhead(301);
     const answers = await race(
-      flavorIds.map((flavorId) => () => httpRequest(port, 'POST', '/v1/reservations/', member(project), { flavor_id: flavorId, start, end })),
+      flavorIds.map(
+        (flavorId) => () => httpRequest(port, 'POST', '/v1/reservations/', member(project), { flavor_id: flavorId, start, end }),
+      ),
     );
     expect(tally(answers), answers.map((a) => a.body).join('\n')).toEqual({ 200: 2, 413: CLIENTS - 2 });
     for (const a of answers.filter((x) => x.status === 413)) {
@@ -177,10 +200,19 @@ describe.each(['mysql', 'postgres'] as const)('no overbooking by extension: 3 ap
   });
 
   const HOUR = 3_600_000;
-  async function seed(db: Db, r: Partial<Reservation> & Pick<Reservation, 'flavor_id' | 'project_id' | 'start' | 'end' | 'status'>): Promise<string> {
+  async function seed(
+    db: Db,
+    r: Partial<Reservation> & Pick<Reservation, 'flavor_id' | 'project_id' | 'start' | 'end' | 'status'>,
+  ): Promise<string> {
     const row: Reservation = {
-      id: randomUUID(), created_at: Math.floor(Date.now() / 1000) * 1000, user_id: `${r.project_id}-user`, lease_id: randomUUID(), compute_flavor: randomUUID(),
-      status_reason: null, instance_count: 1, ...r,
+      id: randomUUID(),
+      created_at: Math.floor(Date.now() / 1000) * 1000,
+      user_id: `${r.project_id}-user`,
+      lease_id: randomUUID(),
+      compute_flavor: randomUUID(),
+      status_reason: null,
+      instance_count: 1,
+      ...r,
     };
     await insertReservation(db.kysely, db.codec, row);
     return row.id;
@@ -188,7 +220,12 @@ describe.each(['mysql', 'postgres'] as const)('no overbooking by extension: 3 ap
 
   it('two ACTIVE reservations extending into the last slot from 30 clients: exactly one extension (3 rounds)', async () => {
     for (let round = 0; round < 3; round++) {
-      const f = await apps[0]!.app.inject({ method: 'POST', url: '/v1/flavors/', headers: ADMIN, payload: { name: `ext-${dialect}-${round}`, vcpu: 1, memory_mb: 1024, disk_gb: 10, slots: 2 } });
+      const f = await apps[0]!.app.inject({
+        method: 'POST',
+        url: '/v1/flavors/',
+        headers: ADMIN,
+        payload: { name: `ext-${dialect}-${round}`, vcpu: 1, memory_mb: 1024, disk_gb: 10, slots: 2 },
+      });
       expect(f.statusCode, f.body).toBe(202);
       const flavorId = f.json().id as string;
       const db = apps[0]!.db;
@@ -202,17 +239,29 @@ describe.each(['mysql', 'postgres'] as const)('no overbooking by extension: 3 ap
       const answers = await Promise.all(
         Array.from({ length: CLIENTS }, (_, i) => {
           const [id, project] = i % 2 === 0 ? [a, 'ext-a'] : [b, 'ext-b'];
-          return apps[i % 3]!.app.inject({ method: 'PATCH', url: `/v1/reservations/${id}`, headers: member(project), payload: { end: newEnd } });
+          return apps[i % 3]!.app.inject({
+            method: 'PATCH',
+            url: `/v1/reservations/${id}`,
+            headers: member(project),
+            payload: { end: newEnd },
+          });
         }),
       );
       const t200 = answers.filter((x) => x.statusCode === 200);
-      expect(t200.map((x) => x.body), answers.map((x) => `${x.statusCode} ${x.body}`).join('\n')).toHaveLength(1);
+      expect(
+        t200.map((x) => x.body),
+        answers.map((x) => `${x.statusCode} ${x.body}`).join('\n'),
+      ).toHaveLength(1);
       for (const x of answers.filter((y) => y.statusCode !== 200)) {
         expect(x.statusCode).toBe(400);
-        expect(['Failed to extend reservation: No capacity', 'New end date must be greater then existing']).toContain(x.json().error_message);
+        expect(['Failed to extend reservation: No capacity', 'New end date must be greater then existing']).toContain(
+          x.json().error_message,
+        );
       }
       const ends = await Promise.all(
-        [a, b].map(async (id) => (await apps[0]!.app.inject({ method: 'GET', url: `/v1/reservations/${id}`, headers: ADMIN })).json().end as string),
+        [a, b].map(
+          async (id) => (await apps[0]!.app.inject({ method: 'GET', url: `/v1/reservations/${id}`, headers: ADMIN })).json().end as string,
+        ),
       );
       expect([a, b].filter((_, i) => ends[i] === newEnd.replace(/\.000Z$/, '+00:00'))).toEqual([t200[0]!.json().id]);
       // Exactly one lease was moved.

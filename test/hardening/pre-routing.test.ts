@@ -6,15 +6,15 @@
  * Raw sockets, because no HTTP client sends such requests.
  */
 import type { AddressInfo } from 'node:net';
-import pino from 'pino';
 import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { NoAuthAuthenticator } from '../../src/auth/noauth.js';
 import { PolicyEnforcer } from '../../src/policy/enforcer.js';
 import { ConfigLimitsProvider } from '../../src/quota/config-limits.js';
 import { migratedDatabase } from '../support/db.js';
-import { rawRequest, type RawAnswer } from '../support/raw-http.js';
+import { type RawAnswer, rawRequest } from '../support/raw-http.js';
 
 const REQUEST_MS = 1200;
 const HEADERS_MS = 600;
@@ -96,7 +96,13 @@ describe('errors answered before routing', () => {
   });
 
   it('a raw 0xff byte in the URL: 400', async () => {
-    const res = await rawRequest(port, [Buffer.concat([Buffer.from('GET /v1/flavors/'), Buffer.from([0xff]), Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')])]);
+    const res = await rawRequest(port, [
+      Buffer.concat([
+        Buffer.from('GET /v1/flavors/'),
+        Buffer.from([0xff]),
+        Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      ]),
+    ]);
     expectApiError(res, 400, /Malformed HTTP request|not a valid URL/);
   });
 });
@@ -107,7 +113,10 @@ describe('slow clients ([api] request_timeout, headers_timeout)', () => {
     const body = '{"name": "slow", "vcpu": 1, "memory_mb": 1, "disk_gb": 1, "slots": 1}';
     const res = await rawRequest(
       port,
-      [`POST /v1/flavors/ HTTP/1.1\r\nHost: x\r\n${MEMBER_HEADERS}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`, ...body.split('')],
+      [
+        `POST /v1/flavors/ HTTP/1.1\r\nHost: x\r\n${MEMBER_HEADERS}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+        ...body.split(''),
+      ],
       { gapMs: 200, maxMs: 6000 },
     );
     expectApiError(res, 408, /not received in time/);

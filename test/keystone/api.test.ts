@@ -11,17 +11,18 @@
  * (same database and keys, so tokens are valid on both), stopped and started
  * without disturbing the other test files.
  */
+
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadConfig, type WarreConfig } from '../../src/config/load.js';
-import { startApiProcess, type RunningApi } from '../../src/cli/api.js';
+import { type RunningApi, startApiProcess } from '../../src/cli/api.js';
 import { createServiceSession } from '../../src/cli/runtime.js';
 import { botSessions } from '../../src/cli/worker-parts.js';
+import { loadConfig, type WarreConfig } from '../../src/config/load.js';
 import { getUser } from '../../src/drivers/keystone/identity.js';
 import type { KeystoneSession } from '../../src/drivers/keystone/session.js';
 import { EndpointNotFoundError } from '../../src/drivers/service-session.js';
@@ -76,7 +77,14 @@ interface Answer {
   body: any;
 }
 
-async function call(w: Warre, method: string, path: string, token?: string | null, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+async function call(
+  w: Warre,
+  method: string,
+  path: string,
+  token?: string | null,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const res = await fetch(`${w.url}${path}`, {
     method,
     headers: {
@@ -121,7 +129,9 @@ function reservationBody(flavorId: string, day: number, hours = 1) {
 }
 
 function overLimit(projectId: string, resource: string, limit: number, usage: number, delta: number): { error_message: string } {
-  return { error_message: `Project ${projectId} is over a limit for [Resource ${resource} is over limit of ${limit} due to current usage ${usage} and delta ${delta}]` };
+  return {
+    error_message: `Project ${projectId} is over a limit for [Resource ${resource} is over limit of ${limit} due to current usage ${usage} and delta ${delta}]`,
+  };
 }
 
 beforeAll(async () => {
@@ -144,34 +154,44 @@ beforeAll(async () => {
     ...scope,
   ];
   const projectScope = ['project_name = admin', 'project_domain_name = Default', 'region_name = RegionOne'];
-  writeFileSync(confFile, [
-    '# A production-like configuration: every Keystone-related section as an operator writes it.',
-    '[DEFAULT]',
-    'auth_strategy = keystone',
-    '',
-    '[api]',
-    'host = 127.0.0.1',
-    'workers = 1',
-    '',
-    ...credentials('keystone_authtoken', [...projectScope, `www_authenticate_uri = ${PUBLIC_KEYSTONE}`, 'service_token_roles = service', 'service_token_roles_required = true']),
-    '',
-    ...credentials('service_auth', [...projectScope, 'interface = public']),
-    '',
-    ...credentials('oslo_limit', ['system_scope = all', `endpoint_id = ${fx.endpointId}`]),
-    '',
-    '[warre]',
-    `bot_auth_url = ${fx.authUrl}`,
-    `bot_user_id = ${fx.bot.id}`,
-    `bot_password = ${fx.bot.password}`,
-    `bot_role_id = ${fx.bot.roleId}`,
-    '',
-    '[oslo_policy]',
-    'policy_file = policy.yaml',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    confFile,
+    [
+      '# A production-like configuration: every Keystone-related section as an operator writes it.',
+      '[DEFAULT]',
+      'auth_strategy = keystone',
+      '',
+      '[api]',
+      'host = 127.0.0.1',
+      'workers = 1',
+      '',
+      ...credentials('keystone_authtoken', [
+        ...projectScope,
+        `www_authenticate_uri = ${PUBLIC_KEYSTONE}`,
+        'service_token_roles = service',
+        'service_token_roles_required = true',
+      ]),
+      '',
+      ...credentials('service_auth', [...projectScope, 'interface = public']),
+      '',
+      ...credentials('oslo_limit', ['system_scope = all', `endpoint_id = ${fx.endpointId}`]),
+      '',
+      '[warre]',
+      `bot_auth_url = ${fx.authUrl}`,
+      `bot_user_id = ${fx.bot.id}`,
+      `bot_password = ${fx.bot.password}`,
+      `bot_role_id = ${fx.bot.roleId}`,
+      '',
+      '[oslo_policy]',
+      'policy_file = policy.yaml',
+      '',
+    ].join('\n'),
+  );
   // An operator rule reading what only a Keystone context carries: domains and is_admin_project.
-  writeFileSync(join(dir, 'policy.yaml'),
-    '"warre:flavorproject:list": "role:reader and user_domain_id:default and project_domain_id:default and is_admin_project:True"\n');
+  writeFileSync(
+    join(dir, 'policy.yaml'),
+    '"warre:flavorproject:list": "role:reader and user_domain_id:default and project_domain_id:default and is_admin_project:True"\n',
+  );
 }, 900_000);
 
 afterAll(async () => {
@@ -207,7 +227,9 @@ describe('warre.conf with the Keystone sections', () => {
     expect(w.config.DEFAULT.auth_strategy).toBe('keystone');
     expect(w.config.unknownOptions).toEqual([]);
     // The one option of this file Warre accepts without applying says so (a warning at start-up).
-    expect(w.config.notes).toEqual(['[keystone_authtoken] service_token_roles_required is set but ignored: Warre does not take X-Service-Token']);
+    expect(w.config.notes).toEqual([
+      '[keystone_authtoken] service_token_roles_required is set but ignored: Warre does not take X-Service-Token',
+    ]);
     expect(w.config.keystone_authtoken.token_cache_time).toBe(300);
     expect(w.config.oslo_limit.cache_time).toBe(60);
     expect(w.config.oslo_limit.system_scope).toBe('all');
@@ -232,7 +254,13 @@ describe('warre.conf with the Keystone sections', () => {
   });
 
   it('gives an admin token the admin rules', async () => {
-    const created = await call(w, 'POST', '/v1/flavors/', fx.adminToken, { name: `ks-${ks.RUN_SUFFIX}`, vcpu: 1, memory_mb: 512, disk_gb: 1, slots: 50 });
+    const created = await call(w, 'POST', '/v1/flavors/', fx.adminToken, {
+      name: `ks-${ks.RUN_SUFFIX}`,
+      vcpu: 1,
+      memory_mb: 512,
+      disk_gb: 1,
+      slots: 50,
+    });
     expect(created.status).toBe(202);
     flavorId = created.body.id;
     const refused = await call(w, 'POST', '/v1/flavors/', fx.member.token, { name: 'nope', vcpu: 1, memory_mb: 512, disk_gb: 1 });
@@ -250,7 +278,9 @@ describe('warre.conf with the Keystone sections', () => {
     expect(t.status).toBe(200);
     expect(t.body).toMatchObject({ user_id: other.id, project_id: fx.otherProject.id });
     theirs = t.body.id;
-    expect((await call(w, 'POST', '/v1/flavors/', fx.member.token, { name: 'n', vcpu: 1, memory_mb: 1, disk_gb: 1 }, spoof)).status).toBe(403);
+    expect((await call(w, 'POST', '/v1/flavors/', fx.member.token, { name: 'n', vcpu: 1, memory_mb: 1, disk_gb: 1 }, spoof)).status).toBe(
+      403,
+    );
   });
 
   it('shows a member only its project; another project gets 404; an admin lists all projects', async () => {
@@ -283,7 +313,8 @@ describe('warre.conf with the Keystone sections', () => {
   });
 
   it('enforces the registered default (5 reservations) with the oslo.limit text', async () => {
-    for (let day = 2; day <= 5; day++) expect((await call(w, 'POST', '/v1/reservations/', fx.member.token, reservationBody(flavorId, day))).status).toBe(200);
+    for (let day = 2; day <= 5; day++)
+      expect((await call(w, 'POST', '/v1/reservations/', fx.member.token, reservationBody(flavorId, day))).status).toBe(200);
     const refused = await call(w, 'POST', '/v1/reservations/', fx.member.token, reservationBody(flavorId, 6));
     expect(refused.status).toBe(413);
     expect(refused.body).toEqual(overLimit(fx.project.id, 'reservation', 5, 5, 1));
@@ -291,7 +322,7 @@ describe('warre.conf with the Keystone sections', () => {
     expect(limits.body).toEqual({ absolute: { maxHours: 100, maxReservations: 5, totalHoursUsed: 5, totalReservationsUsed: 5 } });
   });
 
-  it("enforces the project override (2 reservations) and the hours default, read with the system-scoped token", async () => {
+  it('enforces the project override (2 reservations) and the hours default, read with the system-scoped token', async () => {
     const hours = await call(w, 'POST', '/v1/reservations/', other.token, reservationBody(flavorId, 2, 100));
     expect(hours.status).toBe(413);
     expect(hours.body).toEqual(overLimit(fx.otherProject.id, 'hours', 100, 1, 100));
@@ -396,7 +427,12 @@ describe('a service without registered limits', () => {
     const errors = w.logs.filter((l) => l.level === 50 && String(l.msg).startsWith('Unable to find registered limit'));
     expect(errors.map((l) => [l.msg, l.resource, l.service, l.region])).toEqual([
       [`Unable to find registered limit for resource hours for ${service.id} in region RegionOne.`, 'hours', service.id, 'RegionOne'],
-      [`Unable to find registered limit for resource reservation for ${service.id} in region RegionOne.`, 'reservation', service.id, 'RegionOne'],
+      [
+        `Unable to find registered limit for resource reservation for ${service.id} in region RegionOne.`,
+        'reservation',
+        service.id,
+        'RegionOne',
+      ],
     ]);
   });
 });
@@ -411,8 +447,17 @@ describe('Keystone unreachable', () => {
     const fresh = await memberToken(fx.member.id, fx.member.password, fx.project.id);
 
     await ks.stopKeystone(OUTAGE_PORT);
-    for (const [method, path] of [['GET', '/v1/reservations/'], ['POST', '/v1/reservations/']] as const) {
-      const down = await call(w, method, path, fresh, method === 'POST' ? reservationBody('00000000-0000-4000-8000-000000000000', 1) : undefined);
+    for (const [method, path] of [
+      ['GET', '/v1/reservations/'],
+      ['POST', '/v1/reservations/'],
+    ] as const) {
+      const down = await call(
+        w,
+        method,
+        path,
+        fresh,
+        method === 'POST' ? reservationBody('00000000-0000-4000-8000-000000000000', 1) : undefined,
+      );
       expect(down.status).toBe(503);
       expect(down.headers.get('www-authenticate')).toBeNull();
       expect(down.body).toEqual(UNAVAILABLE);
@@ -478,7 +523,12 @@ describe('[service_auth] and the bot', () => {
   });
 
   it('looks users up by id with name, email and full name', async () => {
-    expect(await getUser(session, fx.member.id)).toEqual({ id: fx.member.id, name: fx.member.name, email: 'member@example.edu', full_name: 'Member Example' });
+    expect(await getUser(session, fx.member.id)).toEqual({
+      id: fx.member.id,
+      name: fx.member.name,
+      email: 'member@example.edu',
+      full_name: 'Member Example',
+    });
     expect(await getUser(session, randomBytes(16).toString('hex'))).toBeNull();
   });
 

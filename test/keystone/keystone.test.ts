@@ -7,7 +7,9 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuthError } from '../../src/auth/context.js';
 import { KeystoneAuthenticator } from '../../src/auth/keystone.js';
+import type { Logger } from '../../src/domain/logger.js';
 import { botSession, getUser, grantProjectRole } from '../../src/drivers/keystone/identity.js';
+import type { AuthTokenOptions, OsloLimitOptions } from '../../src/drivers/keystone/options.js';
 import { identityBase, KeystoneAuthError, KeystoneSession, passwordAuthBody } from '../../src/drivers/keystone/session.js';
 import { InvalidTokenError, TokenValidator } from '../../src/drivers/keystone/tokens.js';
 import { EndpointNotFoundError } from '../../src/drivers/service-session.js';
@@ -16,8 +18,6 @@ import { formatOverLimit } from '../../src/quota/messages.js';
 import { UnifiedLimitsProvider } from '../../src/quota/unified-limits.js';
 import { countHttpRequests } from '../support/http-spy.js';
 import * as ks from '../support/keystone.js';
-import type { Logger } from '../../src/domain/logger.js';
-import type { AuthTokenOptions, OsloLimitOptions } from '../../src/drivers/keystone/options.js';
 
 const OUTAGE_PORT = 5011;
 let fx: ks.WarreFixtures;
@@ -50,32 +50,67 @@ function countCalls(method: string, fragment: string): { count: () => number } {
 }
 
 const adminOpts = () => ({
-  auth_url: fx.authUrl, username: 'admin', password: fx.adminPassword, user_domain_name: 'Default',
+  auth_url: fx.authUrl,
+  username: 'admin',
+  password: fx.adminPassword,
+  user_domain_name: 'Default',
 });
 
 const authTokenOpts = (extra: Partial<AuthTokenOptions> = {}): AuthTokenOptions => ({
-  ...adminOpts(), project_name: 'admin', project_domain_name: 'Default', ...extra,
+  ...adminOpts(),
+  project_name: 'admin',
+  project_domain_name: 'Default',
+  ...extra,
 });
 
 // ------------------------------------------------------------------ session
 
 describe('KeystoneSession', () => {
   it('builds the auth body keystoneauth sends (names + domains, ids only, system, unscoped)', () => {
-    expect(passwordAuthBody({ auth_url: 'x', username: 'admin', password: 'secret', user_domain_name: 'Default', project_name: 'admin', project_domain_name: 'Default' }))
-      .toEqual({ auth: { identity: { methods: ['password'], password: { user: { password: 'secret', name: 'admin', domain: { name: 'Default' } } } },
-        scope: { project: { name: 'admin', domain: { name: 'Default' } } } } });
-    expect(passwordAuthBody({ auth_url: 'x', user_id: 'u1', password: 'p', user_domain_id: 'default', project_id: 'p1', project_domain_id: 'default' }))
-      .toEqual({ auth: { identity: { methods: ['password'], password: { user: { password: 'p', id: 'u1' } } }, scope: { project: { id: 'p1' } } } });
-    expect(passwordAuthBody({ auth_url: 'x', username: 'a', password: 'p', user_domain_id: 'default', system_scope: 'all' }).auth.scope)
-      .toEqual({ system: { all: true } });
+    expect(
+      passwordAuthBody({
+        auth_url: 'x',
+        username: 'admin',
+        password: 'secret',
+        user_domain_name: 'Default',
+        project_name: 'admin',
+        project_domain_name: 'Default',
+      }),
+    ).toEqual({
+      auth: {
+        identity: { methods: ['password'], password: { user: { password: 'secret', name: 'admin', domain: { name: 'Default' } } } },
+        scope: { project: { name: 'admin', domain: { name: 'Default' } } },
+      },
+    });
+    expect(
+      passwordAuthBody({
+        auth_url: 'x',
+        user_id: 'u1',
+        password: 'p',
+        user_domain_id: 'default',
+        project_id: 'p1',
+        project_domain_id: 'default',
+      }),
+    ).toEqual({
+      auth: { identity: { methods: ['password'], password: { user: { password: 'p', id: 'u1' } } }, scope: { project: { id: 'p1' } } },
+    });
+    expect(
+      passwordAuthBody({ auth_url: 'x', username: 'a', password: 'p', user_domain_id: 'default', system_scope: 'all' }).auth.scope,
+    ).toEqual({ system: { all: true } });
     expect(passwordAuthBody({ auth_url: 'x', username: 'a', password: 'p', project_name: null }).auth.scope).toBeUndefined();
-    expect(() => passwordAuthBody({ auth_url: 'x', username: 'a', password: 'p', project_id: 'p', system_scope: 'all' })).toThrow(/multiple targets/);
-    expect(['http://k:5000', 'http://k:5000/', 'http://k:5000/v3', 'http://k:5000/v3/'].map(identityBase)).toEqual(Array(4).fill('http://k:5000/v3'));
+    expect(() => passwordAuthBody({ auth_url: 'x', username: 'a', password: 'p', project_id: 'p', system_scope: 'all' })).toThrow(
+      /multiple targets/,
+    );
+    expect(['http://k:5000', 'http://k:5000/', 'http://k:5000/v3', 'http://k:5000/v3/'].map(identityBase)).toEqual(
+      Array(4).fill('http://k:5000/v3'),
+    );
   });
 
   it('takes a pino logger', () => {
     const logger: Logger = pino({ enabled: false });
-    expect(() => new UnifiedLimitsProvider({ auth_url: 'http://k:5000', username: 'u', password: 'p', project_id: 'x' }, logger)).not.toThrow();
+    expect(
+      () => new UnifiedLimitsProvider({ auth_url: 'http://k:5000', username: 'u', password: 'p', project_id: 'x' }, logger),
+    ).not.toThrow();
   });
 
   it('authenticates with project scope by name and keeps the token body', async () => {
@@ -174,10 +209,21 @@ describe('KeystoneAuthenticator', () => {
     const auth = new KeystoneAuthenticator(authTokenOpts(), captureLogger().logger);
     const ctx = await auth.authenticate({ 'x-auth-token': fx.member.token }, 'req-1');
     expect(ctx).toEqual({
-      userId: fx.member.id, userName: fx.member.name, userDomainId: 'default', userDomainName: 'Default',
-      projectId: fx.project.id, projectName: fx.project.name, projectDomainId: 'default', projectDomainName: 'Default',
-      domainId: null, domainName: null, roles: expect.arrayContaining(['member', 'reader']), isAdminProject: true,
-      systemScope: null, requestId: 'req-1', authToken: fx.member.token,
+      userId: fx.member.id,
+      userName: fx.member.name,
+      userDomainId: 'default',
+      userDomainName: 'Default',
+      projectId: fx.project.id,
+      projectName: fx.project.name,
+      projectDomainId: 'default',
+      projectDomainName: 'Default',
+      domainId: null,
+      domainName: null,
+      roles: expect.arrayContaining(['member', 'reader']),
+      isAdminProject: true,
+      systemScope: null,
+      requestId: 'req-1',
+      authToken: fx.member.token,
     });
     expect(ctx.roles).toHaveLength(2);
   });
@@ -214,8 +260,9 @@ describe('KeystoneAuthenticator', () => {
 
   it('names the Keystone URI in WWW-Authenticate', () => {
     expect(new KeystoneAuthenticator(authTokenOpts(), captureLogger().logger).wwwAuthenticate()).toBe(`Keystone uri="${fx.authUrl}"`);
-    expect(new KeystoneAuthenticator(authTokenOpts({ www_authenticate_uri: 'https://id.example/v3' }), captureLogger().logger).wwwAuthenticate())
-      .toBe('Keystone uri="https://id.example/v3"');
+    expect(
+      new KeystoneAuthenticator(authTokenOpts({ www_authenticate_uri: 'https://id.example/v3' }), captureLogger().logger).wwwAuthenticate(),
+    ).toBe('Keystone uri="https://id.example/v3"');
   });
 
   it('serves a validated token from the cache without calling Keystone', async () => {
@@ -272,7 +319,8 @@ describe('KeystoneAuthenticator', () => {
   it('answers 503 when its own credentials are refused', async () => {
     const auth = new KeystoneAuthenticator(authTokenOpts({ password: 'wrong' }), captureLogger().logger);
     await expect(auth.authenticate({ 'x-auth-token': fx.member.token }, 'r')).rejects.toMatchObject({
-      status: 503, message: 'The Keystone service is temporarily unavailable.',
+      status: 503,
+      message: 'The Keystone service is temporarily unavailable.',
     });
   });
 });
@@ -285,14 +333,21 @@ describe('Keystone outage', () => {
     outageStarted = true;
     const authUrl = ks.keystoneUrl(OUTAGE_PORT);
     const { logger, lines } = captureLogger();
-    const auth = new KeystoneAuthenticator(authTokenOpts({ auth_url: authUrl, http_request_max_retries: 1, http_connect_timeout: 5 }), logger);
-    const limits = new UnifiedLimitsProvider({ ...adminOpts(), auth_url: authUrl, system_scope: 'all', endpoint_id: fx.endpointId }, logger);
+    const auth = new KeystoneAuthenticator(
+      authTokenOpts({ auth_url: authUrl, http_request_max_retries: 1, http_connect_timeout: 5 }),
+      logger,
+    );
+    const limits = new UnifiedLimitsProvider(
+      { ...adminOpts(), auth_url: authUrl, system_scope: 'all', endpoint_id: fx.endpointId },
+      logger,
+    );
     expect((await auth.authenticate({ 'x-auth-token': fx.member.token }, 'r')).userId).toBe(fx.member.id);
     const { token: fresh } = await ks.issueToken({ userId: fx.member.id, password: fx.member.password, projectId: fx.project.id });
 
     await ks.stopKeystone(OUTAGE_PORT);
     await expect(auth.authenticate({ 'x-auth-token': fresh }, 'r')).rejects.toMatchObject({
-      status: 503, message: 'The Keystone service is temporarily unavailable.',
+      status: 503,
+      message: 'The Keystone service is temporarily unavailable.',
     });
     // Already-validated tokens are still served from the cache.
     expect((await auth.authenticate({ 'x-auth-token': fx.member.token }, 'r')).userId).toBe(fx.member.id);
@@ -326,12 +381,19 @@ describe('identity', () => {
   });
 
   it('reports a failed grant', async () => {
-    await expect(grantProjectRole(session(), fx.project.id, fx.bot.id, 'no-such-role')).rejects.toThrow(/Granting role no-such-role .* 404 Could not find role/);
+    await expect(grantProjectRole(session(), fx.project.id, fx.bot.id, 'no-such-role')).rejects.toThrow(
+      /Granting role no-such-role .* 404 Could not find role/,
+    );
   });
 
   it('reads users with and without e-mail and full name', async () => {
     const s = session();
-    expect(await getUser(s, fx.member.id)).toEqual({ id: fx.member.id, name: fx.member.name, email: 'member@example.edu', full_name: 'Member Example' });
+    expect(await getUser(s, fx.member.id)).toEqual({
+      id: fx.member.id,
+      name: fx.member.name,
+      email: 'member@example.edu',
+      full_name: 'Member Example',
+    });
     const admin = await s.getUserId();
     expect(await getUser(s, admin)).toEqual({ id: admin, name: 'admin', email: null, full_name: null });
     expect(await getUser(s, '0123456789abcdef0123456789abcdef')).toBeNull();
@@ -341,7 +403,12 @@ describe('identity', () => {
 // ------------------------------------------------------------------ unified limits
 
 describe('UnifiedLimitsProvider', () => {
-  const limitOpts = (extra: Partial<OsloLimitOptions> = {}): OsloLimitOptions => ({ ...adminOpts(), system_scope: 'all', endpoint_id: fx.endpointId, ...extra });
+  const limitOpts = (extra: Partial<OsloLimitOptions> = {}): OsloLimitOptions => ({
+    ...adminOpts(),
+    system_scope: 'all',
+    endpoint_id: fx.endpointId,
+    ...extra,
+  });
 
   it('uses the registered default when the project has no limit', async () => {
     const { logger, lines } = captureLogger();
@@ -355,10 +422,16 @@ describe('UnifiedLimitsProvider', () => {
     await ks.createProjectLimit(fx.service.id, project.id, 'reservation', 2);
     const byEndpoint = new UnifiedLimitsProvider(limitOpts(), captureLogger().logger);
     expect(await byEndpoint.getLimits(project.id)).toEqual({ hours: 100, reservation: 2 });
-    const byService = new UnifiedLimitsProvider(limitOpts({
-      endpoint_id: null, endpoint_service_type: fx.service.type, endpoint_service_name: fx.service.name,
-      endpoint_region_name: 'RegionOne', endpoint_interface: 'publicURL',
-    }), captureLogger().logger);
+    const byService = new UnifiedLimitsProvider(
+      limitOpts({
+        endpoint_id: null,
+        endpoint_service_type: fx.service.type,
+        endpoint_service_name: fx.service.name,
+        endpoint_region_name: 'RegionOne',
+        endpoint_interface: 'publicURL',
+      }),
+      captureLogger().logger,
+    );
     expect(await byService.getLimits(project.id)).toEqual({ hours: 100, reservation: 2 });
     expect(await byService.target()).toEqual({ serviceId: fx.service.id, regionId: 'RegionOne' });
   });
@@ -418,13 +491,19 @@ describe('UnifiedLimitsProvider', () => {
 
 describe('formatOverLimit', () => {
   it("words the message exactly as oslo.limit's ProjectOverLimit", () => {
-    expect(formatOverLimit('c038f464e4094302a2559df2bef45b40', [{ resource: 'reservation', limit: 5, usage: 5, delta: 1 }]))
-      .toBe('Project c038f464e4094302a2559df2bef45b40 is over a limit for [Resource reservation is over limit of 5 due to current usage 5 and delta 1]');
-    expect(formatOverLimit('c038f464e4094302a2559df2bef45b40', [
-      { resource: 'reservation', limit: 5, usage: 5, delta: 1 },
-      { resource: 'hours', limit: 100, usage: 95, delta: 10 },
-    ])).toBe('Project c038f464e4094302a2559df2bef45b40 is over a limit for [Resource hours is over limit of 100 due to current usage 95 and delta 10, Resource reservation is over limit of 5 due to current usage 5 and delta 1]');
-    expect(formatOverLimit('92b01fdd59264e3fb8fd1ae94fb87f2e', [{ resource: 'reservation', limit: 2, usage: 2.9, delta: 1 }]))
-      .toBe('Project 92b01fdd59264e3fb8fd1ae94fb87f2e is over a limit for [Resource reservation is over limit of 2 due to current usage 2 and delta 1]');
+    expect(formatOverLimit('c038f464e4094302a2559df2bef45b40', [{ resource: 'reservation', limit: 5, usage: 5, delta: 1 }])).toBe(
+      'Project c038f464e4094302a2559df2bef45b40 is over a limit for [Resource reservation is over limit of 5 due to current usage 5 and delta 1]',
+    );
+    expect(
+      formatOverLimit('c038f464e4094302a2559df2bef45b40', [
+        { resource: 'reservation', limit: 5, usage: 5, delta: 1 },
+        { resource: 'hours', limit: 100, usage: 95, delta: 10 },
+      ]),
+    ).toBe(
+      'Project c038f464e4094302a2559df2bef45b40 is over a limit for [Resource hours is over limit of 100 due to current usage 95 and delta 10, Resource reservation is over limit of 5 due to current usage 5 and delta 1]',
+    );
+    expect(formatOverLimit('92b01fdd59264e3fb8fd1ae94fb87f2e', [{ resource: 'reservation', limit: 2, usage: 2.9, delta: 1 }])).toBe(
+      'Project 92b01fdd59264e3fb8fd1ae94fb87f2e is over a limit for [Resource reservation is over limit of 2 due to current usage 2 and delta 1]',
+    );
   });
 });

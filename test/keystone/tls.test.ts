@@ -11,12 +11,12 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startApiProcess, type RunningApi } from '../../src/cli/api.js';
-import { botSessions } from '../../src/cli/worker-parts.js';
+import { type RunningApi, startApiProcess } from '../../src/cli/api.js';
 import { createServiceSession } from '../../src/cli/runtime.js';
+import { botSessions } from '../../src/cli/worker-parts.js';
 import { loadConfig, type WarreConfig } from '../../src/config/load.js';
 import { SSLError, tlsOptions } from '../../src/drivers/http.js';
 import type { KeystoneAuthOptions } from '../../src/drivers/keystone/options.js';
@@ -51,10 +51,20 @@ beforeAll(async () => {
   const upstream = new URL(ks.keystoneUrl());
   const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
     // A connection per request: uwsgi drops idle keep-alive sockets (docs/interop.md#http-connections).
-    const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, connection: 'close' }, agent: false }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const out = http.request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, connection: 'close' },
+        agent: false,
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     out.on('error', () => res.destroy());
     req.pipe(out);
   };
@@ -82,22 +92,25 @@ beforeAll(async () => {
     // Relative: taken from the directory of this file.
     'cafile = ca.pem',
   ];
-  writeFileSync(confFile, [
-    '[DEFAULT]',
-    'auth_strategy = keystone',
-    '[api]',
-    'host = 127.0.0.1',
-    'workers = 1',
-    ...credentials('keystone_authtoken'),
-    'http_request_max_retries = 3',
-    ...credentials('service_auth'),
-    '[warre]',
-    `bot_auth_url = ${proxyUrl}`,
-    `bot_user_id = ${fx.bot.id}`,
-    `bot_password = ${fx.bot.password}`,
-    `bot_role_id = ${fx.bot.roleId}`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    confFile,
+    [
+      '[DEFAULT]',
+      'auth_strategy = keystone',
+      '[api]',
+      'host = 127.0.0.1',
+      'workers = 1',
+      ...credentials('keystone_authtoken'),
+      'http_request_max_retries = 3',
+      ...credentials('service_auth'),
+      '[warre]',
+      `bot_auth_url = ${proxyUrl}`,
+      `bot_user_id = ${fx.bot.id}`,
+      `bot_password = ${fx.bot.password}`,
+      `bot_role_id = ${fx.bot.roleId}`,
+      '',
+    ].join('\n'),
+  );
 }, 900_000);
 
 afterAll(async () => {
@@ -130,7 +143,13 @@ async function flavors(url: string): Promise<{ status: number; body: any }> {
 }
 
 const adminOpts = (extra: Partial<KeystoneAuthOptions> = {}): KeystoneAuthOptions => ({
-  auth_url: proxyUrl, username: 'admin', password: fx.adminPassword, user_domain_name: 'Default', project_name: 'admin', project_domain_name: 'Default', ...extra,
+  auth_url: proxyUrl,
+  username: 'admin',
+  password: fx.adminPassword,
+  user_domain_name: 'Default',
+  project_name: 'admin',
+  project_domain_name: 'Default',
+  ...extra,
 });
 
 describe('[keystone_authtoken] over HTTPS', () => {
@@ -149,8 +168,13 @@ describe('[keystone_authtoken] over HTTPS', () => {
       const res = await flavors(w.url);
       expect(res.status).toBe(503);
       expect(res.body).toEqual({ error_message: 'The Keystone service is temporarily unavailable.' });
-      expect(w.logs.some((l) => /Keystone's certificate was refused \(POST https:\/\/127\.0\.0\.1:\d+\/v3\/auth\/tokens\): .+; check cafile \/ insecure/.test(String(l.error ?? l.msg))))
-        .toBe(true);
+      expect(
+        w.logs.some((l) =>
+          /Keystone's certificate was refused \(POST https:\/\/127\.0\.0\.1:\d+\/v3\/auth\/tokens\): .+; check cafile \/ insecure/.test(
+            String(l.error ?? l.msg),
+          ),
+        ),
+      ).toBe(true);
     }
   });
 
@@ -160,10 +184,12 @@ describe('[keystone_authtoken] over HTTPS', () => {
   });
 
   it('stops start-up on a missing or non-PEM cafile, naming the section and file', async () => {
-    await expect(startWarre({ WARRE_KEYSTONE_AUTHTOKEN__CAFILE: 'nope.pem' }))
-      .rejects.toThrow(`[keystone_authtoken] cafile: cannot read ${join(dir, 'nope.pem')} (ENOENT)`);
-    await expect(startWarre({ WARRE_KEYSTONE_AUTHTOKEN__CAFILE: 'not-a-ca.pem' }))
-      .rejects.toThrow(`[keystone_authtoken] cafile: ${join(dir, 'not-a-ca.pem')} holds no PEM certificate`);
+    await expect(startWarre({ WARRE_KEYSTONE_AUTHTOKEN__CAFILE: 'nope.pem' })).rejects.toThrow(
+      `[keystone_authtoken] cafile: cannot read ${join(dir, 'nope.pem')} (ENOENT)`,
+    );
+    await expect(startWarre({ WARRE_KEYSTONE_AUTHTOKEN__CAFILE: 'not-a-ca.pem' })).rejects.toThrow(
+      `[keystone_authtoken] cafile: ${join(dir, 'not-a-ca.pem')} holds no PEM certificate`,
+    );
   });
 
   it('does not retry a refused certificate (http_request_max_retries is for connection failures)', async () => {
@@ -178,7 +204,9 @@ describe('[keystone_authtoken] over HTTPS', () => {
 
 describe('client certificates (certfile / keyfile)', () => {
   it('are presented to a Keystone that requires one; without them the handshake is refused', async () => {
-    const withCert = new KeystoneSession(adminOpts({ auth_url: mtlsUrl, cafile: pki.caFile, certfile: pki.clientCertFile, keyfile: pki.clientKeyFile }));
+    const withCert = new KeystoneSession(
+      adminOpts({ auth_url: mtlsUrl, cafile: pki.caFile, certfile: pki.clientCertFile, keyfile: pki.clientKeyFile }),
+    );
     expect(await withCert.getToken()).toMatch(/^\S{20,}$/);
     const without = new KeystoneSession(adminOpts({ auth_url: mtlsUrl, cafile: pki.caFile }), { connectRetries: 3 });
     const err = await without.getToken().catch((e: unknown) => e);
@@ -191,10 +219,12 @@ describe('client certificates (certfile / keyfile)', () => {
     writeFileSync(both, readFileSync(pki.clientCertFile, 'utf8') + readFileSync(pki.clientKeyFile, 'utf8'));
     const s = new KeystoneSession(adminOpts({ auth_url: mtlsUrl, cafile: pki.caFile, certfile: both }));
     expect(await s.getToken()).toMatch(/^\S{20,}$/);
-    expect(() => new KeystoneSession(adminOpts({ keyfile: pki.clientKeyFile }), { section: 'service_auth' }))
-      .toThrow('[service_auth] keyfile is set without certfile');
-    expect(() => new KeystoneSession(adminOpts({ certfile: pki.caFile }), { section: 'service_auth' }))
-      .toThrow(`[service_auth] certfile (no keyfile): ${pki.caFile} holds no PEM private key`);
+    expect(() => new KeystoneSession(adminOpts({ keyfile: pki.clientKeyFile }), { section: 'service_auth' })).toThrow(
+      '[service_auth] keyfile is set without certfile',
+    );
+    expect(() => new KeystoneSession(adminOpts({ certfile: pki.caFile }), { section: 'service_auth' })).toThrow(
+      `[service_auth] certfile (no keyfile): ${pki.caFile} holds no PEM private key`,
+    );
   });
 });
 
@@ -209,12 +239,26 @@ describe('[service_auth] over HTTPS', () => {
       getEndpoint: async () => proxyUrl,
       invalidate: () => session.invalidate(),
     });
-    const ok = await serviceRequest(at(session.tls), { serviceType: 'identity', method: 'GET', path: 'auth/tokens', headers: { 'X-Subject-Token': await session.getToken() }, timeoutMs: 10_000 });
+    const ok = await serviceRequest(at(session.tls), {
+      serviceType: 'identity',
+      method: 'GET',
+      path: 'auth/tokens',
+      headers: { 'X-Subject-Token': await session.getToken() },
+      timeoutMs: 10_000,
+    });
     expect(ok.status).toBe(200);
-    await expect(serviceRequest(at(undefined), { serviceType: 'identity', method: 'GET', path: 'projects', headers: {}, timeoutMs: 10_000 }))
-      .rejects.toBeInstanceOf(SSLError);
-    await expect(serviceRequest(at(tlsOptions({ cafile: join(dir, 'other-ca.pem') }, 'service_auth')), { serviceType: 'identity', method: 'GET', path: 'projects', headers: {}, timeoutMs: 10_000 }))
-      .rejects.toThrow(/^SSL exception connecting to https:\/\/127\.0\.0\.1:\d+\/v3\/projects: /);
+    await expect(
+      serviceRequest(at(undefined), { serviceType: 'identity', method: 'GET', path: 'projects', headers: {}, timeoutMs: 10_000 }),
+    ).rejects.toBeInstanceOf(SSLError);
+    await expect(
+      serviceRequest(at(tlsOptions({ cafile: join(dir, 'other-ca.pem') }, 'service_auth')), {
+        serviceType: 'identity',
+        method: 'GET',
+        path: 'projects',
+        headers: {},
+        timeoutMs: 10_000,
+      }),
+    ).rejects.toThrow(/^SSL exception connecting to https:\/\/127\.0\.0\.1:\d+\/v3\/projects: /);
   });
 
   it('the bot logs in at an HTTPS bot_auth_url with [service_auth] cafile', async () => {

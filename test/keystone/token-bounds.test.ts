@@ -31,7 +31,14 @@ afterEach(() => {
 
 function authenticator(): KeystoneAuthenticator {
   return new KeystoneAuthenticator(
-    { auth_url: authUrl, username: 'admin', password: adminPassword, user_domain_name: 'Default', project_name: 'admin', project_domain_name: 'Default' },
+    {
+      auth_url: authUrl,
+      username: 'admin',
+      password: adminPassword,
+      user_domain_name: 'Default',
+      project_name: 'admin',
+      project_domain_name: 'Default',
+    },
     SILENT,
   );
 }

@@ -14,7 +14,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { MINUTE, nextMinute, requireBuild, waitFor, WarreProcess } from '../support/lifecycle-helpers.js';
+import { MINUTE, nextMinute, requireBuild, WarreProcess, waitFor } from '../support/lifecycle-helpers.js';
 
 let dir: string;
 let warre: WarreProcess;
@@ -23,7 +23,12 @@ let api: string;
 const ADMIN = { 'x-user-id': 'admin-user', 'x-project-id': 'admin-project', 'x-roles': 'admin,member,reader' };
 const MEMBER = { 'x-user-id': 'u-aio', 'x-project-id': 'p-aio', 'x-roles': 'member,reader' };
 
-async function request(method: string, url: string, headers: Record<string, string>, body?: unknown): Promise<{ status: number; json: any }> {
+async function request(
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  body?: unknown,
+): Promise<{ status: number; json: any }> {
   const res = await fetch(`${api}${url}`, {
     method,
     headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -58,15 +63,25 @@ describe('warre all with the lease simulator (slow)', () => {
     const start = nextMinute(15_000);
     const end = start + MINUTE;
     const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, '+00:00');
-    const created = await request('POST', '/v1/reservations/', MEMBER, { flavor_id: flavor.json.id, start: iso(start), end: iso(end), instance_count: 2 });
+    const created = await request('POST', '/v1/reservations/', MEMBER, {
+      flavor_id: flavor.json.id,
+      start: iso(start),
+      end: iso(end),
+      instance_count: 2,
+    });
     expect(created.status, JSON.stringify(created.json)).toBe(200);
     const id: string = created.json.id;
     const get = async () => (await request('GET', `/v1/reservations/${id}`, MEMBER)).json;
 
-    const allocated = await waitFor(async () => {
-      const r = await get();
-      return r.status !== 'PENDING_CREATE' ? r : null;
-    }, 'the worker to create the lease', 30_000, 200);
+    const allocated = await waitFor(
+      async () => {
+        const r = await get();
+        return r.status !== 'PENDING_CREATE' ? r : null;
+      },
+      'the worker to create the lease',
+      30_000,
+      200,
+    );
     expect(allocated).toMatchObject({ status: 'ALLOCATED', status_reason: null });
     expect(allocated.lease_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(allocated.compute_flavor).toMatch(/^[0-9a-f-]{36}$/);
@@ -76,7 +91,10 @@ describe('warre all with the lease simulator (slow)', () => {
     await waitFor(async () => (await get()).status === 'COMPLETE', 'the end event', end - Date.now() + 60_000, 500);
     expect(Date.now()).toBeGreaterThanOrEqual(end);
 
-    await waitFor(() => warre.find('User message (logging notifier, not sent)', { reservation_id: id, event: 'end' }).length > 0, 'the end message');
+    await waitFor(
+      () => warre.find('User message (logging notifier, not sent)', { reservation_id: id, event: 'end' }).length > 0,
+      'the end message',
+    );
     const messages = warre.find('User message (logging notifier, not sent)', { reservation_id: id }).map((l) => l['event']);
     expect(messages).toEqual(['create', 'start', 'before_end', 'end']);
     expect(warre.alive).toBe(true);

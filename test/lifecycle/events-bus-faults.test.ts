@@ -26,8 +26,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/connect.js';
 import type { Flavor } from '../../src/domain/types.js';
 import { migratedDatabase, PG, type TestDatabase } from '../support/db.js';
-import { ensureOsloMessaging, runScript } from '../support/python/oslo.js';
-import { createVhost, rabbitmqctl, type TestVhost } from '../support/rabbit.js';
 import {
   DAY,
   MINUTE,
@@ -36,10 +34,12 @@ import {
   seedFlavor,
   seedReservation,
   statuses,
-  waitFor,
   WarreProcess,
+  waitFor,
   writeConfig,
 } from '../support/lifecycle-helpers.js';
+import { ensureOsloMessaging, runScript } from '../support/python/oslo.js';
+import { createVhost, rabbitmqctl, type TestVhost } from '../support/rabbit.js';
 
 const USER_MESSAGE = 'User message (logging notifier, not sent)';
 const N = 100;
@@ -125,7 +125,8 @@ async function expectSettled(
   // (e.g. no free database connection while the rows were locked) may still sit in the listener's
   // requeue delay, unacked. Wait until every expected message went out, then check none went twice.
   await waitFor(
-    async () => b.ids.every((id, i) => (i < ENDED ? messages(id, 'end') >= 1 : messages(id, 'start') >= 1 && messages(id, 'before_end') >= 1)),
+    async () =>
+      b.ids.every((id, i) => (i < ENDED ? messages(id, 'end') >= 1 : messages(id, 'start') >= 1 && messages(id, 'before_end') >= 1)),
     'every expected user message',
     60_000,
     200,
@@ -203,7 +204,9 @@ describe('the broker drops the connection of warre notification mid-stream', () 
 
   async function sampleQueue(): Promise<{ ready: number; unacked: number }> {
     const out = await rabbitmqctl('list_queues', '-p', vh.name, 'name', 'messages_ready', 'messages_unacknowledged', '--formatter', 'json');
-    const q = (JSON.parse(out) as { name: string; messages_ready: number; messages_unacknowledged: number }[]).find((x) => x.name === 'warre.sample');
+    const q = (JSON.parse(out) as { name: string; messages_ready: number; messages_unacknowledged: number }[]).find(
+      (x) => x.name === 'warre.sample',
+    );
     return { ready: q?.messages_ready ?? -1, unacked: q?.messages_unacknowledged ?? -1 };
   }
 
@@ -221,13 +224,23 @@ describe('the broker drops the connection of warre notification mid-stream', () 
       await lock.release();
     }
     // Drop it again while the redelivered events are being applied.
-    await waitFor(async () => [...(await statuses(db, b.ids)).values()].some((s) => s !== 'ALLOCATED'), 'some events to be applied', 30_000, 20);
+    await waitFor(
+      async () => [...(await statuses(db, b.ids)).values()].some((s) => s !== 'ALLOCATED'),
+      'some events to be applied',
+      30_000,
+      20,
+    );
     await dropWarreConnections();
     const empty = async () => {
       const q = await sampleQueue();
       return q.ready === 0 && q.unacked === 0;
     };
-    await expectSettled(b, warre, empty, drainNotifications(() => vh.channel()));
+    await expectSettled(
+      b,
+      warre,
+      empty,
+      drainNotifications(() => vh.channel()),
+    );
     expect(warre.alive).toBe(true);
     expect(warre.find('AMQP server on').length).toBeGreaterThanOrEqual(1);
   }, 180_000);
@@ -283,7 +296,12 @@ describe('RabbitMQ is restarted mid-stream (amqp_durable_queues = true, private 
     try {
       await publish(broker.transportUrl('amqp_durable_queues=true'), b.events);
       // Delivered to Warre (none ready), held behind the row locks.
-      await waitFor(async () => (await (await channel()).checkQueue('warre.sample')).messageCount === 0, 'Warre to take the events', 30_000, 200);
+      await waitFor(
+        async () => (await (await channel()).checkQueue('warre.sample')).messageCount === 0,
+        'Warre to take the events',
+        30_000,
+        200,
+      );
       const q = await (await channel()).checkQueue('warre.sample');
       expect(q.consumerCount).toBe(1);
       await conn?.close().catch(() => undefined);
@@ -294,7 +312,9 @@ describe('RabbitMQ is restarted mid-stream (amqp_durable_queues = true, private 
       await lock.release();
     }
     // messageCount counts ready messages only; with the consumer idle none are unacked.
-    const empty = async () => (await (await channel()).checkQueue('warre.sample')).messageCount === 0 && warre.find('lease event applied').length >= b.events.length;
+    const empty = async () =>
+      (await (await channel()).checkQueue('warre.sample')).messageCount === 0 &&
+      warre.find('lease event applied').length >= b.events.length;
     await expectSettled(b, warre, empty, drainNotifications(channel));
     // The events in flight at the stop came back from the durable queue and were applied again.
     expect(warre.find('lease event applied').length).toBeGreaterThan(b.events.length);

@@ -16,8 +16,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/connect.js';
 import type { Flavor } from '../../src/domain/types.js';
 import { migratedDatabase, type TestDatabase } from '../support/db.js';
-import { ensureOsloMessaging, runScript, ScriptProcess } from '../support/python/oslo.js';
-import { createVhost, type TestVhost } from '../support/rabbit.js';
 import {
   DAY,
   MINUTE,
@@ -25,10 +23,12 @@ import {
   reservationRow,
   seedFlavor,
   seedReservation,
-  waitFor,
   WarreProcess,
+  waitFor,
   writeConfig,
 } from '../support/lifecycle-helpers.js';
+import { ensureOsloMessaging, runScript, ScriptProcess } from '../support/python/oslo.js';
+import { createVhost, type TestVhost } from '../support/rabbit.js';
 
 let vh: TestVhost;
 let db: Db;
@@ -77,7 +77,10 @@ async function publish(events: EventSpec[]): Promise<string[]> {
 async function publishAndWait(events: EventSpec[]): Promise<void> {
   const ids = await publish(events);
   await waitFor(
-    () => ids.every((m) => warre.lines.some((l) => l['message_id'] === m && /lease event (applied|for a lease no reservation has)/.test(String(l['msg'])))),
+    () =>
+      ids.every((m) =>
+        warre.lines.some((l) => l['message_id'] === m && /lease event (applied|for a lease no reservation has)/.test(String(l['msg']))),
+      ),
     'the events to be handled',
     30_000,
   );
@@ -114,7 +117,18 @@ describe('lease events over RabbitMQ into warre notification', () => {
   it('start, before_end, end: ALLOCATED → ACTIVE → COMPLETE, messages once, notifications with the documented payload (docs/api.md#notification-payload)', async () => {
     const a = await allocated();
     const b = await allocated();
-    const listener = new ScriptProcess('notify_listener.py', ['--url', vh.transportUrl(), '--exchange', 'warre', '--topic', 'notifications', '--count', '3', '--timeout', '60']);
+    const listener = new ScriptProcess('notify_listener.py', [
+      '--url',
+      vh.transportUrl(),
+      '--exchange',
+      'warre',
+      '--topic',
+      'notifications',
+      '--count',
+      '3',
+      '--timeout',
+      '60',
+    ]);
     try {
       await listener.ready();
       await publishAndWait([
@@ -137,7 +151,9 @@ describe('lease events over RabbitMQ into warre notification', () => {
 
       const got = await listener.waitForLines((l) => typeof l.event_type === 'string', 3, 30_000);
       const byKey = new Map(got.map((n) => [`${n.event_type} ${(n.payload as { id: string }).id}`, n]));
-      expect([...byKey.keys()].sort()).toEqual([`warre.reservation.end ${a.id}`, `warre.reservation.start ${a.id}`, `warre.reservation.start ${b.id}`].sort());
+      expect([...byKey.keys()].sort()).toEqual(
+        [`warre.reservation.end ${a.id}`, `warre.reservation.start ${a.id}`, `warre.reservation.start ${b.id}`].sort(),
+      );
       const n = byKey.get(`warre.reservation.start ${a.id}`)!;
       expect(n.priority).toBe('info');
       expect(n.publisher_id).toBeNull();
@@ -153,8 +169,17 @@ describe('lease events over RabbitMQ into warre notification', () => {
       expect(p).toEqual({
         id: a.id,
         flavor: {
-          id: flavor.id, name: 'lc.gpu', vcpu: 4, memory_mb: 16384, disk_gb: 30, ephemeral_gb: 0, active: true,
-          category: 'GPU', availability_zone: 'melbourne-qh2', start: '2026-01-01T00:00:00.000000', end: '2027-06-30T00:00:00.000000',
+          id: flavor.id,
+          name: 'lc.gpu',
+          vcpu: 4,
+          memory_mb: 16384,
+          disk_gb: 30,
+          ephemeral_gb: 0,
+          active: true,
+          category: 'GPU',
+          availability_zone: 'melbourne-qh2',
+          start: '2026-01-01T00:00:00.000000',
+          end: '2027-06-30T00:00:00.000000',
         },
         user_id: 'u-events',
         project_id: 'f0e1d2c3b4a5968778695a4b3c2d1e0f',
@@ -197,9 +222,27 @@ describe('lease events over RabbitMQ into warre notification', () => {
     const ch = await vh.channel();
     const props = { contentType: 'application/json', contentEncoding: 'utf-8', deliveryMode: 2 };
     ch.publish('ceilometer', 'warre.sample', Buffer.from('this is not JSON'), props);
-    ch.publish('ceilometer', 'warre.sample', Buffer.from(JSON.stringify({ 'oslo.version': '2.0', 'oslo.message': '{"message_id": "broken' })), props);
-    const inner = { message_id: randomUUID(), publisher_id: 'telemetry.publisher.x', event_type: 'event', priority: 'SAMPLE', payload: { not: 'a list' }, timestamp: '2026-11-25 12:46:10.870631', _unique_id: 'a'.repeat(32) };
-    ch.publish('ceilometer', 'warre.sample', Buffer.from(JSON.stringify({ 'oslo.version': '2.0', 'oslo.message': JSON.stringify(inner) })), props);
+    ch.publish(
+      'ceilometer',
+      'warre.sample',
+      Buffer.from(JSON.stringify({ 'oslo.version': '2.0', 'oslo.message': '{"message_id": "broken' })),
+      props,
+    );
+    const inner = {
+      message_id: randomUUID(),
+      publisher_id: 'telemetry.publisher.x',
+      event_type: 'event',
+      priority: 'SAMPLE',
+      payload: { not: 'a list' },
+      timestamp: '2026-11-25 12:46:10.870631',
+      _unique_id: 'a'.repeat(32),
+    };
+    ch.publish(
+      'ceilometer',
+      'warre.sample',
+      Buffer.from(JSON.stringify({ 'oslo.version': '2.0', 'oslo.message': JSON.stringify(inner) })),
+      props,
+    );
     const noLease = await allocated();
     const [withoutLeaseId] = await publish([{ lease_id: noLease.leaseId, event_type: 'lease.event.start_lease', omit: ['lease_id'] }]);
     await warre.waitForLog('lease event without a lease_id trait; dropped');

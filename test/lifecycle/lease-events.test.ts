@@ -5,10 +5,12 @@
  * creation is in flight. Then the all-in-one chain in-process: lease worker
  * → lease simulator (no settle time, a settable clock) → the same handler.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/connect.js';
 import { claimLeaseJob, completeLeaseJob, failLeaseJob } from '../../src/db/repositories/lease-jobs.js';
+import type { Flavor } from '../../src/domain/types.js';
 import { LeaseSimulator } from '../../src/drivers/blazar/simulator.js';
 import { LeaseEventHandler } from '../../src/notification/lease-events.js';
 import { LeaseWorker } from '../../src/worker/lease-worker.js';
@@ -18,15 +20,13 @@ import {
   DAY,
   HOUR,
   MINUTE,
-  recordingLogger,
   RecordingMessenger,
+  recordingLogger,
   reservationRow,
   seedFlavor,
   seedReservation,
   waitFor,
 } from '../support/lifecycle-helpers.js';
-import type { Flavor } from '../../src/domain/types.js';
-import { randomUUID } from 'node:crypto';
 
 describe.each(DIALECTS)('lease events on %s', (dialect) => {
   let db: Db;
@@ -129,11 +129,23 @@ describe.each(DIALECTS)('lease events on %s', (dialect) => {
     // A worker died after Blazar created the lease: its claim has expired.
     await db.kysely
       .insertInto('warre_lease_job')
-      .values({ reservation_id: id, claimed_by: 'dead', claimed_until: db.codec.dt(Date.now() - 60_000), attempts: 1, first_attempt_at: db.codec.dt(Date.now() - 120_000), next_attempt_at: null, last_error: null })
+      .values({
+        reservation_id: id,
+        claimed_by: 'dead',
+        claimed_until: db.codec.dt(Date.now() - 60_000),
+        attempts: 1,
+        first_attempt_at: db.codec.dt(Date.now() - 120_000),
+        next_attempt_at: null,
+        last_error: null,
+      })
       .execute();
     expect(await handler.handle('start_lease', 'lease-of-the-dead-worker')).toBe('retry');
     // Waiting for a retry after a transient failure (Blazar may have made the lease before timing out).
-    await db.kysely.updateTable('warre_lease_job').set({ claimed_until: null, next_attempt_at: db.codec.dt(Date.now() + 60_000) }).where('reservation_id', '=', id).execute();
+    await db.kysely
+      .updateTable('warre_lease_job')
+      .set({ claimed_until: null, next_attempt_at: db.codec.dt(Date.now() + 60_000) })
+      .where('reservation_id', '=', id)
+      .execute();
     expect(await handler.handle('start_lease', 'lease-of-the-dead-worker')).toBe('retry');
     await failLeaseJob(db, id, 'ERROR: Not enough hosts available');
     expect(await handler.handle('start_lease', 'lease-of-the-dead-worker')).toBe('unknown');
@@ -167,7 +179,16 @@ describe.each(DIALECTS)('lease events on %s', (dialect) => {
       },
       { clock, settleMs: 0, retryDelayMs: 50, beforeEndMinutes: 60, logger: pinoLog.logger },
     );
-    const worker = new LeaseWorker({ db, leases: simulator, botSession: async () => null, messenger, log, claimTtlMs: 60_000, retryTimeoutMs: 60_000, now: clock });
+    const worker = new LeaseWorker({
+      db,
+      leases: simulator,
+      botSession: async () => null,
+      messenger,
+      log,
+      claimTtlMs: 60_000,
+      retryTimeoutMs: 60_000,
+      now: clock,
+    });
     /** Move the simulated time and let the simulator look at its timer again. */
     const advanceTo = (t: number) => {
       offset = t - Date.now();

@@ -11,7 +11,7 @@ import { onLeaseEvent } from '../../src/domain/lifecycle.js';
 import { LeaseEventHandler } from '../../src/notification/lease-events.js';
 import { PeriodicTasks } from '../../src/worker/periodic.js';
 import { DIALECTS, migratedDatabase } from '../support/db.js';
-import { DAY, MINUTE, recordingLogger, RecordingMessenger, seedFlavor, seedReservation, waitFor } from '../support/lifecycle-helpers.js';
+import { DAY, MINUTE, RecordingMessenger, recordingLogger, seedFlavor, seedReservation, waitFor } from '../support/lifecycle-helpers.js';
 
 describe.each(DIALECTS)('message outbox on %s', (dialect) => {
   let db: Db;
@@ -78,7 +78,14 @@ describe.each(DIALECTS)('message outbox on %s', (dialect) => {
   it('looks for lost messages every resend interval, not only at the (30-minute) periodic run', async () => {
     const id = await lostStartMessages();
     const messenger = new RecordingMessenger();
-    const tasks = new PeriodicTasks({ db, messenger, log: recordingLogger(), intervalMs: 3_600_000, resendIntervalMs: 100, inUse: async () => false });
+    const tasks = new PeriodicTasks({
+      db,
+      messenger,
+      log: recordingLogger(),
+      intervalMs: 3_600_000,
+      resendIntervalMs: 100,
+      inUse: async () => false,
+    });
     tasks.start();
     try {
       await waitFor(() => messenger.of(id).length >= 2, 'the lost messages', 10_000);

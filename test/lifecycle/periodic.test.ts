@@ -24,8 +24,8 @@ import {
   DAY,
   HOUR,
   MINUTE,
-  recordingLogger,
   RecordingMessenger,
+  recordingLogger,
   reservationRow,
   seedFlavor,
   seedReservation,
@@ -53,7 +53,14 @@ describe.each(DIALECTS)('periodic tasks on %s', (dialect) => {
   });
   afterAll(async () => close());
   beforeEach(async () => {
-    for (const t of ['warre_sent_message', 'warre_lease_job', 'reservation', 'maintenance_window_flavor', 'maintenance_window', 'warre_task_lock'] as const) {
+    for (const t of [
+      'warre_sent_message',
+      'warre_lease_job',
+      'reservation',
+      'maintenance_window_flavor',
+      'maintenance_window',
+      'warre_task_lock',
+    ] as const) {
       await db.kysely.deleteFrom(t).execute();
     }
     nova.reset();
@@ -79,15 +86,37 @@ describe.each(DIALECTS)('periodic tasks on %s', (dialect) => {
 
   it('cleans up, completes overdue reservations silently, sends exists for each ACTIVE and in_use only with servers', async () => {
     const now = Date.now();
-    const oldComplete = await seedReservation(db, { flavor, status: 'COMPLETE', leaseId: randomUUID(), start: minute(now - 9 * DAY), end: minute(now - 8 * DAY) });
-    await db.kysely.insertInto('warre_sent_message').values({ reservation_id: oldComplete, event: 'end', sent_at: db.codec.dt(now - 8 * DAY), delivered_at: db.codec.dt(now - 8 * DAY) }).execute();
-    const recentComplete = await seedReservation(db, { flavor, status: 'COMPLETE', leaseId: randomUUID(), start: minute(now - 7 * DAY), end: minute(now - 6 * DAY) });
+    const oldComplete = await seedReservation(db, {
+      flavor,
+      status: 'COMPLETE',
+      leaseId: randomUUID(),
+      start: minute(now - 9 * DAY),
+      end: minute(now - 8 * DAY),
+    });
+    await db.kysely
+      .insertInto('warre_sent_message')
+      .values({ reservation_id: oldComplete, event: 'end', sent_at: db.codec.dt(now - 8 * DAY), delivered_at: db.codec.dt(now - 8 * DAY) })
+      .execute();
+    const recentComplete = await seedReservation(db, {
+      flavor,
+      status: 'COMPLETE',
+      leaseId: randomUUID(),
+      start: minute(now - 7 * DAY),
+      end: minute(now - 6 * DAY),
+    });
     const oldError = await seedReservation(db, { flavor, status: 'ERROR', start: minute(now - 40 * DAY), end: minute(now - 30 * DAY) });
     const overdue = await active({ end: minute(now - 2 * MINUTE) });
     const inUse = await active({ end: minute(now + DAY), project: 'p-one' });
     const idle = await active({ end: minute(now + DAY), project: 'p-two' });
     const noFlavor = await active({ end: minute(now + DAY), computeFlavor: null });
-    const allocated = await seedReservation(db, { flavor, status: 'ALLOCATED', leaseId: randomUUID(), computeFlavor: randomUUID(), start: minute(now + HOUR), end: minute(now + DAY) });
+    const allocated = await seedReservation(db, {
+      flavor,
+      status: 'ALLOCATED',
+      leaseId: randomUUID(),
+      computeFlavor: randomUUID(),
+      start: minute(now + HOUR),
+      end: minute(now + DAY),
+    });
     const inUseFlavor = (await reservationRow(db, inUse))!.compute_flavor!;
     const idleFlavor = (await reservationRow(db, idle))!.compute_flavor!;
     nova.servers = [
@@ -97,9 +126,27 @@ describe.each(DIALECTS)('periodic tasks on %s', (dialect) => {
       { id: 's3', name: 'vm3', tenant_id: 'p-two', flavorId: randomUUID() },
     ];
     const windows = { ended: randomUUID(), current: randomUUID(), future: randomUUID() };
-    await insertMaintenanceWindow(db.kysely, db.codec, { id: windows.ended, start: minute(now - 2 * DAY), end: minute(now - DAY), note: null, flavors: [{ id: flavor.id, name: flavor.name }] });
-    await insertMaintenanceWindow(db.kysely, db.codec, { id: windows.current, start: minute(now - DAY), end: minute(now + DAY), note: null, flavors: [] });
-    await insertMaintenanceWindow(db.kysely, db.codec, { id: windows.future, start: minute(now + DAY), end: minute(now + 2 * DAY), note: null, flavors: [] });
+    await insertMaintenanceWindow(db.kysely, db.codec, {
+      id: windows.ended,
+      start: minute(now - 2 * DAY),
+      end: minute(now - DAY),
+      note: null,
+      flavors: [{ id: flavor.id, name: flavor.name }],
+    });
+    await insertMaintenanceWindow(db.kysely, db.codec, {
+      id: windows.current,
+      start: minute(now - DAY),
+      end: minute(now + DAY),
+      note: null,
+      flavors: [],
+    });
+    await insertMaintenanceWindow(db.kysely, db.codec, {
+      id: windows.future,
+      start: minute(now + DAY),
+      end: minute(now + 2 * DAY),
+      note: null,
+      flavors: [],
+    });
 
     const report = await periodic().runOnce();
     expect(report).toEqual({ resent: 0, deletedReservations: 1, deletedWindows: 1, completed: 1, exists: 3, inUse: 1, skipped: false });
@@ -112,7 +159,9 @@ describe.each(DIALECTS)('periodic tasks on %s', (dialect) => {
     expect((await reservationRow(db, allocated))!.status).toBe('ALLOCATED');
     const windowIds = (await db.kysely.selectFrom('maintenance_window').select('id').execute()).map((w) => w.id).sort();
     expect(windowIds).toEqual([windows.current, windows.future].sort());
-    expect(await db.kysely.selectFrom('maintenance_window_flavor').selectAll().where('maintenance_window_id', '=', windows.ended).execute()).toEqual([]);
+    expect(
+      await db.kysely.selectFrom('maintenance_window_flavor').selectAll().where('maintenance_window_id', '=', windows.ended).execute(),
+    ).toEqual([]);
 
     expect(messenger.of(overdue)).toEqual([]);
     expect(messenger.of(inUse)).toEqual(['notify:warre.reservation.exists', 'notify:warre.reservation.in_use']);

@@ -8,12 +8,11 @@
 import { randomUUID } from 'node:crypto';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-
-import { createMessenger } from '../../src/cli/worker-parts.js';
 import { createServiceSession } from '../../src/cli/runtime.js';
+import { createMessenger } from '../../src/cli/worker-parts.js';
 import type { Db } from '../../src/db/connect.js';
-import { BlazarLeaseBackend } from '../../src/drivers/blazar/client.js';
 import type { Flavor } from '../../src/domain/types.js';
+import { BlazarLeaseBackend } from '../../src/drivers/blazar/client.js';
 import { LeaseEventHandler } from '../../src/notification/lease-events.js';
 import type { WarreMessenger } from '../../src/notification/warre-messenger.js';
 import { LeaseWorker } from '../../src/worker/lease-worker.js';
@@ -22,7 +21,16 @@ import { FakeBlazar } from '../support/fake-blazar.js';
 import { FakeSession } from '../support/fake-session.js';
 import { FakeTaynac } from '../support/fake-taynac.js';
 import * as ks from '../support/keystone.js';
-import { capturePino, configFrom, DAY, MINUTE, type IniSections, reservationRow, seedFlavor, seedReservation } from '../support/lifecycle-helpers.js';
+import {
+  capturePino,
+  configFrom,
+  DAY,
+  type IniSections,
+  MINUTE,
+  reservationRow,
+  seedFlavor,
+  seedReservation,
+} from '../support/lifecycle-helpers.js';
 import { SmtpSink } from '../support/smtp-sink.js';
 
 const blazar = new FakeBlazar();
@@ -61,8 +69,13 @@ afterAll(async () => {
 function config(extra: IniSections) {
   return configFrom({
     service_auth: {
-      auth_url: ks.keystoneUrl(), username: 'admin', password: ks.ADMIN_PASSWORD, user_domain_name: 'Default',
-      project_name: 'admin', project_domain_name: 'Default', region_name: region,
+      auth_url: ks.keystoneUrl(),
+      username: 'admin',
+      password: ks.ADMIN_PASSWORD,
+      user_domain_name: 'Default',
+      project_name: 'admin',
+      project_domain_name: 'Default',
+      region_name: region,
     },
     ...extra,
   });
@@ -106,7 +119,15 @@ describe('user messages', () => {
   }
 
   const worker = (m: WarreMessenger) =>
-    new LeaseWorker({ db, leases: new BlazarLeaseBackend(), botSession: async () => session, messenger: m, log: log.logger, claimTtlMs: 60_000, retryTimeoutMs: 60_000 });
+    new LeaseWorker({
+      db,
+      leases: new BlazarLeaseBackend(),
+      botSession: async () => session,
+      messenger: m,
+      log: log.logger,
+      claimTtlMs: 60_000,
+      retryTimeoutMs: 60_000,
+    });
 
   it('SMTP: create and start e-mails reach the owner from Keystone, once each', async () => {
     messenger = smtpMessenger();
@@ -195,7 +216,12 @@ describe('user messages', () => {
   });
 
   it('Taynac: the message goes to the owner through the catalog endpoint; a refusal blocks nothing', async () => {
-    messenger = createMessenger(config({ warre: { user_notifier: 'taynac' } }), log.logger, createServiceSession(config({}), log.logger), null);
+    messenger = createMessenger(
+      config({ warre: { user_notifier: 'taynac' } }),
+      log.logger,
+      createServiceSession(config({}), log.logger),
+      null,
+    );
     try {
       const id = await pending(alice.id);
       await worker(messenger).runOnce();

@@ -20,8 +20,8 @@ import {
   reservationRow,
   seedFlavor,
   seedReservation,
-  waitFor,
   WarreProcess,
+  waitFor,
   writeConfig,
 } from '../support/lifecycle-helpers.js';
 
@@ -76,7 +76,13 @@ describe.each(DIALECTS)('warre worker killed between the Blazar call and the com
     const conf = writeConfig({
       DEFAULT: { debug: false },
       database: { connection: testDb.url },
-      warre: { lease_backend: 'blazar', user_notifier: 'logging', bot_user_id: bot.id, bot_password: bot.password, bot_role_id: bot.roleId },
+      warre: {
+        lease_backend: 'blazar',
+        user_notifier: 'logging',
+        bot_user_id: bot.id,
+        bot_password: bot.password,
+        bot_role_id: bot.roleId,
+      },
       worker: { claim_ttl: 3, lease_retry_timeout: 120 },
       blazar: { region_name: region },
       service_auth: {
@@ -110,17 +116,30 @@ describe.each(DIALECTS)('warre worker killed between the Blazar call and the com
 
     const second = new WarreProcess(['worker', '--config-file', conf]);
     procs.push(second);
-    await waitFor(async () => (await reservationRow(db, id))?.status === 'ALLOCATED' || !second.alive, 'the restarted worker to allocate', 60_000);
+    await waitFor(
+      async () => (await reservationRow(db, id))?.status === 'ALLOCATED' || !second.alive,
+      'the restarted worker to allocate',
+      60_000,
+    );
     expect(second.alive).toBe(true);
 
-    expect(await reservationRow(db, id)).toMatchObject({ status: 'ALLOCATED', lease_id: lease.id, compute_flavor: lease.reservationId, status_reason: null });
+    expect(await reservationRow(db, id)).toMatchObject({
+      status: 'ALLOCATED',
+      lease_id: lease.id,
+      compute_flavor: lease.reservationId,
+      status_reason: null,
+    });
     expect(blazar.requestsFor('POST')).toHaveLength(1);
     expect(blazar.leases.size).toBe(1);
     expect(blazar.requests.filter((r) => r.method === 'GET' && r.path === '/v1/leases').length).toBeGreaterThanOrEqual(1);
     expect(second.find('found the lease of an earlier attempt', { reservation: id })).toHaveLength(1);
     // The bot's token was used with Blazar (a Keystone token, not the service user's name).
     expect(String(blazar.requests[0]!.headers['x-auth-token'])).toMatch(/^gAAAAA/);
-    await waitFor(() => second.find('User message (logging notifier, not sent)', { event: 'create' }).length > 0, 'the create message', 10_000);
+    await waitFor(
+      () => second.find('User message (logging notifier, not sent)', { event: 'create' }).length > 0,
+      'the create message',
+      10_000,
+    );
     expect(second.find('User message (logging notifier, not sent)', { event: 'create', reservation_id: id })).toHaveLength(1);
 
     // The bot now holds its role on the project (the worker granted it).

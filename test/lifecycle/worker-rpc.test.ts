@@ -11,8 +11,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkerNudge } from '../../src/cli/bus.js';
 import type { Db } from '../../src/db/connect.js';
 import { migratedDatabase, type TestDatabase } from '../support/db.js';
+import {
+  capturePino,
+  configFrom,
+  DAY,
+  MINUTE,
+  requireBuild,
+  reservationRow,
+  seedFlavor,
+  seedReservation,
+  WarreProcess,
+  waitFor,
+  writeConfig,
+} from '../support/lifecycle-helpers.js';
 import { createVhost, type TestVhost } from '../support/rabbit.js';
-import { capturePino, configFrom, DAY, MINUTE, requireBuild, reservationRow, seedFlavor, seedReservation, waitFor, WarreProcess, writeConfig } from '../support/lifecycle-helpers.js';
 
 let vh: TestVhost;
 let db: Db;
@@ -31,7 +43,11 @@ beforeAll(async () => {
   });
   worker = new WarreProcess(['worker', '--config-file', conf]);
   await worker.waitForLog('warre-worker started');
-  await waitFor(async () => (await vh.queues()).some((q) => q.name === 'warre-worker' && q.consumers === 1), 'the worker RPC server', 20_000);
+  await waitFor(
+    async () => (await vh.queues()).some((q) => q.name === 'warre-worker' && q.consumers === 1),
+    'the worker RPC server',
+    20_000,
+  );
 });
 
 afterAll(async () => {

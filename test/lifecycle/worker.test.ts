@@ -23,14 +23,14 @@ import { FakeSession } from '../support/fake-session.js';
 import {
   DAY,
   HOUR,
-  recordingLogger,
   RecordingMessenger,
+  ROOT,
+  recordingLogger,
+  requireBuild,
   reservationRow,
   seedFlavor,
   seedReservation,
   statuses,
-  requireBuild,
-  ROOT,
   waitFor,
 } from '../support/lifecycle-helpers.js';
 
@@ -101,7 +101,12 @@ describe.each(DIALECTS)('lease worker on %s', (dialect) => {
     const { start, end } = future();
     const id = await seedReservation(db, { flavor, start, end, instanceCount: 2, projectId: 'p-create' });
     const botProjects: string[] = [];
-    const w = worker({ botSession: async (p) => (botProjects.push(p), session) });
+    const w = worker({
+      botSession: async (p) => {
+        botProjects.push(p);
+        return session;
+      },
+    });
 
     expect(await w.runOnce()).toBe(1);
 
@@ -161,7 +166,11 @@ describe.each(DIALECTS)('lease worker on %s', (dialect) => {
     const id = await seedReservation(db, { flavor, start, end, instanceCount: 2 });
     const w = worker();
     expect(await w.runOnce()).toBe(1);
-    expect(await reservationRow(db, id)).toMatchObject({ status: 'ERROR', status_reason: 'ERROR: Not enough hosts available', lease_id: null });
+    expect(await reservationRow(db, id)).toMatchObject({
+      status: 'ERROR',
+      status_reason: 'ERROR: Not enough hosts available',
+      lease_id: null,
+    });
     expect(blazar.requestsFor('POST')).toHaveLength(1);
     expect(await w.runOnce()).toBe(0);
     expect(blazar.requests).toHaveLength(1);
@@ -244,7 +253,8 @@ describe.each(DIALECTS)('lease worker on %s', (dialect) => {
     const w = worker({
       now: clock.now,
       botSession: async () => {
-        if (down) throw new KeystoneUnavailableError('Unable to reach Keystone (POST http://127.0.0.1:1/v3/auth/tokens): ECONNREFUSED', 'connect');
+        if (down)
+          throw new KeystoneUnavailableError('Unable to reach Keystone (POST http://127.0.0.1:1/v3/auth/tokens): ECONNREFUSED', 'connect');
         return session;
       },
     });
@@ -263,12 +273,28 @@ describe.each(DIALECTS)('lease worker on %s', (dialect) => {
     const id = await seedReservation(db, { flavor, start, end });
     // What a worker killed mid-way leaves: its expired claim, and the lease in Blazar.
     await new BlazarLeaseBackend().createLease(session, {
-      reservationId: id, start: new Date(start), end: new Date(end), amount: 2, vcpus: 4, memoryMb: 16384, diskGb: 30, ephemeralGb: 0,
-      resourceProperties: null, extraSpecs: null,
+      reservationId: id,
+      start: new Date(start),
+      end: new Date(end),
+      amount: 2,
+      vcpus: 4,
+      memoryMb: 16384,
+      diskGb: 30,
+      ephemeralGb: 0,
+      resourceProperties: null,
+      extraSpecs: null,
     });
     await db.kysely
       .insertInto('warre_lease_job')
-      .values({ reservation_id: id, claimed_by: 'dead-worker', claimed_until: db.codec.dt(Date.now() - 1000), attempts: 1, first_attempt_at: db.codec.dt(Date.now() - 5000), next_attempt_at: null, last_error: null })
+      .values({
+        reservation_id: id,
+        claimed_by: 'dead-worker',
+        claimed_until: db.codec.dt(Date.now() - 1000),
+        attempts: 1,
+        first_attempt_at: db.codec.dt(Date.now() - 5000),
+        next_attempt_at: null,
+        last_error: null,
+      })
       .execute();
     blazar.reset();
     expect(await worker().runOnce()).toBe(1);
@@ -284,7 +310,15 @@ describe.each(DIALECTS)('lease worker on %s', (dialect) => {
     const id = await seedReservation(db, { flavor, start, end });
     await db.kysely
       .insertInto('warre_lease_job')
-      .values({ reservation_id: id, claimed_by: 'busy-worker', claimed_until: db.codec.dt(Date.now() + 120_000), attempts: 1, first_attempt_at: db.codec.dt(Date.now()), next_attempt_at: null, last_error: null })
+      .values({
+        reservation_id: id,
+        claimed_by: 'busy-worker',
+        claimed_until: db.codec.dt(Date.now() + 120_000),
+        attempts: 1,
+        first_attempt_at: db.codec.dt(Date.now()),
+        next_attempt_at: null,
+        last_error: null,
+      })
       .execute();
     expect(await worker().runOnce()).toBe(0);
     expect(blazar.requests).toHaveLength(0);
@@ -335,7 +369,11 @@ describe.each(DIALECTS)('lease worker on %s', (dialect) => {
     const w = worker({ db: flakyDb('select', 1), claimTtlMs: 1_000, pollMs: 100 });
     w.start();
     try {
-      await waitFor(async () => (await reservationRow(db, id))?.status === 'ALLOCATED', 'the job to be taken again after its claim expired', 20_000);
+      await waitFor(
+        async () => (await reservationRow(db, id))?.status === 'ALLOCATED',
+        'the job to be taken again after its claim expired',
+        20_000,
+      );
     } finally {
       await w.stop().catch((e: unknown) => unhandled.push(e));
       process.off('unhandledRejection', onUnhandled);
@@ -372,7 +410,10 @@ describe.each(DIALECTS)('lease worker on %s', (dialect) => {
   async function race(count: number): Promise<{ done: number; user: { event: string; id: string }[]; errors: string[] }> {
     const threads = Array.from(
       { length: count },
-      () => new Worker(new URL('./race-thread.mjs', import.meta.url), { workerData: { dist: DIST, target: testDb.target, blazarUrl: blazar.url } }),
+      () =>
+        new Worker(new URL('./race-thread.mjs', import.meta.url), {
+          workerData: { dist: DIST, target: testDb.target, blazarUrl: blazar.url },
+        }),
     );
     const user: { event: string; id: string }[] = [];
     const errors: string[] = [];
@@ -433,7 +474,15 @@ describe.each(DIALECTS)('lease worker on %s', (dialect) => {
       // An earlier attempt failed transiently; its retry is due now.
       await db.kysely
         .insertInto('warre_lease_job')
-        .values({ reservation_id: id, claimed_by: null, claimed_until: null, attempts: 1, first_attempt_at: db.codec.dt(Date.now() - 10_000), next_attempt_at: db.codec.dt(Date.now() - 5_000), last_error: 'ERROR: Service Unavailable' })
+        .values({
+          reservation_id: id,
+          claimed_by: null,
+          claimed_until: null,
+          attempts: 1,
+          first_attempt_at: db.codec.dt(Date.now() - 10_000),
+          next_attempt_at: db.codec.dt(Date.now() - 5_000),
+          last_error: 'ERROR: Service Unavailable',
+        })
         .execute();
     }
     const { done, user, errors } = await race(5);
@@ -458,7 +507,15 @@ describe.each(DIALECTS)('lease worker on %s', (dialect) => {
           if (round % 2 === 1) {
             await db.kysely
               .insertInto('warre_lease_job')
-              .values({ reservation_id: id, claimed_by: null, claimed_until: null, attempts: 1, first_attempt_at: db.codec.dt(Date.now() - 10_000), next_attempt_at: db.codec.dt(Date.now() - 5_000), last_error: 'x' })
+              .values({
+                reservation_id: id,
+                claimed_by: null,
+                claimed_until: null,
+                attempts: 1,
+                first_attempt_at: db.codec.dt(Date.now() - 10_000),
+                next_attempt_at: db.codec.dt(Date.now() - 5_000),
+                last_error: 'x',
+              })
               .execute();
           }
         }
@@ -494,7 +551,11 @@ describe.each(DIALECTS)('lease worker on %s', (dialect) => {
     const w = worker({ concurrency: 4, pollMs: 60_000 });
     w.start();
     try {
-      await waitFor(async () => [...(await statuses(db, ids)).values()].every((s) => s === 'ALLOCATED'), 'every reservation ALLOCATED', 30_000);
+      await waitFor(
+        async () => [...(await statuses(db, ids)).values()].every((s) => s === 'ALLOCATED'),
+        'every reservation ALLOCATED',
+        30_000,
+      );
     } finally {
       await w.stop();
     }

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { evaluate, parseCheck, parseRule, pythonStr, type Check } from '../../src/policy/check.js';
+import { describe, expect, it } from 'vitest';
+import { type Check, evaluate, parseCheck, parseRule, pythonStr } from '../../src/policy/check.js';
 
 const NO_RULES = new Map<string, Check>();
 
@@ -135,15 +135,12 @@ describe('precedence and parentheses', () => {
 });
 
 describe('unparseable check strings deny and are logged', () => {
-  it.each(['role:admin or', 'foo', 'or role:a', 'role:a role:b', '(role:a', 'role:a)', '()', 'not', "'role:a'"])(
-    '%j',
-    (text) => {
-      const { result, errors } = run(text, {}, { roles: ['a', 'admin'], foo: 'x' });
-      expect(result).toBe(false);
-      expect(errors.length).toBeGreaterThan(0);
-      expect(errors.some((e) => e.startsWith('Failed to understand rule '))).toBe(true);
-    },
-  );
+  it.each(['role:admin or', 'foo', 'or role:a', 'role:a role:b', '(role:a', 'role:a)', '()', 'not', "'role:a'"])('%j', (text) => {
+    const { result, errors } = run(text, {}, { roles: ['a', 'admin'], foo: 'x' });
+    expect(result).toBe(false);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.some((e) => e.startsWith('Failed to understand rule '))).toBe(true);
+  });
 
   it('the whole rule text is named', () => {
     expect(run('role:admin or', {}, {}).errors).toEqual(['Failed to understand rule role:admin or']);

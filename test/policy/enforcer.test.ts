@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PolicyEnforcer, PolicyNotRegisteredError } from '../../src/policy/enforcer.js';
 import type { Logger } from '../../src/domain/logger.js';
 import { POLICY_DEFAULTS } from '../../src/policy/defaults.js';
+import { PolicyEnforcer, PolicyNotRegisteredError } from '../../src/policy/enforcer.js';
 
 /** Credentials as `RequestContext(user_id='u1', project_id='p1', roles=…).to_policy_values()`. */
 const creds = (...roles: string[]) => ({ user_id: 'u1', project_id: 'p1', roles, is_admin_project: true });
@@ -53,9 +53,7 @@ describe('Warre defaults as oslo.policy 4.0 evaluates them (docs/api.md#policy)'
     const target = { project_id: 'p1' };
     const allowed = (roles: string[]) =>
       POLICY_DEFAULTS.filter((d) => enforcer.authorize(d.name, target, creds(...roles))).map((d) => d.name);
-    expect(allowed(['admin'])).toEqual(
-      POLICY_DEFAULTS.map((d) => d.name).filter((n) => n !== 'reader' && n !== 'writer'),
-    );
+    expect(allowed(['admin'])).toEqual(POLICY_DEFAULTS.map((d) => d.name).filter((n) => n !== 'reader' && n !== 'writer'));
     expect(allowed(['member'])).toEqual([
       'owner',
       'admin_or_owner',
@@ -80,9 +78,7 @@ describe('registration', () => {
   it('authorize on an unregistered name throws PolicyNotRegisteredError', () => {
     const enforcer = new PolicyEnforcer();
     expect(() => enforcer.authorize('my_custom', {}, creds('admin'))).toThrow(PolicyNotRegisteredError);
-    expect(() => enforcer.authorize('my_custom', {}, creds('admin'))).toThrow(
-      'Policy my_custom has not been registered',
-    );
+    expect(() => enforcer.authorize('my_custom', {}, creds('admin'))).toThrow('Policy my_custom has not been registered');
   });
 
   it('enforce on an unknown name denies', () => {

@@ -40,7 +40,10 @@ describe('renderPolicySample', () => {
       const file = path.join(dir, 'policy.yaml');
       fs.writeFileSync(file, uncommented);
       const errors: string[] = [];
-      const fromFile = new PolicyEnforcer({ policyFile: file, logger: { warn: (m) => void errors.push(String(m)), error: (m) => void errors.push(String(m)) } });
+      const fromFile = new PolicyEnforcer({
+        policyFile: file,
+        logger: { warn: (m) => void errors.push(String(m)), error: (m) => void errors.push(String(m)) },
+      });
       const builtIn = new PolicyEnforcer();
       expect(errors).toEqual([]);
       for (const roles of [['member'], ['admin'], ['read_only'], ['helpdesk'], ['cloud_admin']]) {

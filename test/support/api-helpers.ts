@@ -5,8 +5,8 @@
  * and a recording lease back-end for extend / delete.
  */
 import { randomUUID } from 'node:crypto';
-import { expect } from 'vitest';
 import type { LightMyRequestResponse } from 'fastify';
+import { expect } from 'vitest';
 import { insertReservation } from '../../src/db/repositories/reservations.js';
 import { formatApi } from '../../src/domain/time.js';
 import type { Reservation, ReservationStatus } from '../../src/domain/types.js';
@@ -94,13 +94,38 @@ export function expectOk(res: LightMyRequestResponse, status = 200): any {
 }
 
 export const FLAVOR_FIELDS = [
-  'id', 'name', 'description', 'vcpu', 'memory_mb', 'disk_gb', 'ephemeral_gb', 'active', 'properties',
-  'max_length_hours', 'slots', 'is_public', 'extra_specs', 'start', 'end', 'category', 'availability_zone',
+  'id',
+  'name',
+  'description',
+  'vcpu',
+  'memory_mb',
+  'disk_gb',
+  'ephemeral_gb',
+  'active',
+  'properties',
+  'max_length_hours',
+  'slots',
+  'is_public',
+  'extra_specs',
+  'start',
+  'end',
+  'category',
+  'availability_zone',
 ].sort();
 
 export const RESERVATION_FIELDS = [
-  'id', 'created_at', 'user_id', 'project_id', 'flavor', 'lease_id', 'compute_flavor', 'status',
-  'status_reason', 'start', 'end', 'instance_count',
+  'id',
+  'created_at',
+  'user_id',
+  'project_id',
+  'flavor',
+  'lease_id',
+  'compute_flavor',
+  'status',
+  'status_reason',
+  'start',
+  'end',
+  'instance_count',
 ].sort();
 
 /** Create a flavor as admin (202) with a unique name unless given; returns its JSON. */
@@ -117,7 +142,10 @@ export async function grant(t: TestApp, flavorId: string, projectId: string): Pr
 /** Create a maintenance window as admin (201); times as `2030-01-10T10:00`. */
 export async function createWindow(t: TestApp, start: string, end: string, flavorIds: string[], note?: string): Promise<any> {
   const res = await call(t, 'POST', '/v1/maintenancewindows/', ADMIN, {
-    start: iso(start), end: iso(end), flavor_ids: flavorIds, ...(note === undefined ? {} : { note }),
+    start: iso(start),
+    end: iso(end),
+    flavor_ids: flavorIds,
+    ...(note === undefined ? {} : { note }),
   });
   return expectOk(res, 201);
 }
@@ -125,7 +153,10 @@ export async function createWindow(t: TestApp, start: string, end: string, flavo
 /** Book through the API as `headers`; times as `2030-01-10T10:00`. */
 export async function book(t: TestApp, headers: Headers, flavorId: string, start: string, end: string, instanceCount?: number) {
   return call(t, 'POST', '/v1/reservations/', headers, {
-    flavor_id: flavorId, start: iso(start), end: iso(end), ...(instanceCount === undefined ? {} : { instance_count: instanceCount }),
+    flavor_id: flavorId,
+    start: iso(start),
+    end: iso(end),
+    ...(instanceCount === undefined ? {} : { instance_count: instanceCount }),
   });
 }
 

@@ -1,14 +1,15 @@
 /** Builds the real API app on a test database (noauth, config quotas) for `inject` tests. */
-import pino from 'pino';
+
 import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
 import { buildApp } from '../../src/api/app.js';
 import { NoAuthAuthenticator } from '../../src/auth/noauth.js';
+import type { Db } from '../../src/db/connect.js';
+import type { LeaseBackend } from '../../src/drivers/lease-backend.js';
 import { PolicyEnforcer } from '../../src/policy/enforcer.js';
 import { ConfigLimitsProvider } from '../../src/quota/config-limits.js';
-import type { LeaseBackend } from '../../src/drivers/lease-backend.js';
 import type { Services } from '../../src/services/dependencies.js';
-import type { Db } from '../../src/db/connect.js';
-import { migratedDatabase, type Dialect } from './db.js';
+import { type Dialect, migratedDatabase } from './db.js';
 import { checkEveryAnswer } from './openapi-check.js';
 
 export interface TestApp {

@@ -8,9 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import pg from 'pg';
-import { openDatabase, type Db } from '../../src/db/connect.js';
-import { upgrade } from '../../src/db/migrate.js';
 import type { DatabaseTarget } from '../../src/config/database-url.js';
+import { type Db, openDatabase } from '../../src/db/connect.js';
+import { upgrade } from '../../src/db/migrate.js';
 
 export type Dialect = 'sqlite' | 'mysql' | 'postgres';
 export const DIALECTS: Dialect[] = ['sqlite', 'mysql', 'postgres'];
@@ -47,7 +47,15 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
       const c = await createConnection(MYSQL);
       await c.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
       await c.end();
-      const target = { dialect: 'mysql', host: MYSQL.host, port: MYSQL.port, user: MYSQL.user, password: MYSQL.password, database: name, params: {} } as DatabaseTarget;
+      const target = {
+        dialect: 'mysql',
+        host: MYSQL.host,
+        port: MYSQL.port,
+        user: MYSQL.user,
+        password: MYSQL.password,
+        database: name,
+        params: {},
+      } as DatabaseTarget;
       return {
         target,
         url: `mysql+pymysql://root@${MYSQL.host}:${MYSQL.port}/${name}?charset=utf8`,
@@ -64,7 +72,15 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
       await c.connect();
       await c.query(`CREATE DATABASE ${name}`);
       await c.end();
-      const target = { dialect: 'postgres', host: PG.host, port: PG.port, user: PG.user, password: PG.password, database: name, params: {} } as DatabaseTarget;
+      const target = {
+        dialect: 'postgres',
+        host: PG.host,
+        port: PG.port,
+        user: PG.user,
+        password: PG.password,
+        database: name,
+        params: {},
+      } as DatabaseTarget;
       return {
         target,
         url: `postgresql://postgres@${PG.host}:${PG.port}/${name}`,
@@ -81,7 +97,10 @@ export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase
 }
 
 /** A migrated database, opened. */
-export async function migratedDatabase(dialect: Dialect, poolSize?: number): Promise<{ db: Db; testDb: TestDatabase; close(): Promise<void> }> {
+export async function migratedDatabase(
+  dialect: Dialect,
+  poolSize?: number,
+): Promise<{ db: Db; testDb: TestDatabase; close(): Promise<void> }> {
   const testDb = await createTestDatabase(dialect);
   const db = testDb.open(poolSize);
   await upgrade(db);

@@ -64,7 +64,10 @@ function spaceMicro(d: Date): string {
 }
 
 class BlazarError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -107,7 +110,8 @@ export class FakeBlazar extends FakeOpenStackService {
         if (req.method === 'POST') return { status: 201, body: { lease: this.render(this.create(req.body)) } };
       } else {
         if (req.method === 'GET') return { status: 200, body: { lease: this.render(this.get(id)) } };
-        if (req.method === 'PUT') return { status: 200, body: { lease: { ...this.render(this.update(id, req.body)), status: 'UPDATING' } } };
+        if (req.method === 'PUT')
+          return { status: 200, body: { lease: { ...this.render(this.update(id, req.body)), status: 'UPDATING' } } };
         if (req.method === 'DELETE') {
           this.get(id);
           this.leases.delete(id);
@@ -150,7 +154,8 @@ export class FakeBlazar extends FakeOpenStackService {
     const b = (body ?? {}) as Record<string, unknown>;
     for (const k of ['name', 'start_date', 'end_date']) if (!(k in b)) throw new BlazarError(400, `Missing parameter ${k}`);
     const reservations = Array.isArray(b['reservations']) ? (b['reservations'] as Record<string, unknown>[]) : [];
-    if (reservations.some((r) => !r || typeof r !== 'object' || !('resource_type' in r))) throw new BlazarError(400, 'Missing parameter resource_type');
+    if (reservations.some((r) => !r || typeof r !== 'object' || !('resource_type' in r)))
+      throw new BlazarError(400, 'Missing parameter resource_type');
     const start = this.parseDate(b['start_date']);
     const end = this.parseDate(b['end_date']);
     if (start.getTime() < this.nowMinute()) throw new BlazarError(400, 'Start date must be later than current date');

@@ -111,7 +111,14 @@ export abstract class FakeOpenStackService {
       } catch {
         body = undefined;
       }
-      const rec: RecordedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, bodyText, body };
+      const rec: RecordedRequest = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        bodyText,
+        body,
+      };
       this.requests.push(rec);
       if (this.hang) return;
       this.inFlight++;
@@ -132,7 +139,10 @@ export abstract class FakeOpenStackService {
     }
     const injected = this.failQueue.shift() ?? (this.failWindow && Date.now() < this.failWindow.until ? this.failWindow : null);
     if (injected) {
-      return { status: injected.status, body: this.errorBody(injected.status, injected.message ?? http.STATUS_CODES[injected.status] ?? 'Error') };
+      return {
+        status: injected.status,
+        body: this.errorBody(injected.status, injected.message ?? http.STATUS_CODES[injected.status] ?? 'Error'),
+      };
     }
     try {
       return this.handle(rec);

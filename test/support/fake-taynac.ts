@@ -15,7 +15,8 @@ export interface SentMessage {
 }
 
 // Close to marshmallow's Email validator: local@domain with a dotted domain (or localhost).
-const EMAIL = /^[^\s@"]+@(?:localhost|[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,})$/;
+const EMAIL =
+  /^[^\s@"]+@(?:localhost|[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,})$/;
 
 export class FakeTaynac extends FakeOpenStackService {
   readonly messages: SentMessage[] = [];
@@ -38,7 +39,8 @@ export class FakeTaynac extends FakeOpenStackService {
   }
 
   protected handle(req: RecordedRequest): FakeResponse {
-    if (req.path !== '/v1/message/' || req.method !== 'POST') return { status: 404, body: { message: 'The requested URL was not found on the server.' } };
+    if (req.path !== '/v1/message/' || req.method !== 'POST')
+      return { status: 404, body: { message: 'The requested URL was not found on the server.' } };
     if (this.forbidden) return { status: 403, body: { message: 'Not authorised' } };
     const isJson = String(req.headers['content-type'] ?? '').startsWith('application/json');
     if (!isJson || req.body === undefined) return { status: 400, body: { message: 'No input data provided' } };
@@ -61,10 +63,17 @@ export class FakeTaynac extends FakeOpenStackService {
       });
       if (Object.keys(bad).length) errors['cc'] = bad;
     }
-    for (const k of Object.keys(data)) if (!['subject', 'body', 'recipient', 'cc', 'tags', 'backend_id'].includes(k)) errors[k] = ['Unknown field.'];
+    for (const k of Object.keys(data))
+      if (!['subject', 'body', 'recipient', 'cc', 'tags', 'backend_id'].includes(k)) errors[k] = ['Unknown field.'];
     if (Object.keys(errors).length) return { status: 422, body: { message: errors } };
     const backendId = String(this.nextId++);
-    this.messages.push({ subject: data['subject'] as string, body: data['body'] as string, recipient: data['recipient'] as string, cc: data['cc'] as string[], backendId });
+    this.messages.push({
+      subject: data['subject'] as string,
+      body: data['body'] as string,
+      recipient: data['recipient'] as string,
+      cc: data['cc'] as string[],
+      backendId,
+    });
     return { status: 200, body: { backend_id: backendId } };
   }
 }

@@ -12,7 +12,11 @@ export function countHttpRequests(method: string, fragment: string): { count: ()
   let n = 0;
   for (const mod of [http, https]) {
     const real = mod.request;
-    vi.spyOn(mod, 'request').mockImplementation(((url: string | URL, options: http.RequestOptions, callback?: (res: http.IncomingMessage) => void) => {
+    vi.spyOn(mod, 'request').mockImplementation(((
+      url: string | URL,
+      options: http.RequestOptions,
+      callback?: (res: http.IncomingMessage) => void,
+    ) => {
       if ((options?.method ?? 'GET') === method && String(url).includes(fragment)) n++;
       return real(url, options, callback);
     }) as typeof http.request);

@@ -117,8 +117,7 @@ function pidAlive(pid: number): boolean {
 
 async function installPackages(): Promise<void> {
   if (existsSync('/usr/bin/keystone-manage') && existsSync('/usr/bin/keystone-wsgi-public') && existsSync('/usr/bin/uwsgi')) return;
-  const args = ['install', '-y', '-q', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=600',
-    'keystone', 'python3-openstackclient'];
+  const args = ['install', '-y', '-q', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=600', 'keystone', 'python3-openstackclient'];
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const opts = { env, maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60_000 };
   try {
@@ -141,20 +140,42 @@ async function setupKeystone(): Promise<void> {
     await db.end();
   }
   const conf = join(KEYSTONE_DIR, 'keystone.conf');
-  writeFileSync(conf, [
-    '[DEFAULT]', `log_file = ${join(KEYSTONE_DIR, 'keystone.log')}`, '',
-    '[database]', `connection = mysql+pymysql://root@127.0.0.1:3306/${DB_NAME}`, '',
-    '[token]', 'provider = fernet', '',
-    '[fernet_tokens]', `key_repository = ${join(KEYSTONE_DIR, 'fernet-keys')}`, '',
-    '[credential]', `key_repository = ${join(KEYSTONE_DIR, 'credential-keys')}`, '',
-  ].join('\n'));
+  writeFileSync(
+    conf,
+    [
+      '[DEFAULT]',
+      `log_file = ${join(KEYSTONE_DIR, 'keystone.log')}`,
+      '',
+      '[database]',
+      `connection = mysql+pymysql://root@127.0.0.1:3306/${DB_NAME}`,
+      '',
+      '[token]',
+      'provider = fernet',
+      '',
+      '[fernet_tokens]',
+      `key_repository = ${join(KEYSTONE_DIR, 'fernet-keys')}`,
+      '',
+      '[credential]',
+      `key_repository = ${join(KEYSTONE_DIR, 'credential-keys')}`,
+      '',
+    ].join('\n'),
+  );
   const manage = (...a: string[]) =>
     run('keystone-manage', ['--config-file', conf, ...a], { maxBuffer: 64 * 1024 * 1024, timeout: 10 * 60_000 });
   await manage('db_sync');
   await manage('fernet_setup', '--keystone-user', 'root', '--keystone-group', 'root');
   await manage('credential_setup', '--keystone-user', 'root', '--keystone-group', 'root');
-  await manage('bootstrap', '--bootstrap-password', ADMIN_PASSWORD, '--bootstrap-region-id', REGION,
-    '--bootstrap-public-url', `${keystoneUrl()}/`, '--bootstrap-admin-url', `${keystoneUrl()}/`);
+  await manage(
+    'bootstrap',
+    '--bootstrap-password',
+    ADMIN_PASSWORD,
+    '--bootstrap-region-id',
+    REGION,
+    '--bootstrap-public-url',
+    `${keystoneUrl()}/`,
+    '--bootstrap-admin-url',
+    `${keystoneUrl()}/`,
+  );
 }
 
 function pidFile(port: number): string {
@@ -172,13 +193,28 @@ export async function startKeystone(port = KEYSTONE_PORT): Promise<void> {
   const conf = join(KEYSTONE_DIR, 'keystone.conf');
   if (!existsSync(conf)) throw new Error(`${conf} missing: call ensureKeystone() first`);
   const log = openSync(join(KEYSTONE_DIR, `uwsgi-${port}.log`), 'a');
-  const child = spawn('uwsgi', ['--plugin', 'python3', '--http-socket', `127.0.0.1:${port}`,
-    '--wsgi-file', '/usr/bin/keystone-wsgi-public', '--processes', '2', '--threads', '1',
-    '--master', '--die-on-term'], {
-    detached: true, // setsid: survives the test worker, reused by the next run
-    stdio: ['ignore', log, log],
-    env: { ...process.env, OS_KEYSTONE_CONFIG_FILES: conf },
-  });
+  const child = spawn(
+    'uwsgi',
+    [
+      '--plugin',
+      'python3',
+      '--http-socket',
+      `127.0.0.1:${port}`,
+      '--wsgi-file',
+      '/usr/bin/keystone-wsgi-public',
+      '--processes',
+      '2',
+      '--threads',
+      '1',
+      '--master',
+      '--die-on-term',
+    ],
+    {
+      detached: true, // setsid: survives the test worker, reused by the next run
+      stdio: ['ignore', log, log],
+      env: { ...process.env, OS_KEYSTONE_CONFIG_FILES: conf },
+    },
+  );
   closeSync(log);
   child.unref();
   if (!child.pid) throw new Error('uwsgi did not start');
@@ -223,7 +259,8 @@ export async function issueToken(opts: {
   system?: boolean;
   authUrl?: string;
 }): Promise<{ token: string; body: Record<string, any> }> {
-  const user = opts.userId ? { id: opts.userId, password: opts.password }
+  const user = opts.userId
+    ? { id: opts.userId, password: opts.password }
     : { name: opts.username, domain: { id: 'default' }, password: opts.password };
   const auth: Record<string, unknown> = { identity: { methods: ['password'], password: { user } } };
   if (opts.system) auth.scope = { system: { all: true } };
@@ -247,10 +284,12 @@ export async function adminToken(): Promise<string> {
   const projectRes = await ksFetch(`${keystoneUrl()}/auth/tokens`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ auth: {
-      identity: { methods: ['password'], password: { user: { name: 'admin', domain: { name: 'Default' }, password: ADMIN_PASSWORD } } },
-      scope: { project: { name: 'admin', domain: { name: 'Default' } } },
-    } }),
+    body: JSON.stringify({
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: 'admin', domain: { name: 'Default' }, password: ADMIN_PASSWORD } } },
+        scope: { project: { name: 'admin', domain: { name: 'Default' } } },
+      },
+    }),
   });
   const body = (await projectRes.json()) as { token: { expires_at: string } };
   const token = projectRes.headers.get('x-subject-token');
@@ -281,12 +320,7 @@ export async function createProject(name = uniqueName('warre-proj')): Promise<Na
   return { id: project.id, name: project.name };
 }
 
-export async function createUser(opts: {
-  name?: string;
-  password: string;
-  email?: string;
-  full_name?: string;
-}): Promise<Named> {
+export async function createUser(opts: { name?: string; password: string; email?: string; full_name?: string }): Promise<Named> {
   const user: Record<string, unknown> = { name: opts.name ?? uniqueName('warre-user'), domain_id: 'default', password: opts.password };
   if (opts.email !== undefined) user.email = opts.email;
   if (opts.full_name !== undefined) user.full_name = opts.full_name;
@@ -335,7 +369,13 @@ export async function createRegisteredLimit(serviceId: string, resource: string,
 }
 
 /** A project limit; a registered limit for that service/region/resource must exist (Keystone rule). */
-export async function createProjectLimit(serviceId: string, projectId: string, resource: string, limit: number, region = REGION): Promise<string> {
+export async function createProjectLimit(
+  serviceId: string,
+  projectId: string,
+  resource: string,
+  limit: number,
+  region = REGION,
+): Promise<string> {
   const { limits } = await adminRequest('POST', '/limits', {
     limits: [{ service_id: serviceId, project_id: projectId, region_id: region, resource_name: resource, resource_limit: limit }],
   });
@@ -409,10 +449,15 @@ export async function createWarreFixtures(): Promise<WarreFixtures> {
   const botUser = await createUser({ password: botPassword });
   const botRole = await createRole();
   return {
-    authUrl, adminPassword, project, otherProject,
+    authUrl,
+    adminPassword,
+    project,
+    otherProject,
     member: { ...memberUser, password, token },
     adminToken: await adminToken(),
-    service, endpointId, registeredLimits: { hours: 100, reservation: 5 },
+    service,
+    endpointId,
+    registeredLimits: { hours: 100, reservation: 5 },
     bot: { id: botUser.id, password: botPassword, roleId: botRole.id },
     cleanup: cleanupKeystone,
   };

@@ -5,7 +5,7 @@
  * can hold a service's answers (to kill a worker between Blazar's reply and
  * the database commit).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -13,19 +13,18 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino, type Logger as PinoLogger } from 'pino';
+import { type Logger as PinoLogger, pino } from 'pino';
 import { afterAll } from 'vitest';
 
 import { loadConfig, type WarreConfig } from '../../src/config/load.js';
 import type { Db } from '../../src/db/connect.js';
 import { insertFlavor } from '../../src/db/repositories/flavors.js';
 import { insertReservation } from '../../src/db/repositories/reservations.js';
-import type { ReservationWithFlavor } from '../../src/domain/types.js';
 import type { NotificationEvent, UserMessageEvent } from '../../src/domain/lifecycle.js';
-import type { Flavor, ReservationStatus } from '../../src/domain/types.js';
+import type { Flavor, ReservationStatus, ReservationWithFlavor } from '../../src/domain/types.js';
 import type { Messenger } from '../../src/notification/messenger.js';
 
-export { waitFor, recordingLogger, type RecordingLogger } from './rabbit.js';
+export { type RecordingLogger, recordingLogger, waitFor } from './rabbit.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const WARRE_CLI = path.join(ROOT, 'dist', 'cli', 'warre.js');
@@ -68,7 +67,9 @@ export class RecordingMessenger implements Messenger {
   }
 
   count(kind: SentRecord['kind'], event: string, reservationId?: string): number {
-    return this.sent.filter((s) => s.kind === kind && s.event === event && (reservationId === undefined || s.reservationId === reservationId)).length;
+    return this.sent.filter(
+      (s) => s.kind === kind && s.event === event && (reservationId === undefined || s.reservationId === reservationId),
+    ).length;
   }
 }
 
@@ -255,7 +256,8 @@ export class WarreProcess {
       const hit = this.find(text, where)[0];
       if (hit) return hit;
       if (!this.alive) throw new Error(`warre exited before logging "${text}":\n${this.stderr}\n${this.stdout.slice(-4000)}`);
-      if (Date.now() > deadline) throw new Error(`warre did not log "${text}" within ${timeoutMs} ms:\n${this.stderr}\n${this.stdout.slice(-4000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`warre did not log "${text}" within ${timeoutMs} ms:\n${this.stderr}\n${this.stdout.slice(-4000)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }

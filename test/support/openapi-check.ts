@@ -31,7 +31,10 @@ interface Template {
 const TEMPLATES: Template[] = Object.keys(OPENAPI_DOCUMENT.paths)
   .map((path) => {
     const trimmed = path.length > 1 ? path.replace(/\/$/, '') : path;
-    const source = trimmed.split(/\{\w+\}/).map((s) => s.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('[^/]+');
+    const source = trimmed
+      .split(/\{\w+\}/)
+      .map((s) => s.replace(/[.*+?^$()|[\]\\]/g, '\\$&'))
+      .join('[^/]+');
     return { path, regex: new RegExp(`^${source}$`), params: (path.match(/\{/g) ?? []).length };
   })
   .sort((a, b) => a.params - b.params);
@@ -112,7 +115,9 @@ export function answerMismatch(method: string, url: string, res: Answer, rules: 
   }
   if (m === 'head') return null;
   if (!content) return res.body === '' ? null : `${where}: documented without a body, answered ${JSON.stringify(res.body.slice(0, 200))}`;
-  const type = String(res.headers['content-type'] ?? '').split(';')[0]!.trim();
+  const type = String(res.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim();
   const media = Object.entries(content).find(([t]) => t.split(';')[0]!.trim() === type);
   if (!media) return `${where}: content type ${type || '(none)'} not documented (documented: ${Object.keys(content).join(', ')})`;
   if (type !== 'application/json') return null;

@@ -163,8 +163,7 @@ export function recordingLogger(echo = false): RecordingLogger {
   const at =
     (level: string) =>
     (obj: object | string, msg?: string): void => {
-      const entry =
-        typeof obj === 'string' ? { level, obj: {}, msg: obj } : { level, obj: obj as Record<string, unknown>, msg: msg ?? '' };
+      const entry = typeof obj === 'string' ? { level, obj: {}, msg: obj } : { level, obj: obj as Record<string, unknown>, msg: msg ?? '' };
       lines.push(entry);
       if (echo) console.log(level, entry.msg);
     };

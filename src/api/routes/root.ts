@@ -17,10 +17,13 @@ export default async function rootRoutes(app: FastifyInstance, { publicUrl, heal
   });
 
   app.get('/healthcheck', async (req, reply) => {
-    const detail = Object.prototype.hasOwnProperty.call(req.query ?? {}, 'detail');
+    const detail = Object.hasOwn(req.query ?? {}, 'detail');
     const report = await health();
     const status = report.database.ok ? 200 : 503;
     if (detail) return reply.status(status).send(report);
-    return reply.status(status).type('text/plain').send(report.database.ok ? 'OK' : 'Database unreachable');
+    return reply
+      .status(status)
+      .type('text/plain')
+      .send(report.database.ok ? 'OK' : 'Database unreachable');
   });
 }

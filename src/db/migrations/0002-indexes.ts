@@ -13,7 +13,11 @@ export const hotQueryIndexes: Migration = {
   description: 'indexes: reservations by flavor and time, by project and status, by lease id; windows by time',
   async up(db) {
     const s = db.kysely.schema;
-    await s.createIndex('warre_ix_reservation_flavor_time').on('reservation').columns(['flavor_id', 'start', 'end', 'status', 'instance_count']).execute();
+    await s
+      .createIndex('warre_ix_reservation_flavor_time')
+      .on('reservation')
+      .columns(['flavor_id', 'start', 'end', 'status', 'instance_count'])
+      .execute();
     await s.createIndex('warre_ix_reservation_project_status').on('reservation').columns(['project_id', 'status']).execute();
     await s.createIndex('warre_ix_reservation_lease').on('reservation').column('lease_id').execute();
     await s.createIndex('warre_ix_reservation_status_end').on('reservation').columns(['status', 'end']).execute();

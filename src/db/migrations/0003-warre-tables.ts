@@ -11,7 +11,10 @@ export const warreTables: Migration = {
   async up(db) {
     const s = db.kysely.schema;
     const dt = db.dialect === 'postgres' ? 'timestamp' : 'datetime';
-    await s.createTable('warre_project_lock').addColumn('project_id', 'varchar(64)', (c) => c.primaryKey()).execute();
+    await s
+      .createTable('warre_project_lock')
+      .addColumn('project_id', 'varchar(64)', (c) => c.primaryKey())
+      .execute();
     await s
       .createTable('warre_lease_job')
       .addColumn('reservation_id', 'varchar(64)', (c) => c.primaryKey())

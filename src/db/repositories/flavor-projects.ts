@@ -1,8 +1,8 @@
 /** SQL for flavor access grants (`flavor_project`). */
 import type { Kysely } from 'kysely';
+import type { FlavorProject } from '../../domain/types.js';
 import type { Database } from '../schema.js';
 import { pageWithTotal } from './page.js';
-import type { FlavorProject } from '../../domain/types.js';
 
 type K = Kysely<Database>;
 

@@ -1,9 +1,9 @@
 /** SQL for flavors and their project grants. */
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Flavor } from '../../domain/types.js';
+import { type Codec, read } from '../codec.js';
 import type { Database, FlavorTable } from '../schema.js';
 import { pageWithTotal } from './page.js';
-import { read, type Codec } from '../codec.js';
-import type { Flavor } from '../../domain/types.js';
 
 type K = Kysely<Database>;
 
@@ -76,18 +76,20 @@ export async function listFlavors(
   let q = k.selectFrom('flavor');
   if (filter.visibleToProject !== null) {
     const project = filter.visibleToProject;
-    q = q.where('active', '=', codec.bool(true)).where((eb) =>
-      eb.or([
-        eb('is_public', '=', codec.bool(true)),
-        eb.exists(
-          eb
-            .selectFrom('flavor_project')
-            .select(sql`1`.as('one'))
-            .whereRef('flavor_project.flavor_id', '=', 'flavor.id')
-            .where('flavor_project.project_id', '=', project),
-        ),
-      ]),
-    );
+    q = q
+      .where('active', '=', codec.bool(true))
+      .where((eb) =>
+        eb.or([
+          eb('is_public', '=', codec.bool(true)),
+          eb.exists(
+            eb
+              .selectFrom('flavor_project')
+              .select(sql`1`.as('one'))
+              .whereRef('flavor_project.flavor_id', '=', 'flavor.id')
+              .where('flavor_project.project_id', '=', project),
+          ),
+        ]),
+      );
   }
   if (filter.category) q = q.where('category', '=', filter.category);
   if (filter.availabilityZone) q = q.where('availability_zone', '=', filter.availabilityZone);

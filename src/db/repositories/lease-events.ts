@@ -1,9 +1,10 @@
 /** Lease events (start, end) applied to the reservation they concern, under its row lock. */
+
+import type { ReservationStatus, ReservationWithFlavor } from '../../domain/types.js';
 import type { Db } from '../connect.js';
 import { lockReservation, writeTransaction } from '../transaction.js';
-import { getReservation, getReservationByLease } from './reservations.js';
 import { recordSent } from './outbox.js';
-import type { ReservationStatus, ReservationWithFlavor } from '../../domain/types.js';
+import { getReservation, getReservationByLease } from './reservations.js';
 
 /**
  * Apply a lease event's status change under a row lock. `decide` gets the

@@ -3,12 +3,13 @@
  * reservation is the job, `warre_lease_job` holds who claimed it, until when, and how many
  * attempts it took. Claims are safe across processes and hosts.
  */
+
+import type { ReservationWithFlavor } from '../../domain/types.js';
+import { read } from '../codec.js';
 import type { Db } from '../connect.js';
 import { lockReservation, writeTransaction } from '../transaction.js';
-import { read } from '../codec.js';
-import { getReservation } from './reservations.js';
 import { recordSent } from './outbox.js';
-import type { ReservationWithFlavor } from '../../domain/types.js';
+import { getReservation } from './reservations.js';
 
 export interface Claim {
   reservationId: string;
@@ -38,7 +39,12 @@ async function tryClaimLeaseJob(db: Db, workerId: string, now: number, ttlMs: nu
     let q = tx
       .selectFrom('reservation')
       .leftJoin('warre_lease_job', 'warre_lease_job.reservation_id', 'reservation.id')
-      .select(['reservation.id as id', 'warre_lease_job.reservation_id as job', 'warre_lease_job.attempts as attempts', 'warre_lease_job.first_attempt_at as first'])
+      .select([
+        'reservation.id as id',
+        'warre_lease_job.reservation_id as job',
+        'warre_lease_job.attempts as attempts',
+        'warre_lease_job.first_attempt_at as first',
+      ])
       .where('reservation.status', '=', 'PENDING_CREATE')
       .where((eb) =>
         eb.or([
@@ -72,10 +78,19 @@ async function tryClaimLeaseJob(db: Db, workerId: string, now: number, ttlMs: nu
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) === 0) return 'taken';
     } else {
-      const ins = tx
-        .insertInto('warre_lease_job')
-        .values({ reservation_id: row.id, claimed_by: workerId, claimed_until: until, attempts, first_attempt_at: db.codec.dt(first), next_attempt_at: null, last_error: null });
-      const r = db.dialect === 'mysql' ? await ins.ignore().executeTakeFirst() : await ins.onConflict((oc) => oc.column('reservation_id').doNothing()).executeTakeFirst();
+      const ins = tx.insertInto('warre_lease_job').values({
+        reservation_id: row.id,
+        claimed_by: workerId,
+        claimed_until: until,
+        attempts,
+        first_attempt_at: db.codec.dt(first),
+        next_attempt_at: null,
+        last_error: null,
+      });
+      const r =
+        db.dialect === 'mysql'
+          ? await ins.ignore().executeTakeFirst()
+          : await ins.onConflict((oc) => oc.column('reservation_id').doNothing()).executeTakeFirst();
       if (Number(r.numInsertedOrUpdatedRows ?? 0n) === 0) return 'taken';
     }
     return { reservationId: row.id, attempts, firstAttemptAt: first };
@@ -99,7 +114,10 @@ export async function leaseCreationInFlight(db: Db): Promise<boolean> {
   return r !== undefined;
 }
 
-export type CompleteResult = { outcome: 'allocated'; reservation: ReservationWithFlavor; createRecorded: boolean } | { outcome: 'gone' } | { outcome: 'already'; leaseId: string | null };
+export type CompleteResult =
+  | { outcome: 'allocated'; reservation: ReservationWithFlavor; createRecorded: boolean }
+  | { outcome: 'gone' }
+  | { outcome: 'already'; leaseId: string | null };
 
 /**
  * Record the created lease: PENDING_CREATE → ALLOCATED with lease_id and

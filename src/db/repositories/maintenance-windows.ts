@@ -1,9 +1,9 @@
 /** SQL for maintenance windows and their flavor links. */
 import type { Kysely } from 'kysely';
+import { EFFECTIVE_STATUSES, type MaintenanceWindow } from '../../domain/types.js';
+import { type Codec, read } from '../codec.js';
 import type { Database } from '../schema.js';
 import { pageWithTotal } from './page.js';
-import { read, type Codec } from '../codec.js';
-import { EFFECTIVE_STATUSES, type MaintenanceWindow } from '../../domain/types.js';
 
 type K = Kysely<Database>;
 
@@ -13,7 +13,11 @@ async function attachFlavors(k: K, rows: { id: string; start: string; end: strin
     .selectFrom('maintenance_window_flavor')
     .innerJoin('flavor', 'flavor.id', 'maintenance_window_flavor.flavor_id')
     .select(['maintenance_window_flavor.maintenance_window_id as wid', 'flavor.id as id', 'flavor.name as name'])
-    .where('maintenance_window_flavor.maintenance_window_id', 'in', rows.map((r) => r.id))
+    .where(
+      'maintenance_window_flavor.maintenance_window_id',
+      'in',
+      rows.map((r) => r.id),
+    )
     .orderBy('flavor.name')
     .execute();
   const byWindow = new Map<string, { id: string; name: string }[]>();
@@ -32,7 +36,11 @@ export async function listMaintenanceWindows(
   const { rows, total } = await pageWithTotal(
     page,
     () => k.selectFrom('maintenance_window').selectAll().orderBy('start').orderBy('id').limit(page.limit).offset(page.offset).execute(),
-    () => k.selectFrom('maintenance_window').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    () =>
+      k
+        .selectFrom('maintenance_window')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow(),
   );
   return { rows: await attachFlavors(k, rows), total };
 }
@@ -46,12 +54,23 @@ export async function getMaintenanceWindow(k: K, id: string, forUpdate: 'lock' |
 }
 
 export async function insertMaintenanceWindow(k: K, codec: Codec, w: MaintenanceWindow): Promise<void> {
-  await k.insertInto('maintenance_window').values({ id: w.id, start: codec.dt(w.start), end: codec.dt(w.end), note: w.note }).execute();
-  await setWindowFlavors(k, w.id, w.flavors.map((f) => f.id));
+  await k
+    .insertInto('maintenance_window')
+    .values({ id: w.id, start: codec.dt(w.start), end: codec.dt(w.end), note: w.note })
+    .execute();
+  await setWindowFlavors(
+    k,
+    w.id,
+    w.flavors.map((f) => f.id),
+  );
 }
 
 export async function updateMaintenanceWindow(k: K, codec: Codec, w: MaintenanceWindow): Promise<void> {
-  await k.updateTable('maintenance_window').set({ start: codec.dt(w.start), end: codec.dt(w.end), note: w.note }).where('id', '=', w.id).execute();
+  await k
+    .updateTable('maintenance_window')
+    .set({ start: codec.dt(w.start), end: codec.dt(w.end), note: w.note })
+    .where('id', '=', w.id)
+    .execute();
 }
 
 export async function setWindowFlavors(k: K, windowId: string, flavorIds: string[]): Promise<void> {
@@ -70,13 +89,7 @@ export async function deleteMaintenanceWindow(k: K, id: string): Promise<void> {
 }
 
 /** Any effective reservation of these flavors overlapping [start, end]? */
-export async function hasConflictingReservation(
-  k: K,
-  codec: Codec,
-  flavorIds: string[],
-  start: number,
-  end: number,
-): Promise<boolean> {
+export async function hasConflictingReservation(k: K, codec: Codec, flavorIds: string[], start: number, end: number): Promise<boolean> {
   if (flavorIds.length === 0) return false;
   const r = await k
     .selectFrom('reservation')

@@ -5,11 +5,11 @@
  * database, because converting 10,000 datetime strings per request in
  * JavaScript costs more than the sweep itself.
  */
-import { sql, type Kysely, type RawBuilder } from 'kysely';
-import type { Database } from '../schema.js';
-import type { Codec, DialectName } from '../codec.js';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Occupant } from '../../domain/capacity.js';
 import { EFFECTIVE_STATUSES } from '../../domain/types.js';
+import type { Codec, DialectName } from '../codec.js';
+import type { Database } from '../schema.js';
 
 function epoch(dialect: DialectName, column: string): RawBuilder<number> {
   const ref = sql.ref(column);
@@ -34,7 +34,9 @@ function epoch(dialect: DialectName, column: string): RawBuilder<number> {
  * as it does for one flavor (1 ms). MariaDB and PostgreSQL choose well with statistics.
  */
 function statusColumn(dialect: DialectName, oneFlavor: boolean) {
-  return dialect === 'sqlite' && !oneFlavor ? sql<string>`+${sql.ref('reservation.status')}` : sql<string>`${sql.ref('reservation.status')}`;
+  return dialect === 'sqlite' && !oneFlavor
+    ? sql<string>`+${sql.ref('reservation.status')}`
+    : sql<string>`${sql.ref('reservation.status')}`;
 }
 
 /** Effective reservations (their instance_count) and maintenance windows (c = -1) of the flavors overlapping [start, end]. */
@@ -65,7 +67,11 @@ function occupancyQuery(
     k
       .selectFrom('maintenance_window')
       .innerJoin('maintenance_window_flavor', 'maintenance_window_flavor.maintenance_window_id', 'maintenance_window.id')
-      .select([epoch(dialect, 'maintenance_window.start').as('s'), epoch(dialect, 'maintenance_window.end').as('e'), sql<number>`${-1}`.as('c')])
+      .select([
+        epoch(dialect, 'maintenance_window.start').as('s'),
+        epoch(dialect, 'maintenance_window.end').as('e'),
+        sql<number>`${-1}`.as('c'),
+      ])
       .$if(opts.withFlavorId === true, (q) => q.select('maintenance_window_flavor.flavor_id as f'))
       .$if(one, (q) => q.where('maintenance_window_flavor.flavor_id', '=', flavorIds[0]!))
       .$if(!one, (q) => q.where('maintenance_window_flavor.flavor_id', 'in', flavorIds))

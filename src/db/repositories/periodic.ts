@@ -1,8 +1,9 @@
 /** The reservations the periodic task cleans up and completes. */
+
+import type { ReservationWithFlavor } from '../../domain/types.js';
 import type { Db } from '../connect.js';
 import { writeTransaction } from '../transaction.js';
 import { getReservation } from './reservations.js';
-import type { ReservationWithFlavor } from '../../domain/types.js';
 
 export async function deleteCompletedBefore(db: Db, before: number): Promise<number> {
   return writeTransaction(db, async (tx) => {

@@ -2,10 +2,11 @@
  * Blazar leases over HTTP, sent exactly as python-blazarclient 3.5 sends them
  * (docs/interop.md#blazar-leases): create, list, get-then-put to move the end, delete.
  */
-import { LeaseError, leaseName, type Lease, type LeaseBackend, type LeaseRequest } from '../lease-backend.js';
-import type { ServiceSession } from '../service-session.js';
+
 import { ConnectFailure, ConnectTimeout, type HttpResponse } from '../http.js';
+import { type Lease, type LeaseBackend, LeaseError, type LeaseRequest, leaseName } from '../lease-backend.js';
 import { parseJson, serviceRequest } from '../service-request.js';
+import type { ServiceSession } from '../service-session.js';
 
 export interface BlazarOptions {
   /** `[blazar] interface` (default `public`). */
@@ -33,7 +34,15 @@ export function parseBlazarDate(s: string): Date {
   const m = BLAZAR_DATE.exec(s);
   if (!m) throw new Error(`Unexpected date from Blazar: ${JSON.stringify(s)}`);
   const [, y, mo, d, h, mi, sec, frac, zone] = m;
-  let ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec ?? 0), Number((frac ?? '0').padEnd(3, '0').slice(0, 3)));
+  let ms = Date.UTC(
+    Number(y),
+    Number(mo) - 1,
+    Number(d),
+    Number(h),
+    Number(mi),
+    Number(sec ?? 0),
+    Number((frac ?? '0').padEnd(3, '0').slice(0, 3)),
+  );
   if (zone && zone !== 'Z') {
     const sign = zone.startsWith('-') ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');
@@ -143,7 +152,7 @@ export class BlazarLeaseBackend implements LeaseBackend {
     const body = parseJson(res.text);
     if (res.status >= 400) {
       // As python-blazarclient: the body's error_message, else the body, else the raw text.
-      const msg = body !== null && typeof body === 'object' ? (body as Record<string, unknown>)['error_message'] ?? body : null;
+      const msg = body !== null && typeof body === 'object' ? ((body as Record<string, unknown>)['error_message'] ?? body) : null;
       const text = msg === null ? res.text : typeof msg === 'string' ? msg : JSON.stringify(msg);
       throw LeaseError.fromStatus(res.status, text);
     }

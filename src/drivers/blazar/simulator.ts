@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { Logger } from 'pino';
 
-import { LeaseError, leaseName, type Lease, type LeaseBackend, type LeaseRequest } from '../lease-backend.js';
+import { type Lease, type LeaseBackend, LeaseError, type LeaseRequest, leaseName } from '../lease-backend.js';
 import type { ServiceSession } from '../service-session.js';
 
 export type LeaseEventType = 'start_lease' | 'before_end_lease' | 'end_lease';
@@ -101,7 +101,10 @@ export class LeaseSimulator implements LeaseBackend {
   private delivering = false;
   private stopped = false;
 
-  constructor(private readonly handler: LeaseEventHandler, opts: LeaseSimulatorOptions) {
+  constructor(
+    private readonly handler: LeaseEventHandler,
+    opts: LeaseSimulatorOptions,
+  ) {
     this.beforeEndMs = (opts.beforeEndMinutes ?? 60) * 60_000;
     this.now = opts.clock ?? (() => Date.now());
     this.retryDelayMs = opts.retryDelayMs ?? 5_000;

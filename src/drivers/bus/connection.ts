@@ -10,9 +10,9 @@
  */
 import { EventEmitter } from 'node:events';
 import amqp, { type ChannelModel } from 'amqplib';
-import { busOptions, type BusOptions } from './options.js';
-import { resolveTransport, type ConnectTarget } from './transport-url.js';
 import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
+import { type BusOptions, busOptions } from './options.js';
+import { type ConnectTarget, resolveTransport } from './transport-url.js';
 
 export type BusConnectionState = 'idle' | 'connecting' | 'connected' | 'waiting' | 'closed';
 
@@ -190,10 +190,7 @@ export class BusConnection extends EventEmitter {
           const o = this.options;
           delayMs = Math.min(o.rabbit_retry_interval + o.rabbit_retry_backoff * (attempt - 1), o.rabbit_interval_max) * 1000;
         }
-        this.logger.error(
-          { err, host: target.label },
-          `Connection failed: ${errorText(err)} (retrying in ${delayMs / 1000} seconds)`,
-        );
+        this.logger.error({ err, host: target.label }, `Connection failed: ${errorText(err)} (retrying in ${delayMs / 1000} seconds)`);
         this.emit('reconnect-scheduled', { attempt, delayMs, error: err });
         this.setState('waiting');
         await this.sleep(delayMs);

@@ -6,9 +6,8 @@
  * handlers tracked so that `stop()` waits for them.
  */
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
-
-import { errorText, type BusConnection } from './connection.js';
 import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
+import { type BusConnection, errorText } from './connection.js';
 
 export interface ConsumerSettings {
   logger?: Logger;
@@ -84,7 +83,10 @@ export abstract class BusConsumer {
 
   /** Run `fn` after `ms` (at once when stopping). */
   protected later(ms: number, fn: () => void): void {
-    if (this.stopped) return fn();
+    if (this.stopped) {
+      fn();
+      return;
+    }
     const t = setTimeout(() => {
       this.timers.delete(t);
       fn();
@@ -123,11 +125,13 @@ export abstract class BusConsumer {
     this.channel = null;
     if (this.stopped) return;
     // Only the channel closed: reopen it while this connection lives (a new one sets up by itself).
-    if (this.conn.model === model) this.later(this.channelRetryMs, () => {
-      if (this.conn.model === model && !this.channel) void this.setup(model).catch((err: unknown) => {
-        this.logger.error({ err }, `${this.what} setup failed: ${errorText(err)}`);
+    if (this.conn.model === model)
+      this.later(this.channelRetryMs, () => {
+        if (this.conn.model === model && !this.channel)
+          void this.setup(model).catch((err: unknown) => {
+            this.logger.error({ err }, `${this.what} setup failed: ${errorText(err)}`);
+          });
       });
-    });
   }
 
   private onMessage(ch: Channel, msg: ConsumeMessage | null): void {

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Options } from 'amqplib';
-import { nowMicros, pyJsonDumps, pyStrDatetime, renderDates, type DateStyle } from './python-json.js';
+import { type DateStyle, nowMicros, pyJsonDumps, pyStrDatetime, renderDates } from './python-json.js';
 import { rpcContext, sanitizeNotificationContext } from './request-context.js';
 
 /** AMQP properties every oslo.messaging producer sets (docs/interop.md#oslo-messaging-envelope); nothing else. */
@@ -97,9 +97,7 @@ function packContext(msg: Record<string, unknown>, context: Record<string, unkno
  * message itself (v1, the `messaging` notification driver).
  */
 export function encodeBody(inner: Record<string, unknown>, envelope: boolean): Buffer {
-  const text = envelope
-    ? pyJsonDumps({ 'oslo.version': '2.0', 'oslo.message': pyJsonDumps(inner) })
-    : pyJsonDumps(inner);
+  const text = envelope ? pyJsonDumps({ 'oslo.version': '2.0', 'oslo.message': pyJsonDumps(inner) }) : pyJsonDumps(inner);
   return Buffer.from(text, 'utf8');
 }
 

@@ -11,9 +11,9 @@
  * rejected without requeue, never redelivered in a loop.
  */
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { errorText, type BusConnection } from './connection.js';
-import { BusConsumer, settle, type ConsumerSettings } from './consumer.js';
-import { BusDecodeError, parseNotification, type ParsedNotification } from './envelope.js';
+import { type BusConnection, errorText } from './connection.js';
+import { BusConsumer, type ConsumerSettings, settle } from './consumer.js';
+import { BusDecodeError, type ParsedNotification, parseNotification } from './envelope.js';
 import { declareBinding, topicExchange, topicQueue } from './topology.js';
 
 export type NotificationHandler = (message: ParsedNotification) => Promise<'ack' | 'requeue'>;
@@ -35,7 +35,9 @@ export interface NotificationListenerSettings extends ConsumerSettings {
 }
 
 export class NotificationListener extends BusConsumer {
-  private readonly s: Required<Omit<NotificationListenerSettings, 'pool' | 'logger' | 'prefetch' | 'channelRetryMs'>> & { pool: string | null };
+  private readonly s: Required<Omit<NotificationListenerSettings, 'pool' | 'logger' | 'prefetch' | 'channelRetryMs'>> & {
+    pool: string | null;
+  };
   /** Redeliveries seen per message (by `_unique_id`/message id), for the requeue backoff. */
   private readonly attempts = new Map<string, number>();
 
@@ -69,7 +71,10 @@ export class NotificationListener extends BusConsumer {
   }
 
   protected consuming(queues: string[]): void {
-    this.logger.info({ exchange: this.s.exchange, queues }, `Consuming notifications from ${queues.join(', ')} on exchange ${this.s.exchange}`);
+    this.logger.info(
+      { exchange: this.s.exchange, queues },
+      `Consuming notifications from ${queues.join(', ')} on exchange ${this.s.exchange}`,
+    );
   }
 
   protected async handle(ch: Channel, msg: ConsumeMessage): Promise<void> {
@@ -101,7 +106,7 @@ export class NotificationListener extends BusConsumer {
       settle(() => ch.ack(msg));
       return;
     }
-    const n = (key ? this.attempts.get(key) ?? 0 : 0) + 1;
+    const n = (key ? (this.attempts.get(key) ?? 0) : 0) + 1;
     if (key) {
       if (this.attempts.size >= 10_000) this.attempts.delete(this.attempts.keys().next().value!);
       this.attempts.set(key, n);

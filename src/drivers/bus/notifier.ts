@@ -4,14 +4,14 @@
  * throws to the caller; failures are logged like the Python notifier logs them.
  */
 import { randomUUID } from 'node:crypto';
+import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
 import type { BusConnection } from './connection.js';
 import { encodeBody, notificationMessage } from './envelope.js';
-import { nowMicros, pyJsonDumps } from './python-json.js';
-import { sanitizeNotificationContext, type MessageContext, type OsloContextExtras } from './request-context.js';
 import { DEFAULT_NOTIFIER_OPTIONS, type NotificationDriver, type NotifierOptions } from './options.js';
 import { ConfirmPublisher } from './publisher.js';
+import { nowMicros, pyJsonDumps } from './python-json.js';
+import { type MessageContext, type OsloContextExtras, sanitizeNotificationContext } from './request-context.js';
 import { topicExchange, topicQueue } from './topology.js';
-import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
 
 const DRIVERS: readonly NotificationDriver[] = ['messagingv2', 'messaging', 'log', 'noop', 'test'];
 
@@ -62,9 +62,7 @@ export class Notifier {
     const wire = this.drivers.some((d) => d === 'messaging' || d === 'messagingv2');
     if (wire && !this.connection) throw new Error('The messaging notification drivers need a message bus connection');
     this.publisher =
-      wire && this.connection
-        ? new ConfirmPublisher(this.connection, { logger: this.logger, maxPending: settings.maxPending })
-        : null;
+      wire && this.connection ? new ConfirmPublisher(this.connection, { logger: this.logger, maxPending: settings.maxPending }) : null;
   }
 
   /** False when no driver is configured (oslo's default: silently disabled). */

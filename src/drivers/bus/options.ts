@@ -87,9 +87,15 @@ export const DEFAULT_BUS_OPTIONS: Readonly<BusOptions> = Object.freeze({
  * Python services is valid here too.
  */
 export const IGNORED_RABBIT_OPTIONS: readonly string[] = [
-  'ssl_enforce_fips_mode', 'heartbeat_in_pthread', 'kombu_reconnect_delay', 'kombu_compression',
-  'kombu_missing_consumer_retry_timeout', 'kombu_failover_strategy', 'heartbeat_rate',
-  'direct_mandatory_flag', 'enable_cancel_on_failover',
+  'ssl_enforce_fips_mode',
+  'heartbeat_in_pthread',
+  'kombu_reconnect_delay',
+  'kombu_compression',
+  'kombu_missing_consumer_retry_timeout',
+  'kombu_failover_strategy',
+  'heartbeat_rate',
+  'direct_mandatory_flag',
+  'enable_cancel_on_failover',
 ];
 
 /** Notification drivers of oslo.messaging that Warre implements. */

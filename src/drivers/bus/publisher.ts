@@ -6,10 +6,10 @@
  * connection. `publish()` never rejects: it resolves true (confirmed) or false (given up).
  */
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
-import { errorText, type BusConnection } from './connection.js';
+import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
+import { type BusConnection, errorText } from './connection.js';
 import { PUBLISH_PROPERTIES } from './envelope.js';
 import type { ExchangeSpec, QueueSpec } from './topology.js';
-import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
 
 export interface PublishRequest {
   exchange: ExchangeSpec;
@@ -254,15 +254,16 @@ export class ConfirmPublisher {
           this.giveUp(item, errorText(err));
           continue;
         }
-        if (!writable) await new Promise<void>((resolve) => {
-          const done = (): void => {
-            ch.off('drain', done);
-            ch.off('close', done);
-            resolve();
-          };
-          ch.on('drain', done);
-          ch.on('close', done);
-        });
+        if (!writable)
+          await new Promise<void>((resolve) => {
+            const done = (): void => {
+              ch.off('drain', done);
+              ch.off('close', done);
+              resolve();
+            };
+            ch.on('drain', done);
+            ch.on('close', done);
+          });
       }
     } finally {
       this.pumping = false;

@@ -12,9 +12,7 @@ export interface OsloContextExtras {
 
 /** `RequestContext.to_dict()` of oslo.context 5, in its key order (what RPC casts carry). */
 export function requestContextDict(ctx: RequestContext, extras: OsloContextExtras = {}): Record<string, unknown> {
-  const userIdentity = [ctx.userId, ctx.projectId, ctx.domainId, ctx.userDomainId, ctx.projectDomainId]
-    .map((v) => v || '-')
-    .join(' ');
+  const userIdentity = [ctx.userId, ctx.projectId, ctx.domainId, ctx.userDomainId, ctx.projectDomainId].map((v) => v || '-').join(' ');
   return {
     user: ctx.userId,
     project_id: ctx.projectId,
@@ -38,12 +36,33 @@ export function requestContextDict(ctx: RequestContext, extras: OsloContextExtra
 
 /** Context keys oslo.messaging keeps in notifications (`_sanitize_context`). */
 export const NOTIFICATION_SAFE_CONTEXT_KEYS: readonly string[] = [
-  'user_id', 'project_id', 'domain_id', 'user_domain_id', 'project_domain_id', 'is_admin',
-  'request_id', 'roles', 'user_name', 'project_name', 'domain_name', 'user_domain_name',
-  'project_domain_name', 'service_user_id', 'service_user_domain_id', 'service_user_domain_name',
-  'service_project_id', 'service_project_name', 'service_project_domain_id',
-  'service_project_domain_name', 'service_roles', 'global_request_id', 'system_scope', 'user',
-  'domain', 'user_domain', 'project_domain',
+  'user_id',
+  'project_id',
+  'domain_id',
+  'user_domain_id',
+  'project_domain_id',
+  'is_admin',
+  'request_id',
+  'roles',
+  'user_name',
+  'project_name',
+  'domain_name',
+  'user_domain_name',
+  'project_domain_name',
+  'service_user_id',
+  'service_user_domain_id',
+  'service_user_domain_name',
+  'service_project_id',
+  'service_project_name',
+  'service_project_domain_id',
+  'service_project_domain_name',
+  'service_roles',
+  'global_request_id',
+  'system_scope',
+  'user',
+  'domain',
+  'user_domain',
+  'project_domain',
 ];
 
 /** What a notification may be sent with: a Warre request context or a plain dict (oslo allows both). */

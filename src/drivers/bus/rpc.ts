@@ -5,13 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Channel, ConsumeMessage } from 'amqplib';
-import { errorText, type BusConnection } from './connection.js';
-import { BusConsumer, settle, type ConsumerSettings } from './consumer.js';
-import { BusDecodeError, encodeBody, parseRpcMessage, rpcCastMessage } from './envelope.js';
-import { rpcContext, type MessageContext, type OsloContextExtras } from './request-context.js';
-import { ConfirmPublisher } from './publisher.js';
-import { declareBinding, fanoutExchange, fanoutQueue, topicExchange, topicQueue } from './topology.js';
 import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
+import { type BusConnection, errorText } from './connection.js';
+import { BusConsumer, type ConsumerSettings, settle } from './consumer.js';
+import { BusDecodeError, encodeBody, parseRpcMessage, rpcCastMessage } from './envelope.js';
+import { ConfirmPublisher } from './publisher.js';
+import { type MessageContext, type OsloContextExtras, rpcContext } from './request-context.js';
+import { declareBinding, fanoutExchange, fanoutQueue, topicExchange, topicQueue } from './topology.js';
 
 /** The worker API version Warre's client pins (`warre/worker/api.py`). */
 export const WORKER_API_VERSION = '1.0';
@@ -148,7 +148,7 @@ export class RpcServer extends BusConsumer {
   protected async handle(ch: Channel, msg: ConsumeMessage): Promise<void> {
     // Acked on receipt, as oslo does for casts; if the channel closed, it comes again.
     if (!settle(() => ch.ack(msg))) return;
-    let parsed;
+    let parsed: ReturnType<typeof parseRpcMessage>;
     try {
       parsed = parseRpcMessage(msg.content);
     } catch (err) {

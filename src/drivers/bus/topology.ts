@@ -9,11 +9,7 @@ import type { BusOptions } from './options.js';
 
 export type TopologyOptions = Pick<
   BusOptions,
-  | 'amqp_durable_queues'
-  | 'amqp_auto_delete'
-  | 'rabbit_quorum_queue'
-  | 'rabbit_ha_queues'
-  | 'rabbit_transient_queues_ttl'
+  'amqp_durable_queues' | 'amqp_auto_delete' | 'rabbit_quorum_queue' | 'rabbit_ha_queues' | 'rabbit_transient_queues_ttl'
 > &
   Partial<Pick<BusOptions, 'rabbit_quorum_delivery_limit' | 'rabbit_quroum_max_memory_length' | 'rabbit_quroum_max_memory_bytes'>>;
 
@@ -40,7 +36,9 @@ export function isDurable(o: TopologyOptions): boolean {
 export function queueArguments(o: TopologyOptions, opts: { transient?: boolean; quorum?: boolean } = {}): Record<string, unknown> {
   const quorum = opts.quorum ?? o.rabbit_quorum_queue;
   if (quorum && o.rabbit_ha_queues) {
-    throw new Error('Configuration Error: rabbit_quorum_queue and rabbit_ha_queues both enabled, queue type is quorum or HA (mirrored) not both');
+    throw new Error(
+      'Configuration Error: rabbit_quorum_queue and rabbit_ha_queues both enabled, queue type is quorum or HA (mirrored) not both',
+    );
   }
   const args: Record<string, unknown> = {};
   if (o.rabbit_ha_queues) args['x-ha-policy'] = 'all';

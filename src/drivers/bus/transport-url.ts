@@ -5,7 +5,7 @@
 import { checkServerIdentity, type SecureVersion } from 'node:tls';
 import amqp, { type Options, type SocketOptions } from 'amqplib';
 import { readPemFile } from '../pem.js';
-import { DEFAULT_BUS_OPTIONS, IGNORED_RABBIT_OPTIONS, type BusOptions } from './options.js';
+import { type BusOptions, DEFAULT_BUS_OPTIONS, IGNORED_RABBIT_OPTIONS } from './options.js';
 
 export class TransportUrlError extends Error {
   constructor(url: string, reason: string) {
@@ -174,7 +174,9 @@ export function connectTargets(url: TransportUrl, options: BusOptions): ConnectT
     throw new TransportUrlError(`${url.transport}://`, `unsupported transport driver "${url.transport}" (only "rabbit")`);
   }
   if (options.rabbit_quorum_queue && options.rabbit_ha_queues) {
-    throw new Error('Configuration Error: rabbit_quorum_queue and rabbit_ha_queues both enabled, queue type is quorum or HA (mirrored) not both');
+    throw new Error(
+      'Configuration Error: rabbit_quorum_queue and rabbit_ha_queues both enabled, queue type is quorum or HA (mirrored) not both',
+    );
   }
   const hosts = url.hosts.length > 0 ? url.hosts : [{ hostname: null, port: null, username: null, password: null }];
   const socketBase = tlsSocketOptions(options);
@@ -184,7 +186,7 @@ export function connectTargets(url: TransportUrl, options: BusOptions): ConnectT
     const username = h.username || 'guest';
     const password = h.password || 'guest';
     const mechanism = options.rabbit_login_method.toUpperCase();
-    let credentials;
+    let credentials: ReturnType<typeof amqp.credentials.plain>;
     if (mechanism === 'AMQPLAIN') credentials = amqp.credentials.amqplain(username, password);
     else if (mechanism === 'PLAIN') credentials = amqp.credentials.plain(username, password);
     else throw new Error(`Unsupported rabbit_login_method "${options.rabbit_login_method}" (AMQPLAIN or PLAIN)`);
@@ -230,8 +232,7 @@ function tlsSocketOptions(options: BusOptions): SocketOptions {
   if (options.ssl_ca_file) out.ca = readPemFile(options.ssl_ca_file, option('ssl_ca_file'), 'CERTIFICATE');
   if (options.ssl_cert_file) out.cert = readPemFile(options.ssl_cert_file, option('ssl_cert_file'), 'CERTIFICATE');
   if (options.ssl_key_file) out.key = readPemFile(options.ssl_key_file, option('ssl_key_file'), 'PRIVATE KEY');
-  out.checkServerIdentity =
-    options.ssl_ca_file && options.ssl_enforce_hostname_verification ? checkServerIdentity : () => undefined;
+  out.checkServerIdentity = options.ssl_ca_file && options.ssl_enforce_hostname_verification ? checkServerIdentity : () => undefined;
   if (options.ssl_version) {
     const key = options.ssl_version.toLowerCase();
     if (!Object.hasOwn(TLS_VERSIONS, key)) throw new Error(`Invalid SSL version : ${options.ssl_version}`);

@@ -50,13 +50,16 @@ export function botSession(
     tls?: TlsOptions;
   } & Pick<KeystoneAuthOptions, 'timeout' | 'region_name' | 'interface'>,
 ): KeystoneSession {
-  return new KeystoneSession({
-    auth_url: opts.auth_url,
-    user_id: opts.bot_user_id,
-    password: opts.bot_password,
-    project_id: opts.projectId,
-    timeout: opts.timeout ?? null,
-    region_name: opts.region_name ?? null,
-    interface: opts.interface,
-  }, opts.tls ? { tls: opts.tls } : {});
+  return new KeystoneSession(
+    {
+      auth_url: opts.auth_url,
+      user_id: opts.bot_user_id,
+      password: opts.bot_password,
+      project_id: opts.projectId,
+      timeout: opts.timeout ?? null,
+      region_name: opts.region_name ?? null,
+      interface: opts.interface,
+    },
+    opts.tls ? { tls: opts.tls } : {},
+  );
 }

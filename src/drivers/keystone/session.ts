@@ -7,13 +7,12 @@
  * client for Node worth a dependency, and Warre needs only these few calls.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-
-import { ConnectTimeout, rawRequest, SSLError, tlsOptions, type TlsOptions } from '../http.js';
+import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
+import { ConnectTimeout, rawRequest, SSLError, type TlsOptions, tlsOptions } from '../http.js';
 import type { ServiceSession } from '../service-session.js';
 import { EndpointNotFoundError, joinUrl } from '../service-session.js';
 import type { KeystoneAuthOptions } from './options.js';
 import { opt } from './options.js';
-import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
 
 /** Keystone could not be reached: connection failure, timeout, or a 5xx answer. */
 export class KeystoneUnavailableError extends Error {
@@ -79,6 +78,7 @@ export interface KeystoneResponse {
   status: number;
   headers: IncomingHttpHeaders;
   /** Parsed JSON, or the raw text when not JSON, or null when empty. */
+  // biome-ignore lint/suspicious/noExplicitAny: a JSON answer of any shape; each caller checks the fields it reads.
   body: any;
 }
 
@@ -168,9 +168,17 @@ export async function keystoneFetch(
   const where = `${method} ${url.replace(/\?.*$/, '')}`;
   let res: { status: number; headers: IncomingHttpHeaders; text: string };
   try {
-    res = await rawRequest(url, { method, headers, body, timeoutMs: opts.timeoutMs, keepAlive: false, ...(opts.tls ? { tls: opts.tls } : {}) });
+    res = await rawRequest(url, {
+      method,
+      headers,
+      body,
+      timeoutMs: opts.timeoutMs,
+      keepAlive: false,
+      ...(opts.tls ? { tls: opts.tls } : {}),
+    });
   } catch (err) {
-    if (err instanceof ConnectTimeout) throw new KeystoneUnavailableError(`Keystone did not answer ${where} within ${opts.timeoutMs / 1000} s`, 'timeout');
+    if (err instanceof ConnectTimeout)
+      throw new KeystoneUnavailableError(`Keystone did not answer ${where} within ${opts.timeoutMs / 1000} s`, 'timeout');
     const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);
     if (err instanceof SSLError) {
       throw new KeystoneUnavailableError(`Keystone's certificate was refused (${where}): ${cause}; check cafile / insecure`, 'tls');
@@ -260,9 +268,7 @@ export class KeystoneSession implements ServiceSession {
     const { catalog } = await this.getAccess();
     for (const entry of catalog ?? []) {
       if (entry.type !== serviceType) continue;
-      const endpoint = entry.endpoints.find(
-        (e) => e.interface === iface && (!region || e.region_id === region || e.region === region),
-      );
+      const endpoint = entry.endpoints.find((e) => e.interface === iface && (!region || e.region_id === region || e.region === region));
       if (endpoint) return endpoint.url;
     }
     throw new EndpointNotFoundError(serviceType, iface, region);
@@ -323,7 +329,8 @@ export class KeystoneSession implements ServiceSession {
       throw new KeystoneAuthError(res.status, `Keystone refused to authenticate ${who}: ${res.status} ${errorMessage(res.body)}`);
     }
     const token = res.headers['x-subject-token'];
-    if (typeof token !== 'string') throw new KeystoneUnavailableError('Keystone answered a token request without X-Subject-Token', 'status');
+    if (typeof token !== 'string')
+      throw new KeystoneUnavailableError('Keystone answered a token request without X-Subject-Token', 'status');
     const body = (res.body as { token?: TokenBody } | null)?.token;
     if (!token || !body?.expires_at) throw new KeystoneUnavailableError('Keystone answered a token request without a token body', 'status');
     const expiresAt = Date.parse(body.expires_at);

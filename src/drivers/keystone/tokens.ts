@@ -8,10 +8,10 @@
  */
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
 import type { AuthTokenOptions } from './options.js';
 import type { TokenBody } from './session.js';
 import { errorMessage, KeystoneAuthError, KeystoneSession, KeystoneUnavailableError } from './session.js';
-import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
 
 /** What a valid token says about its bearer. */
 export interface ValidatedToken {
@@ -113,7 +113,8 @@ export class TokenValidator {
   async validate(userToken: string): Promise<ValidatedToken> {
     const token = userToken.trim();
     if (!token) throw new InvalidTokenError();
-    if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError(`Token is longer than any Keystone issues (${MAX_TOKEN_LENGTH} characters at most)`);
+    if (token.length > MAX_TOKEN_LENGTH)
+      throw new InvalidTokenError(`Token is longer than any Keystone issues (${MAX_TOKEN_LENGTH} characters at most)`);
     const key = createHash('sha256').update(token).digest('hex'); // the token itself is never kept
     const rejectedUntil = this.rejected.get(key);
     if (rejectedUntil !== undefined) {
@@ -146,7 +147,7 @@ export class TokenValidator {
 
   private async fetch(key: string, token: string): Promise<ValidatedToken> {
     this.keystoneCalls++;
-    let res;
+    let res: Awaited<ReturnType<typeof this.session.request>>;
     try {
       // Headers as keystonemiddleware sends them (docs/interop.md#keystone-tokens); one re-auth + retry on 401 is in request().
       res = await this.session.request('GET', 'auth/tokens?nocatalog', {
@@ -160,7 +161,10 @@ export class TokenValidator {
     } catch (err) {
       if (err instanceof KeystoneAuthError) {
         // Our own credentials were refused: keystonemiddleware answers 503 then.
-        throw new KeystoneUnavailableError(`Identity server rejected authorization necessary to fetch token data: ${err.message}`, 'status');
+        throw new KeystoneUnavailableError(
+          `Identity server rejected authorization necessary to fetch token data: ${err.message}`,
+          'status',
+        );
       }
       throw err;
     }
@@ -172,7 +176,10 @@ export class TokenValidator {
     const body = (res.body as { token?: TokenBody } | null)?.token;
     if (res.status !== 200 || !body?.user || !body.expires_at) {
       // keystonemiddleware: any other answer is a service error (503).
-      throw new KeystoneUnavailableError(`Failed to fetch token data from identity server: ${res.status} ${errorMessage(res.body)}`, 'status');
+      throw new KeystoneUnavailableError(
+        `Failed to fetch token data from identity server: ${res.status} ${errorMessage(res.body)}`,
+        'status',
+      );
     }
     const data = toValidatedToken(body);
     const now = Date.now();

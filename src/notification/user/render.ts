@@ -96,12 +96,24 @@ const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 
 export class PyDateTime {
   constructor(private readonly d: Date) {}
 
-  get year(): number { return this.d.getUTCFullYear(); }
-  get month(): number { return this.d.getUTCMonth() + 1; }
-  get day(): number { return this.d.getUTCDate(); }
-  get hour(): number { return this.d.getUTCHours(); }
-  get minute(): number { return this.d.getUTCMinutes(); }
-  get second(): number { return this.d.getUTCSeconds(); }
+  get year(): number {
+    return this.d.getUTCFullYear();
+  }
+  get month(): number {
+    return this.d.getUTCMonth() + 1;
+  }
+  get day(): number {
+    return this.d.getUTCDate();
+  }
+  get hour(): number {
+    return this.d.getUTCHours();
+  }
+  get minute(): number {
+    return this.d.getUTCMinutes();
+  }
+  get second(): number {
+    return this.d.getUTCSeconds();
+  }
 
   toString(): string {
     return this.strftime('%Y-%m-%d %H:%M:%S');
@@ -117,7 +129,8 @@ export class PyDateTime {
     const p2 = (n: number): string => String(n).padStart(2, '0');
     const weekday = (d.getUTCDay() + 6) % 7;
     const h12 = d.getUTCHours() % 12 === 0 ? 12 : d.getUTCHours() % 12;
-    const yday = Math.floor((Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1;
+    const yday =
+      Math.floor((Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1;
     const codes: Record<string, string> = {
       Y: String(d.getUTCFullYear()).padStart(4, '0'),
       y: p2(d.getUTCFullYear() % 100),

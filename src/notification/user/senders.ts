@@ -13,10 +13,10 @@ import { sendMessage, TaynacError, type TaynacOptions } from '../../drivers/tayn
 import {
   defaultTemplateDir,
   MESSAGE_SUBJECT,
-  messageVars,
-  renderUserMessage,
   type MessageUser,
+  messageVars,
   type ReservationForMessage,
+  renderUserMessage,
   type UserEvent,
 } from './render.js';
 
@@ -192,7 +192,10 @@ export class SmtpSender extends BaseSender {
     const to = user!.full_name ? { name: user!.full_name, address: user!.email! } : user!.email!;
     try {
       const info = await this.transport.sendMail({ from: this.from, to, subject: MESSAGE_SUBJECT, html: body });
-      this.log.info({ event, reservation_id: reservation.id, recipient: user!.email, message_id: info.messageId }, 'Sent user message by SMTP');
+      this.log.info(
+        { event, reservation_id: reservation.id, recipient: user!.email, message_id: info.messageId },
+        'Sent user message by SMTP',
+      );
     } catch (err) {
       // 5xx replies (unknown mailbox, rejected sender) and an unusable envelope will not change.
       const e = err as { responseCode?: number; code?: string };

@@ -2,7 +2,7 @@
  * Running the Python helper scripts of this folder with Debian's oslo.messaging
  * (`/usr/bin/python3`, not the pyenv python first on PATH).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -25,7 +25,10 @@ export async function ensureDebianPython(imports: string, packages: string[]): P
   if (await ok()) return;
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const install = (): Promise<unknown> =>
-    run('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '-q', '--no-install-recommends', ...packages], { env, timeout: 280_000 });
+    run('apt-get', ['-o', 'DPkg::Lock::Timeout=300', 'install', '-y', '-q', '--no-install-recommends', ...packages], {
+      env,
+      timeout: 280_000,
+    });
   try {
     await install();
   } catch {
@@ -41,11 +44,7 @@ export function ensureOsloMessaging(): Promise<void> {
 }
 
 /** Run a script to completion; rejects with its stderr on a non-zero exit. */
-export async function runScript(
-  script: string,
-  args: string[] = [],
-  opts: { stdin?: string; timeoutMs?: number } = {},
-): Promise<string> {
+export async function runScript(script: string, args: string[] = [], opts: { stdin?: string; timeoutMs?: number } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(PYTHON, [join(SCRIPTS, script), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -85,10 +84,12 @@ export class ScriptProcess {
       for (const w of this.waiters.splice(0)) w();
     });
     this.child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    this.exited = new Promise((resolve) => this.child.on('close', (code) => {
-      for (const w of this.waiters.splice(0)) w();
-      resolve(code);
-    }));
+    this.exited = new Promise((resolve) =>
+      this.child.on('close', (code) => {
+        for (const w of this.waiters.splice(0)) w();
+        resolve(code);
+      }),
+    );
   }
 
   /** Wait until `count` lines satisfy `pred` (or the process exits / times out → throws). */
@@ -100,7 +101,9 @@ export class ScriptProcess {
       const hits = this.lines.filter(pred);
       if (hits.length >= count) return hits;
       if (exited || Date.now() > deadline) {
-        throw new Error(`Python helper: ${hits.length}/${count} expected lines${exited ? ' (it exited)' : ''}; stderr:\n${this.stderr.slice(-3000)}`);
+        throw new Error(
+          `Python helper: ${hits.length}/${count} expected lines${exited ? ' (it exited)' : ''}; stderr:\n${this.stderr.slice(-3000)}`,
+        );
       }
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 200);

@@ -5,8 +5,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequest } from '../../../domain/errors.js';
 import { DAY, formatApi, truncateToMinute } from '../../../domain/time.js';
-import { availability, offers, type FlavorFilter } from '../../../services/availability.js';
-import { projectOf, query, queryBool, queryDate, queryIds, queryInt, queryString, type Query } from '../../request.js';
+import { availability, type FlavorFilter, offers } from '../../../services/availability.js';
+import { projectOf, type Query, query, queryBool, queryDate, queryIds, queryInt, queryString } from '../../request.js';
 import { availabilityJson, bookableFlavorView } from '../../views.js';
 import type { RouteDeps } from '../index.js';
 

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { ValidationFailed } from '../../../domain/errors.js';
 import * as grants from '../../../services/flavor-grants.js';
 import { pageRequest, pageResponse, query, queryString, requireBody } from '../../request.js';
-import { validateBody, type Schema } from '../../validate.js';
+import { type Schema, validateBody } from '../../validate.js';
 import { flavorProjectView } from '../../views.js';
 import type { RouteDeps } from '../index.js';
 
@@ -17,7 +17,11 @@ export default async function flavorProjectRoutes(app: FastifyInstance, { svc, a
     authz.collection(req, 'warre:flavorproject:list');
     const q = query(req);
     const page = pageRequest(q);
-    const { rows, total } = await grants.listGrants(svc, { projectId: queryString(q, 'project_id'), flavorId: queryString(q, 'flavor_id') }, page);
+    const { rows, total } = await grants.listGrants(
+      svc,
+      { projectId: queryString(q, 'project_id'), flavorId: queryString(q, 'flavor_id') },
+      page,
+    );
     return pageResponse(req, publicUrl, page, total, rows.map(flavorProjectView));
   });
 

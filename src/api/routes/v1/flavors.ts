@@ -3,10 +3,21 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequest, ValidationFailed } from '../../../domain/errors.js';
 import { DAY, formatApi, truncateToSecond } from '../../../domain/time.js';
 import type { Flavor } from '../../../domain/types.js';
-import * as flavors from '../../../services/flavors.js';
 import type { FlavorInput, FlavorViewer } from '../../../services/flavors.js';
-import { ctx, projectOf, pageRequest, pageResponse, query, queryBool, queryDate, queryInt, queryString, requireBody } from '../../request.js';
-import { validateBody, type Schema } from '../../validate.js';
+import * as flavors from '../../../services/flavors.js';
+import {
+  ctx,
+  pageRequest,
+  pageResponse,
+  projectOf,
+  query,
+  queryBool,
+  queryDate,
+  queryInt,
+  queryString,
+  requireBody,
+} from '../../request.js';
+import { type Schema, validateBody } from '../../validate.js';
 import { flavorView } from '../../views.js';
 import type { RouteDeps } from '../index.js';
 

@@ -1,10 +1,10 @@
 /** /v1/maintenancewindows/ (docs/api.md#maintenance-windows). */
 import type { FastifyInstance } from 'fastify';
 import { ValidationFailed } from '../../../domain/errors.js';
-import * as windows from '../../../services/maintenance-windows.js';
 import type { WindowInput } from '../../../services/maintenance-windows.js';
+import * as windows from '../../../services/maintenance-windows.js';
 import { pageRequest, pageResponse, query, requireBody } from '../../request.js';
-import { validateBody, type Schema } from '../../validate.js';
+import { type Schema, validateBody } from '../../validate.js';
 import { maintenanceWindowView } from '../../views.js';
 import type { RouteDeps } from '../index.js';
 

@@ -1,14 +1,19 @@
 /** /v1/reservations/ (docs/api.md#reservations). */
 import type { FastifyInstance } from 'fastify';
-import { BadRequest } from '../../../domain/errors.js';
 import { bookingPrice } from '../../../domain/cost.js';
+import { BadRequest } from '../../../domain/errors.js';
 import { truncateToMinute } from '../../../domain/time.js';
 import { DEFAULT_RATE_EXTRA_SPEC } from '../../../services/availability.js';
 import {
-  createReservation, deleteReservation, extendReservation, getReservation, listReservations, type CreateReservationInput,
+  type CreateReservationInput,
+  createReservation,
+  deleteReservation,
+  extendReservation,
+  getReservation,
+  listReservations,
 } from '../../../services/reservations.js';
-import { ctx, projectOf, pageRequest, pageResponse, query, queryBool, queryString, requireBody } from '../../request.js';
-import { validateBody, type Schema } from '../../validate.js';
+import { ctx, pageRequest, pageResponse, projectOf, query, queryBool, queryString, requireBody } from '../../request.js';
+import { type Schema, validateBody } from '../../validate.js';
 import { reservationView } from '../../views.js';
 import type { RouteDeps } from '../index.js';
 
@@ -37,7 +42,13 @@ export default async function reservationRoutes(app: FastifyInstance, { svc, aut
       (allProjects || projectFilter) && authz.allowed(req, 'warre:reservation:list:all') ? projectFilter : projectOf(req);
     const { rows, total } = await listReservations(svc, { projectId, flavorId }, page);
     const flavorViews = new Map();
-    return pageResponse(req, publicUrl, page, total, rows.map((r) => reservationView(r, flavorViews)));
+    return pageResponse(
+      req,
+      publicUrl,
+      page,
+      total,
+      rows.map((r) => reservationView(r, flavorViews)),
+    );
   });
 
   app.post('/v1/reservations', async (req) => {
