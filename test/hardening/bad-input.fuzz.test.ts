@@ -1284,13 +1284,14 @@ describe('malformed HTTP before routing (raw sockets, SQLite)', () => {
     .map((c) => String.fromCharCode(c));
   const high = fc.integer({ min: 0x80, max: 0xff });
   const raw: fc.Arbitrary<[string, Buffer, number]> = fc.oneof(
-    // Headers over 16 KiB (one long header, or many).
+    // Headers over 16 KiB (one long header, or many), with a margin: n bytes of headers in
+    // 96-byte lines must not come out just under the limit (a flaky 202 before this margin).
     fc
-      .tuple(fc.integer({ min: 16 * 1024 + 1, max: 64 * 1024 }), fc.boolean())
+      .tuple(fc.integer({ min: 17 * 1024, max: 64 * 1024 }), fc.boolean())
       .map(([n, many]): [string, Buffer, number] => [
         'headers over 16 KiB',
         Buffer.from(
-          `POST /v1/flavors/ HTTP/1.1\r\nHost: x\r\n${ident}${many ? Array.from({ length: Math.ceil(n / 100) }, (_, i) => `X-H${i}: ${'v'.repeat(90)}\r\n`).join('') : `X-Big: ${'a'.repeat(n)}\r\n`}Content-Type: application/json\r\nContent-Length: ${flavorBody.length}\r\n\r\n${flavorBody}`,
+          `POST /v1/flavors/ HTTP/1.1\r\nHost: x\r\n${ident}${many ? Array.from({ length: Math.ceil(n / 90) }, (_, i) => `X-H${i}: ${'v'.repeat(90)}\r\n`).join('') : `X-Big: ${'a'.repeat(n)}\r\n`}Content-Type: application/json\r\nContent-Length: ${flavorBody.length}\r\n\r\n${flavorBody}`,
           'latin1',
         ),
         431,
