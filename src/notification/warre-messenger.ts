@@ -35,28 +35,13 @@ function forMessage(r: ReservationWithFlavor): ReservationForMessage {
 
 /** The payload of docs/api.md#notification-payload (`format_reservation`). */
 export function reservationPayload(r: ReservationWithFlavor): Record<string, unknown> {
+  // formatReservation picks its own keys, in its order: only the datetimes need converting here.
   const f = r.flavor;
   return formatReservation({
-    id: r.id,
-    flavor: {
-      id: f.id,
-      name: f.name,
-      vcpu: f.vcpu,
-      memory_mb: f.memory_mb,
-      disk_gb: f.disk_gb,
-      ephemeral_gb: f.ephemeral_gb,
-      active: f.active,
-      category: f.category,
-      availability_zone: f.availability_zone,
-      start: f.start === null ? null : new Date(f.start),
-      end: f.end === null ? null : new Date(f.end),
-    },
-    user_id: r.user_id,
-    project_id: r.project_id,
-    lease_id: r.lease_id,
+    ...r,
     start: new Date(r.start),
     end: new Date(r.end),
-    instance_count: r.instance_count,
+    flavor: { ...f, start: f.start === null ? null : new Date(f.start), end: f.end === null ? null : new Date(f.end) },
   });
 }
 

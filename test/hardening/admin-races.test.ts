@@ -6,8 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/connect.js';
-import { ensureBuilt, freePort, type HttpAnswer, httpRequest, runWarre, startWarre, type WarreProcess, warreEnv } from '../cli/process.js';
-import { createTestDatabase, type Dialect, type TestDatabase } from '../support/db.js';
+import { type HttpAnswer, httpRequest } from '../cli/process.js';
+import type { Dialect } from '../support/db.js';
+import { type ApiProcesses, startApiProcesses } from './api-processes.js';
 
 const ADMIN = { 'x-user-id': 'admin-user', 'x-project-id': 'admin-project', 'x-roles': 'admin' };
 const member = (project: string) => ({ 'x-user-id': `${project}-user`, 'x-project-id': project, 'x-roles': 'member' });
@@ -22,36 +23,19 @@ function hoursAhead(h: number): string {
 const statuses = (answers: HttpAnswer[]) => answers.map((a) => `${a.status} ${a.body.slice(0, 120)}`);
 
 describe.each(['mysql', 'postgres'] as Dialect[])('admin write races: 2 API processes on %s', (dialect) => {
-  let testDb: TestDatabase;
+  let api: ApiProcesses | undefined;
   let db: Db;
-  let api: WarreProcess | undefined;
   let port: number;
   let n = 0;
   const tag = () => `${dialect}-${process.pid}-${++n}`;
 
   beforeAll(async () => {
-    ensureBuilt();
-    testDb = await createTestDatabase(dialect);
-    port = await freePort();
-    const env = warreEnv({
-      WARRE_DATABASE__CONNECTION: testDb.url,
-      WARRE_API__PORT: String(port),
-      WARRE_API__WORKERS: '2',
-      WARRE_DEFAULT__AUTH_STRATEGY: 'noauth',
-      WARRE_WARRE__LEASE_BACKEND: 'simulator',
-      WARRE_WARRE__USER_NOTIFIER: 'logging',
-    });
-    const upgraded = await runWarre(['manage', 'db', 'upgrade'], env);
-    expect(upgraded.code, upgraded.stderr).toBe(0);
-    api = startWarre(['api'], env);
-    await api.waitFor(/warre-api listening/, { count: 2 });
-    db = testDb.open();
+    api = await startApiProcesses(dialect, 2);
+    ({ db, port } = api);
   });
 
   afterAll(async () => {
     await api?.stop();
-    await db?.close();
-    await testDb?.drop();
   });
 
   const createFlavor = async (fields: Record<string, unknown> = {}) => {

@@ -12,19 +12,10 @@ import type { Db } from '../../src/db/connect.js';
 import { upgrade } from '../../src/db/migrate.js';
 import { insertReservation } from '../../src/db/repositories/reservations.js';
 import type { Reservation } from '../../src/domain/types.js';
-import {
-  ensureBuilt,
-  freePort,
-  type HttpAnswer,
-  httpRequest,
-  processGroupMembers,
-  runWarre,
-  startWarre,
-  type WarreProcess,
-  warreEnv,
-} from '../cli/process.js';
+import { type HttpAnswer, httpRequest } from '../cli/process.js';
 import { RecordingLeases } from '../support/api-helpers.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../support/db.js';
+import { type ApiProcesses, startApiProcesses } from './api-processes.js';
 import { type AppOnDb, appOn } from './app-on.js';
 
 const CLIENTS = 30;
@@ -44,42 +35,19 @@ function tally(answers: HttpAnswer[]): Record<number, number> {
 }
 
 describe.each(DIALECTS)('no overbooking: 3 API processes on %s', (dialect) => {
-  let testDb: TestDatabase;
+  let api: ApiProcesses | undefined;
   let db: Db;
-  let api: WarreProcess | undefined;
   let port: number;
   let run = 0;
   const tag = () => `${dialect}-${process.pid}-${++run}`;
 
   beforeAll(async () => {
-    ensureBuilt();
-    testDb = await createTestDatabase(dialect);
-    port = await freePort();
-    const env = warreEnv({
-      WARRE_DATABASE__CONNECTION: testDb.url,
-      WARRE_API__PORT: String(port),
-      WARRE_API__WORKERS: '3',
-      WARRE_DEFAULT__AUTH_STRATEGY: 'noauth',
-      WARRE_WARRE__LEASE_BACKEND: 'simulator',
-      WARRE_WARRE__USER_NOTIFIER: 'logging',
-      WARRE_QUOTA__DEFAULT_RESERVATION: '2',
-    });
-    const upgraded = await runWarre(['manage', 'db', 'upgrade'], env);
-    expect(upgraded.code, upgraded.stderr).toBe(0);
-    api = startWarre(['api'], env);
-    await api.waitFor(/warre-api listening/, { count: 3 });
-    db = testDb.open();
+    api = await startApiProcesses(dialect, 3, { WARRE_QUOTA__DEFAULT_RESERVATION: '2' });
+    ({ db, port } = api);
   });
 
   afterAll(async () => {
-    if (api) {
-      const pgid = api.pid;
-      await api.stop();
-      // The primary is gone and so is every cluster worker it forked.
-      expect(processGroupMembers(pgid)).toEqual([]);
-    }
-    await db?.close();
-    await testDb?.drop();
+    await api?.stop();
   });
 
   async function createFlavor(fields: Record<string, unknown>): Promise<string> {
