@@ -10,13 +10,10 @@ export function dashboardOptions(config: WarreConfig): DashboardOptions {
   // Warre's own way to Keystone (auth_url) first: www_authenticate_uri is the address
   // announced to clients, which need not be reachable from the server.
   const url = [ka.auth_url, ka.www_authenticate_uri].find((u): u is string => typeof u === 'string' && u !== '') ?? null;
-  const timeout = ka.http_connect_timeout;
   return {
     enabled: config.dashboard.enabled,
     authStrategy: strategy,
-    keystone: url
-      ? { authUrl: url, tls: tlsOptions(ka, 'keystone_authtoken'), timeoutMs: (typeof timeout === 'number' ? timeout : 30) * 1000 }
-      : null,
+    keystone: url ? { authUrl: url, tls: tlsOptions(ka, 'keystone_authtoken'), timeoutMs: ka.http_connect_timeout * 1000 } : null,
   };
 }
 

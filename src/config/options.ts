@@ -266,6 +266,17 @@ const httpsClient = {
   keyfile: str({ help: 'PEM private key of certfile.', path: true }),
 };
 
+/**
+ * Defaults the drivers also apply when they are built without a configuration (tests, tools,
+ * the bot's sessions): one constant each, so the sample file and the code cannot disagree.
+ */
+/** Seconds to wait for each answer from Keystone; keystoneauth waits without limit, Warre never does (docs/operations.md). */
+export const KEYSTONE_TIMEOUT_S = 30;
+/** `[keystone_authtoken] token_cache_time` (keystonemiddleware's default). */
+export const TOKEN_CACHE_TIME_S = 300;
+/** `[oslo_limit] cache_time`. */
+export const LIMITS_CACHE_TIME_S = 60;
+
 /** Every section and option. Section and option names are exactly the INI names. */
 export const OPTIONS = {
   DEFAULT: {
@@ -484,8 +495,8 @@ export const OPTIONS = {
     region_name: str({ help: "Region of Keystone's endpoint." }),
     interface: str({ help: 'Catalog interface of the Keystone endpoint used to validate tokens.', default: 'internal' }),
     token_cache_time: int({
-      help: 'Seconds a validated token is cached in-process; -1 disables caching.',
-      default: 300,
+      help: 'Seconds a validated token is served from the in-process cache without asking Keystone; -1 or 0 disables the cache (every request asks Keystone).',
+      default: TOKEN_CACHE_TIME_S,
       min: -1,
     }),
     service_token_roles: list({ help: 'Roles a service token must have.', default: ['service'] }),
@@ -500,7 +511,11 @@ export const OPTIONS = {
     }),
     include_service_catalog: bool({ help: 'Ask Keystone for the service catalog when validating tokens.', default: true }),
     http_request_max_retries: int({ help: 'Retries of a failed request to Keystone.', default: 3, min: 0 }),
-    http_connect_timeout: int({ help: 'Seconds to wait for Keystone; unset: no limit.', min: 1 }),
+    http_connect_timeout: int({
+      help: 'Seconds to wait for each answer from Keystone when validating a token (then 503, after http_request_max_retries).',
+      default: KEYSTONE_TIMEOUT_S,
+      min: 1,
+    }),
     memcached_servers: list({
       help: 'memcached servers for the token cache.',
       deprecatedNames: [same('memcache_servers')],
@@ -515,7 +530,11 @@ export const OPTIONS = {
     region_name: str({ help: 'Region of the endpoints used.' }),
     interface: str({ help: 'Catalog interface of the endpoints used.', default: 'public' }),
     ...httpsClient,
-    timeout: int({ help: 'Seconds to wait for an HTTP response; unset: no limit.', min: 1 }),
+    timeout: int({
+      help: "Seconds to wait for each answer from Keystone to the service user's calls (token, catalog, users, role grants).",
+      default: KEYSTONE_TIMEOUT_S,
+      min: 1,
+    }),
   },
 
   oslo_limit: {
@@ -525,7 +544,7 @@ export const OPTIONS = {
     }),
     region_name: str({ help: "Region of Keystone's endpoint." }),
     ...httpsClient,
-    timeout: int({ help: 'Seconds to wait for Keystone; unset: no limit.', min: 1 }),
+    timeout: int({ help: 'Seconds to wait for each answer from Keystone when reading limits.', default: KEYSTONE_TIMEOUT_S, min: 1 }),
     endpoint_id: str({ help: "Id of Warre's endpoint in the Keystone catalog (gives the service and region of the limits)." }),
     endpoint_service_type: str({ help: 'Instead of endpoint_id: the service type to find the endpoint by.' }),
     endpoint_service_name: str({ help: 'Instead of endpoint_id: the service name to find the endpoint by.' }),
@@ -533,7 +552,7 @@ export const OPTIONS = {
     endpoint_interface: str({ help: 'With endpoint_service_type/name: the interface of the endpoint.', default: 'public' }),
     cache_time: int({
       help: 'Seconds limits read from Keystone are cached; 0 reads them for every check (as oslo.limit does).',
-      default: 60,
+      default: LIMITS_CACHE_TIME_S,
       min: 0,
     }),
   },

@@ -19,14 +19,13 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from '../domain/logger.js';
 import { type ProjectLimits, QUOTA_RESOURCES, type QuotaResource } from '../domain/quota.js';
 import type { OsloLimitOptions } from '../drivers/keystone/options.js';
-import { opt } from '../drivers/keystone/options.js';
+import { LIMITS_CACHE_TIME_S, opt } from '../drivers/keystone/options.js';
 import { errorMessage, KeystoneAuthError, KeystoneSession, KeystoneUnavailableError } from '../drivers/keystone/session.js';
 import type { LimitsProvider } from './limits.js';
 import { LimitsUnavailableError, UnknownProjectError } from './limits.js';
 
 export { formatOverLimit } from './messages.js';
 
-const DEFAULT_CACHE_TIME_S = 60;
 const CACHE_MAX_ENTRIES = 10_000;
 
 /** Where Warre's limits live in Keystone. */
@@ -60,7 +59,7 @@ export class UnifiedLimitsProvider implements LimitsProvider {
     session?: KeystoneSession,
   ) {
     this.session = session ?? new KeystoneSession(options, { logger, section: 'oslo_limit' });
-    this.cacheTimeMs = (options.cache_time ?? DEFAULT_CACHE_TIME_S) * 1000;
+    this.cacheTimeMs = (options.cache_time ?? LIMITS_CACHE_TIME_S) * 1000;
     if (!opt(options.system_scope) && (opt(options.project_id) || opt(options.project_name))) {
       this.logger.warn(
         { project: opt(options.project_id) ?? opt(options.project_name) },

@@ -100,7 +100,7 @@ describe('all-in-one defaults (no configuration file)', () => {
     expectTypeOf(config.warre.bot_user_id).toEqualTypeOf<string | null>();
     expectTypeOf(config.keystone_authtoken.delay_auth_decision).toEqualTypeOf<boolean>();
     expectTypeOf(config.oslo_messaging_notifications.driver).toEqualTypeOf<string[]>();
-    expectTypeOf(config.keystone_authtoken.http_connect_timeout).toEqualTypeOf<number | null>();
+    expectTypeOf(config.keystone_authtoken.http_connect_timeout).toEqualTypeOf<number>();
     expectTypeOf(config.source).toEqualTypeOf<string | null>();
   });
 });

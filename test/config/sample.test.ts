@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseIni } from '../../src/config/ini.js';
 import { loadConfig } from '../../src/config/load.js';
-import { allSections } from '../../src/config/options.js';
+import { allSections, KEYSTONE_TIMEOUT_S, LIMITS_CACHE_TIME_S, TOKEN_CACHE_TIME_S } from '../../src/config/options.js';
 import { renderConfigSample } from '../../src/config/sample.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'warre-sample-'));
@@ -69,5 +69,37 @@ describe('renderConfigSample', () => {
         expect(get(fromSample), `${section}.${name}`).toEqual(get(fromEmpty));
       }
     }
+  });
+});
+
+/** The sample's lines of one section (from its header to the next). */
+function sampleSection(name: string): string {
+  const from = sample.indexOf(`\n[${name}]\n`);
+  expect(from, name).toBeGreaterThanOrEqual(0);
+  const next = sample.indexOf('\n[', from + 1);
+  return sample.slice(from, next < 0 ? undefined : next);
+}
+
+describe('the sample states the defaults the code applies', () => {
+  it('Keystone waits and caches: the constants the drivers fall back to', () => {
+    expect(sampleSection('keystone_authtoken')).toContain(`\n#http_connect_timeout = ${KEYSTONE_TIMEOUT_S}\n`);
+    expect(sampleSection('service_auth')).toContain(`\n#timeout = ${KEYSTONE_TIMEOUT_S}\n`);
+    expect(sampleSection('oslo_limit')).toContain(`\n#timeout = ${KEYSTONE_TIMEOUT_S}\n`);
+    expect(sampleSection('keystone_authtoken')).toContain(`\n#token_cache_time = ${TOKEN_CACHE_TIME_S}\n`);
+    expect(sampleSection('oslo_limit')).toContain(`\n#cache_time = ${LIMITS_CACHE_TIME_S}\n`);
+  });
+
+  it('token_cache_time names both values that disable the cache, as docs/keystone.md', () => {
+    expect(sampleSection('keystone_authtoken').replace(/\n# /g, ' ')).toContain('-1 or 0 disables the cache');
+  });
+
+  it('no option that has a default says what happens when it is unset', () => {
+    const ctx = { allInOne: false, cwd: '.' };
+    const contradictions = allSections().flatMap(([section, options]) =>
+      options
+        .filter(([, spec]) => spec.default(ctx) !== null && /\bunset\b/i.test(spec.help))
+        .map(([name, spec]) => `[${section}] ${name}: ${spec.help}`),
+    );
+    expect(contradictions).toEqual([]);
   });
 });

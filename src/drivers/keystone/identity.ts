@@ -56,7 +56,7 @@ export function botSession(
       user_id: opts.bot_user_id,
       password: opts.bot_password,
       project_id: opts.projectId,
-      timeout: opts.timeout ?? null,
+      timeout: opts.timeout,
       region_name: opts.region_name ?? null,
       interface: opts.interface,
     },

@@ -10,6 +10,9 @@
  */
 import type { ConfigValues } from '../../config/options.js';
 
+/** The defaults a driver applies to an option left out: the registry's, the same constants. */
+export { KEYSTONE_TIMEOUT_S, LIMITS_CACHE_TIME_S, TOKEN_CACHE_TIME_S } from '../../config/options.js';
+
 /** A section's values with auth_url set; the other options optional. */
 export type WithAuthUrl<S extends { auth_url: string | null }> = { auth_url: string } & Partial<Omit<S, 'auth_url'>>;
 

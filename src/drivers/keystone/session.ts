@@ -12,7 +12,7 @@ import { ConnectTimeout, rawRequest, SSLError, type TlsOptions, tlsOptions } fro
 import type { ServiceSession } from '../service-session.js';
 import { EndpointNotFoundError, joinUrl } from '../service-session.js';
 import type { KeystoneAuthOptions } from './options.js';
-import { opt } from './options.js';
+import { KEYSTONE_TIMEOUT_S, opt } from './options.js';
 
 /** Keystone could not be reached: connection failure, timeout, or a 5xx answer. */
 export class KeystoneUnavailableError extends Error {
@@ -95,8 +95,6 @@ interface TokenState {
   /** Renew once `now` passes this. */
   renewAt: number;
 }
-
-const DEFAULT_TIMEOUT_S = 30;
 
 /** The v3 base of an auth_url: `http://k:5000` and `http://k:5000/v3/` both give `http://k:5000/v3`. */
 export function identityBase(authUrl: string): string {
@@ -221,7 +219,8 @@ export interface KeystoneSessionConfig {
 export class KeystoneSession implements ServiceSession {
   readonly identityUrl: string;
   readonly tls: TlsOptions;
-  private readonly timeoutMs: number;
+  /** How long each call to Keystone may take ([section] timeout, default KEYSTONE_TIMEOUT_S). */
+  readonly timeoutMs: number;
   private readonly connectRetries: number;
   private readonly logger: Logger;
   private state: TokenState | null = null;
@@ -235,7 +234,7 @@ export class KeystoneSession implements ServiceSession {
     passwordAuthBody(options); // fail early on incomplete options
     this.identityUrl = identityBase(options.auth_url);
     this.tls = config.tls ?? tlsOptions(options, config.section ?? 'keystone');
-    this.timeoutMs = (options.timeout ?? DEFAULT_TIMEOUT_S) * 1000;
+    this.timeoutMs = (options.timeout ?? KEYSTONE_TIMEOUT_S) * 1000;
     this.connectRetries = config.connectRetries ?? 0;
     this.logger = config.logger ?? SILENT_LOGGER;
   }

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
-import type { AuthTokenOptions } from './options.js';
+import { type AuthTokenOptions, TOKEN_CACHE_TIME_S } from './options.js';
 import type { TokenBody } from './session.js';
 import { errorMessage, KeystoneAuthError, KeystoneSession, KeystoneUnavailableError } from './session.js';
 
@@ -49,7 +49,6 @@ interface CacheEntry {
 }
 
 const CACHE_MAX_ENTRIES = 10_000;
-const DEFAULT_CACHE_TIME_S = 300;
 
 /**
  * Longest token sent to Keystone (characters; docs/operations.md). Keystone issues Fernet
@@ -98,7 +97,7 @@ export class TokenValidator {
 
   constructor(options: AuthTokenOptions, logger: Logger = SILENT_LOGGER) {
     this.logger = logger;
-    this.cacheTimeMs = (options.token_cache_time ?? DEFAULT_CACHE_TIME_S) * 1000;
+    this.cacheTimeMs = (options.token_cache_time ?? TOKEN_CACHE_TIME_S) * 1000;
     // keystonemiddleware names the request timeout http_connect_timeout; the session calls it timeout.
     this.session = new KeystoneSession(
       { ...options, timeout: options.http_connect_timeout },
@@ -188,7 +187,8 @@ export class TokenValidator {
       this.rejected.set(key, Date.now() + REJECTED_CACHE_TIME_MS);
       throw new InvalidTokenError('Token has expired');
     }
-    this.cache.set(key, { data, until: Math.min(expires, now + this.cacheTimeMs) });
+    // token_cache_time -1 or 0: no cache, every request asks Keystone (docs/keystone.md).
+    if (this.cacheTimeMs > 0) this.cache.set(key, { data, until: Math.min(expires, now + this.cacheTimeMs) });
     return data;
   }
 }
