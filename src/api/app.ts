@@ -134,7 +134,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setNotFoundHandler(notFoundHandler);
 
   const health = async (): Promise<HealthReport> => {
-    const report: HealthReport = { database: { ok: true, dialect: svc.db.dialect } };
+    const report: HealthReport = { database: { ok: true, dialect: svc.db.dialect.name } };
     try {
       // Its own short limit: a stalled database must not stall the health check.
       let timer: NodeJS.Timeout | undefined;
@@ -147,7 +147,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         clearTimeout(timer);
       }
     } catch (err) {
-      report.database = { ok: false, dialect: svc.db.dialect, error: (err as Error).message };
+      report.database = { ok: false, dialect: svc.db.dialect.name, error: (err as Error).message };
     }
     report.broker = opts.brokerHealth ? await opts.brokerHealth() : null;
     return report;

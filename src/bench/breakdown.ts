@@ -38,37 +38,36 @@ async function timeIt(n: number, fn: () => unknown): Promise<number> {
 }
 
 export async function breakdown(db: Db, s: Seeded): Promise<string> {
-  const k = db.kysely;
   const steps: Step[] = [];
   const step = async (name: string, n: number, fn: () => unknown) => steps.push({ name, ms: await timeIt(n, fn) });
   const all = { limit: 1000, offset: 0 };
 
-  const fl = await flavors.listFlavors(k, db.codec, { visibleToProject: s.memberProject }, all);
+  const fl = await flavors.listFlavors(db, { visibleToProject: s.memberProject }, all);
   await step(`list flavors: listFlavors (count + ${fl.rows.length} rows)`, 200, () =>
-    flavors.listFlavors(k, db.codec, { visibleToProject: s.memberProject }, all),
+    flavors.listFlavors(db, { visibleToProject: s.memberProject }, all),
   );
   await step('list flavors: views + JSON.stringify', 200, () => JSON.stringify({ results: fl.rows.map(flavorView), total: fl.total }));
 
-  const mine = await reservations.listReservations(k, db.dialect, { projectId: s.memberProject }, all);
+  const mine = await reservations.listReservations(db, { projectId: s.memberProject }, all);
   await step(`member list: listReservations (count + ${mine.rows.length} rows)`, 200, () =>
-    reservations.listReservations(k, db.dialect, { projectId: s.memberProject }, all),
+    reservations.listReservations(db, { projectId: s.memberProject }, all),
   );
   await step('member list: views + JSON.stringify', 200, () =>
     JSON.stringify({ results: mine.rows.map((r) => reservationView(r)), total: mine.total }),
   );
 
-  const admin = await reservations.listReservations(k, db.dialect, { projectId: null }, all);
+  const admin = await reservations.listReservations(db, { projectId: null }, all);
   await step('admin 1,000: listReservations (count + rows + mapping)', 20, () =>
-    reservations.listReservations(k, db.dialect, { projectId: null }, all),
+    reservations.listReservations(db, { projectId: null }, all),
   );
   await step('admin 1,000: SQL alone: count(*)', 20, () =>
-    k
+    db.kysely
       .selectFrom('reservation')
       .select((eb) => eb.fn.countAll().as('n'))
       .execute(),
   );
   await step('admin 1,000: SQL alone: reservation ⨝ flavor order by created_at, id limit 1000', 20, () =>
-    k
+    db.kysely
       .selectFrom('reservation')
       .innerJoin('flavor', 'flavor.id', 'reservation.flavor_id')
       .selectAll('reservation')
@@ -86,14 +85,12 @@ export async function breakdown(db: Db, s: Seeded): Promise<string> {
 
   for (const f of s.freeSlotFlavors) {
     const label = `free slots ${f.count.toLocaleString('en-US')}`;
-    const flavor = (await flavors.getFlavor(k, f.id))!;
+    const flavor = (await flavors.getFlavor(db, f.id))!;
     const n = f.count >= 10_000 ? 20 : 100;
-    await step(`${label}: getFlavor`, n, () => flavors.getFlavor(k, f.id));
-    await step(`${label}: flavorOccupancy (SQL + rows → numbers)`, n, () =>
-      flavorOccupancy(k, db.dialect, db.codec, flavor, f.windowStart, f.windowEnd),
-    );
+    await step(`${label}: getFlavor`, n, () => flavors.getFlavor(db, f.id));
+    await step(`${label}: flavorOccupancy (SQL + rows → numbers)`, n, () => flavorOccupancy(db, flavor, f.windowStart, f.windowEnd));
     await step(`${label}: SQL alone (same query, raw rows)`, n, () =>
-      k
+      db.kysely
         .selectFrom('reservation')
         .select(['start', 'end', 'instance_count'])
         .where('flavor_id', '=', f.id)
@@ -102,7 +99,7 @@ export async function breakdown(db: Db, s: Seeded): Promise<string> {
         .where('status', 'in', EFFECTIVE_STATUSES)
         .execute(),
     );
-    const occ = (await flavorOccupancy(k, db.dialect, db.codec, flavor, f.windowStart, f.windowEnd)).reservations;
+    const occ = (await flavorOccupancy(db, flavor, f.windowStart, f.windowEnd)).reservations;
     const now = Date.now();
     await step(`${label}: freeSlots sweep`, n, () => freeSlots(flavor, f.windowStart, f.windowEnd, occ, now));
     const slots = freeSlots(flavor, f.windowStart, f.windowEnd, occ, now);
@@ -130,7 +127,7 @@ export async function breakdown(db: Db, s: Seeded): Promise<string> {
     i++;
     await createReservation(svc, ctx, { ok: true, value: input }, false);
   });
-  await step('create: effectiveReservationsOfProject (quota usage)', 100, () => reservations.effectiveReservationsOfProject(k, projectId));
+  await step('create: effectiveReservationsOfProject (quota usage)', 100, () => reservations.effectiveReservationsOfProject(db, projectId));
 
   const lines = ['| Step | ms per call |', '| --- | ---: |', ...steps.map((x) => `| ${x.name} | ${num(x.ms)} |`)];
   return lines.join('\n');

@@ -73,7 +73,7 @@ async function seed(target: Parameters<typeof openDatabase>[0], now: number): Pr
     await upgrade(db, () => {});
     const rand = prng(8);
     const flavors = Array.from({ length: FLAVORS }, (_, i) => flavor(i));
-    for (const f of flavors) await insertFlavor(db.kysely, db.codec, f);
+    for (const f of flavors) await insertFlavor(db, f);
     const rows: Insertable<ReservationTable>[] = [];
     for (let i = 0; i < RESERVATIONS; i++) {
       const start = Math.floor((now + rand() * 28 * DAY) / MINUTE) * MINUTE;

@@ -126,8 +126,8 @@ async function insertReservations(db: Db, rows: Insertable<ReservationTable>[]):
  * SQLite is left as Warre leaves it (no sqlite_stat1).
  */
 async function analyze(db: Db): Promise<void> {
-  if (db.dialect === 'mysql') await sql.raw('ANALYZE TABLE reservation, flavor, flavor_project').execute(db.kysely);
-  if (db.dialect === 'postgres') await sql.raw('ANALYZE').execute(db.kysely);
+  if (db.dialect.name === 'mysql') await sql.raw('ANALYZE TABLE reservation, flavor, flavor_project').execute(db.kysely);
+  if (db.dialect.name === 'postgres') await sql.raw('ANALYZE').execute(db.kysely);
 }
 
 /** Project ids chosen by the caller (e.g. Keystone's, which cannot be chosen); random ones otherwise. */
@@ -137,7 +137,6 @@ export type SeedProjects = Partial<Pick<Seeded, 'memberProject' | 'adminProject'
 export async function seed(db: Db, now: number, ids: SeedProjects = {}): Promise<Seeded> {
   const rand = prng(20240601);
   const { codec } = db;
-  const k = db.kysely;
 
   const projects = Array.from({ length: 50 }, projectId);
   if (ids.memberProject !== undefined) projects[0] = ids.memberProject;
@@ -147,9 +146,9 @@ export async function seed(db: Db, now: number, ids: SeedProjects = {}): Promise
     const isPublic = !(i === 18 || i === 19);
     flavors.push(flavor(`bench.f${String(i).padStart(2, '0')}${tenSlots ? '.x10' : ''}`, tenSlots ? 10 : 1 + (i % 3), isPublic, i));
   }
-  for (const f of flavors) await insertFlavor(k, codec, f);
+  for (const f of flavors) await insertFlavor(db, f);
   for (const f of flavors.filter((x) => !x.is_public)) {
-    await insertFlavorProject(k, { id: randomUUID(), project_id: projects[0]!, flavor_id: f.id });
+    await insertFlavorProject(db, { id: randomUUID(), project_id: projects[0]!, flavor_id: f.id });
   }
 
   // 2,000 reservations: project i % 50, flavor spread, from 60 days ago to 90 days ahead.
@@ -199,7 +198,7 @@ export async function seed(db: Db, now: number, ids: SeedProjects = {}): Promise
       times.push({ start, end });
     }
     const f = flavor(`bench.freeslots.${count}`, busySlots(times), true, 20 + n);
-    await insertFlavor(k, codec, f);
+    await insertFlavor(db, f);
     freeSlotFlavors.push({ id: f.id, count, slots: f.slots, windowStart, windowEnd });
     for (const [i, t] of times.entries()) {
       const status = effective[i % 3]!;

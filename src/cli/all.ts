@@ -54,7 +54,7 @@ export async function runAllInOne(config: WarreConfig): Promise<void> {
   periodic.start();
 
   const api = await startApiProcess(config, log, { db, leases, nudgeWorker: () => worker.wake(), autoUpgrade: true });
-  const data = db.dialect === 'sqlite' ? config.databaseTarget.dialect === 'sqlite' && config.databaseTarget.filename : db.location;
+  const data = config.databaseTarget.dialect === 'sqlite' ? config.databaseTarget.filename : db.location;
   const portal = dashboardUrl(config, api.url);
   const banner = [
     '',

@@ -25,14 +25,24 @@ import {
 import { createPool } from 'mysql2';
 import pg from 'pg';
 import type { DatabaseTarget } from '../config/database-url.js';
-import { type Codec, codecFor, type DialectName } from './codec.js';
+import type { Codec } from './codec.js';
+import { type DialectAdapter, dialectAdapter } from './dialect.js';
 import { type AvailabilityLogger, DbAvailability, guardMysqlPool, guardPgPool, type Limits } from './resilience.js';
 import type { Database } from './schema.js';
 
-export interface Db {
-  kysely: Kysely<Database>;
-  dialect: DialectName;
-  codec: Codec;
+/**
+ * What every repository function takes first: the database, or a transaction on it
+ * (src/db/transaction.ts), with its dialect adapter and value codec.
+ */
+export interface Queryable {
+  readonly kysely: Kysely<Database>;
+  readonly dialect: DialectAdapter;
+  /** `dialect.codec`, the dialect's value encoding, at hand. */
+  readonly codec: Codec;
+}
+
+/** The one database object: built by {@link openDatabase}, passed everywhere. */
+export interface Db extends Queryable {
   /** Human-readable location (file path or masked URL) for start-up messages. */
   location: string;
   /** MySQL/PostgreSQL: whether the database answers; logs outages (src/db/resilience.ts). */
@@ -181,11 +191,11 @@ export function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Db
       break;
     }
   }
-  const dialect: DialectName = target.dialect;
+  const dialect = dialectAdapter(target.dialect);
   return {
     kysely,
     dialect,
-    codec: codecFor(dialect),
+    codec: dialect.codec,
     location,
     ...(availability ? { availability } : {}),
     close: () => kysely.destroy(),

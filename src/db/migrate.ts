@@ -6,33 +6,14 @@
  * empty database, created at the revision our tables match, so the Python
  * service can still open it).
  */
-import { type Kysely, sql } from 'kysely';
 import type { Db } from './connect.js';
 import { MIGRATIONS, PYTHON_HEAD_REVISION } from './migrations/index.js';
 import type { Database } from './schema.js';
 
 export class MigrationError extends Error {}
 
-async function tableExists(db: Db, name: string): Promise<boolean> {
-  const k = db.kysely as unknown as Kysely<Record<string, Record<string, unknown>>>;
-  switch (db.dialect) {
-    case 'sqlite': {
-      const r = await sql<{ n: number }>`select count(*) as n from sqlite_master where type = 'table' and name = ${name}`.execute(k);
-      return Number(r.rows[0]?.n) > 0;
-    }
-    case 'mysql': {
-      const r = await sql<{
-        n: number;
-      }>`select count(*) as n from information_schema.tables where table_schema = database() and table_name = ${name}`.execute(k);
-      return Number(r.rows[0]?.n) > 0;
-    }
-    case 'postgres': {
-      const r = await sql<{
-        n: number;
-      }>`select count(*) as n from information_schema.tables where table_schema = current_schema() and table_name = ${name}`.execute(k);
-      return Number(r.rows[0]?.n) > 0;
-    }
-  }
+function tableExists(db: Db, name: string): Promise<boolean> {
+  return db.dialect.tableExists(db.kysely, name);
 }
 
 export interface DbVersion {
@@ -82,9 +63,7 @@ export async function upgrade(db: Db, log: (msg: string) => void = () => {}): Pr
     await db.kysely.schema
       .createTable('warre_migration')
       .addColumn('name', 'varchar(128)', (c) => c.primaryKey())
-      .addColumn('applied_at', db.dialect === 'postgres' ? 'timestamp' : db.dialect === 'mysql' ? 'datetime' : sql`DATETIME`, (c) =>
-        c.notNull(),
-      )
+      .addColumn('applied_at', db.dialect.ddl.datetime, (c) => c.notNull())
       .execute();
   }
   const done = new Set((await db.kysely.selectFrom('warre_migration').select('name').execute()).map((r) => r.name));

@@ -9,34 +9,21 @@
  *   serialises writers across processes; within a process Kysely's single
  *   connection already serialises.
  */
-import { type Kysely, sql, type Transaction } from 'kysely';
-import type { Db } from './connect.js';
+import type { Db, Queryable } from './connect.js';
 import { isDatabaseUnavailable } from './resilience.js';
-import type { Database } from './schema.js';
 
-export type Tx = Kysely<Database>;
+/** A transaction: the same handle repositories take, bound to one connection until commit. */
+export type Tx = Queryable;
 
 export async function writeTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  if (db.dialect === 'sqlite') {
-    return db.kysely.connection().execute(async (conn) => {
-      await sql`begin immediate`.execute(conn);
-      try {
-        const result = await fn(conn);
-        await sql`commit`.execute(conn);
-        return result;
-      } catch (err) {
-        await sql`rollback`.execute(conn).catch(() => {});
-        throw err;
-      }
-    });
-  }
+  const run = () => db.dialect.writeTransaction(db.kysely, (trx) => fn({ kysely: trx, dialect: db.dialect, codec: db.codec }));
+  // SQLite: one connection, one writer; a busy database waits (busy_timeout), it never deadlocks.
+  if (!db.dialect.rowLocks) return run();
   let attempt = 0;
   let reconnected = false;
   for (;;) {
     try {
-      // MySQL connections are READ COMMITTED by session (src/db/connect.ts), saving a round trip.
-      const t = db.dialect === 'postgres' ? db.kysely.transaction().setIsolationLevel('read committed') : db.kysely.transaction();
-      return await t.execute((trx: Transaction<Database>) => fn(trx));
+      return await run();
     } catch (err) {
       // A deadlock victim is safe to run again: nothing it did was committed.
       if (attempt++ < 5 && isDeadlock(err)) continue;
@@ -55,7 +42,7 @@ export async function writeTransaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): P
  * reservation dry run), whose answer is a hint that the real write checks again.
  */
 export async function readOnly<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return fn(db.kysely);
+  return fn(db);
 }
 
 function isDeadlock(err: unknown): boolean {
@@ -70,27 +57,25 @@ const knownLockRows = new Set<string>();
 export async function ensureProjectLockRow(db: Db, projectId: string): Promise<void> {
   const key = `${db.location}\u0000${projectId}`;
   if (knownLockRows.has(key)) return;
-  const q = db.kysely.insertInto('warre_project_lock').values({ project_id: projectId });
-  if (db.dialect === 'mysql') await q.ignore().execute();
-  else await q.onConflict((oc) => oc.column('project_id').doNothing()).execute();
+  await db.dialect.insertIfAbsent(db.kysely.insertInto('warre_project_lock').values({ project_id: projectId }), ['project_id']);
   if (knownLockRows.size > 100_000) knownLockRows.clear();
   knownLockRows.add(key);
 }
 
 /** Lock the project's row for the rest of the transaction (quota serialisation). */
-export async function lockProject(db: Db, tx: Tx, projectId: string): Promise<void> {
-  if (db.dialect === 'sqlite') return;
-  await tx.selectFrom('warre_project_lock').select('project_id').where('project_id', '=', projectId).forUpdate().execute();
+export async function lockProject(tx: Tx, projectId: string): Promise<void> {
+  if (!tx.dialect.rowLocks) return;
+  await tx.dialect.lockRows(tx.kysely.selectFrom('warre_project_lock').select('project_id').where('project_id', '=', projectId)).execute();
 }
 
 /** Lock the flavor's row for the rest of the transaction (capacity serialisation). */
-export async function lockFlavor(db: Db, tx: Tx, flavorId: string): Promise<void> {
-  if (db.dialect === 'sqlite') return;
-  await tx.selectFrom('flavor').select('id').where('id', '=', flavorId).forUpdate().execute();
+export async function lockFlavor(tx: Tx, flavorId: string): Promise<void> {
+  if (!tx.dialect.rowLocks) return;
+  await tx.dialect.lockRows(tx.kysely.selectFrom('flavor').select('id').where('id', '=', flavorId)).execute();
 }
 
 /** Lock a reservation's row for the rest of the transaction (its status changes one at a time). */
-export async function lockReservation(db: Db, tx: Tx, id: string): Promise<void> {
-  if (db.dialect === 'sqlite') return;
-  await tx.selectFrom('reservation').select('id').where('id', '=', id).forUpdate().execute();
+export async function lockReservation(tx: Tx, id: string): Promise<void> {
+  if (!tx.dialect.rowLocks) return;
+  await tx.dialect.lockRows(tx.kysely.selectFrom('reservation').select('id').where('id', '=', id)).execute();
 }

@@ -33,8 +33,7 @@ export interface FlavorFilter {
 /** Active flavors a member of `projectId` may book (public or granted), or every flavor when projectId is null. */
 async function bookableFlavors(svc: Services, projectId: string | null, filter: FlavorFilter): Promise<Flavor[]> {
   const { rows } = await listFlavors(
-    svc.db.kysely,
-    svc.db.codec,
+    svc.db,
     { visibleToProject: projectId, category: filter.category, availabilityZone: filter.availabilityZone },
     ALL,
   );
@@ -60,7 +59,7 @@ export async function availability(
   end: number,
 ): Promise<FlavorAvailability[]> {
   const flavors = await bookableFlavors(svc, projectId, filter);
-  const occupancy = await flavorsOccupancy(svc.db.kysely, svc.db.dialect, svc.db.codec, flavors, start, end);
+  const occupancy = await flavorsOccupancy(svc.db, flavors, start, end);
   const now = svc.now();
   return flavors.map((flavor) => {
     const o = occupancy.get(flavor.id)!;
@@ -108,7 +107,7 @@ export async function offers(svc: Services, projectId: string, q: OfferQuery): P
   const [flavors, limits, mine] = await Promise.all([
     bookableFlavors(svc, projectId, q),
     svc.limits.getLimits(projectId),
-    effectiveReservationsOfProject(db.kysely, projectId),
+    effectiveReservationsOfProject(db, projectId),
   ]);
   const matching = flavors.filter((f) => f.vcpu >= q.minVcpu && f.memory_mb >= q.minMemoryMb);
   const now = truncateToMinute(svc.now());
@@ -128,7 +127,7 @@ export async function offers(svc: Services, projectId: string, q: OfferQuery): P
   let chunkStart = Math.ceil(Math.max(q.earliestStart, now) / MINUTE) * MINUTE;
   for (let span = FIRST_CHUNK; pending.length > 0 && chunkStart <= last; span *= 2) {
     const chunkEnd = Math.min(last, chunkStart + span);
-    const occupancy = await flavorsOccupancy(db.kysely, db.dialect, db.codec, pending, chunkStart, chunkEnd + duration + MINUTE);
+    const occupancy = await flavorsOccupancy(db, pending, chunkStart, chunkEnd + duration + MINUTE);
     const stillPending: Flavor[] = [];
     for (const flavor of pending) {
       const { reservations, maintenance } = occupancy.get(flavor.id)!;

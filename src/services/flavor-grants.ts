@@ -17,11 +17,11 @@ export async function listGrants(
   filter: { projectId: string | null; flavorId: string | null },
   page: { limit: number; offset: number },
 ): Promise<{ rows: FlavorProject[]; total: number }> {
-  return grants.listFlavorProjects(svc.db.kysely, filter, page);
+  return grants.listFlavorProjects(svc.db, filter, page);
 }
 
 export async function getGrant(svc: Services, id: string): Promise<FlavorProject> {
-  const fp = isUuid(id) ? await grants.getFlavorProject(svc.db.kysely, id) : null;
+  const fp = isUuid(id) ? await grants.getFlavorProject(svc.db, id) : null;
   if (!fp) throw new NotFound(`FlavorProject ${id} doesn't exist`);
   return fp;
 }
@@ -33,7 +33,7 @@ export async function createGrant(svc: Services, flavorId: string, projectId: st
   const { db } = svc;
   await writeTransaction(db, async (tx) => {
     if (!isUuid(flavorId)) throw new NotFound('Flavor does not exist');
-    await lockFlavor(db, tx, flavorId);
+    await lockFlavor(tx, flavorId);
     if (!(await flavors.getFlavor(tx, flavorId))) throw new NotFound('Flavor does not exist');
     if (await grants.findGrant(tx, flavorId, projectId)) throw new Conflict('Already exists');
     try {
@@ -49,6 +49,6 @@ export async function createGrant(svc: Services, flavorId: string, projectId: st
 }
 
 export async function deleteGrant(svc: Services, id: string): Promise<void> {
-  await grants.deleteFlavorProject(svc.db.kysely, id);
+  await grants.deleteFlavorProject(svc.db, id);
   svc.log.info({ grant: id }, 'flavor grant deleted');
 }

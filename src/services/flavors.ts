@@ -32,8 +32,8 @@ export type FlavorInput = Partial<Omit<Flavor, 'id'>>;
 export const FLAVOR_DEFAULTS = { max_length_hours: 504, slots: 1, ephemeral_gb: 0, active: true, is_public: true } as const;
 
 /** The flavor row, locked until the transaction ends (the write transaction itself on SQLite). */
-async function lockedFlavor(svc: Services, tx: Tx, id: string): Promise<Flavor | null> {
-  await lockFlavor(svc.db, tx, id);
+async function lockedFlavor(tx: Tx, id: string): Promise<Flavor | null> {
+  await lockFlavor(tx, id);
   return flavors.getFlavor(tx, id);
 }
 
@@ -50,16 +50,15 @@ export async function listFlavors(
   filter: { visibleToProject: string | null; category: string | null; availabilityZone: string | null; active: boolean | null },
   page: { limit: number; offset: number },
 ): Promise<{ rows: Flavor[]; total: number }> {
-  return flavors.listFlavors(svc.db.kysely, svc.db.codec, filter, page);
+  return flavors.listFlavors(svc.db, filter, page);
 }
 
 /** The flavor if the viewer may see it: any with list:all, else public or granted; 404 otherwise. */
 export async function visibleFlavor(svc: Services, viewer: FlavorViewer, id: string): Promise<Flavor> {
-  const k = svc.db.kysely;
-  const f = isUuid(id) ? await flavors.getFlavor(k, id) : null;
+  const f = isUuid(id) ? await flavors.getFlavor(svc.db, id) : null;
   if (!f) throw notFound(id);
   if (f.is_public || viewer.seesAll) return f;
-  if (viewer.projectId !== null && (await flavors.isGranted(k, f.id, viewer.projectId))) return f;
+  if (viewer.projectId !== null && (await flavors.isGranted(svc.db, f.id, viewer.projectId))) return f;
   throw notFound(id);
 }
 
@@ -88,7 +87,7 @@ export async function createFlavor(
     availability_zone: v.availability_zone ?? null,
   };
   checkStartEnd(f);
-  await flavors.insertFlavor(svc.db.kysely, svc.db.codec, f);
+  await flavors.insertFlavor(svc.db, f);
   svc.log.info({ flavor: f.id, name: f.name }, 'flavor created');
   return f;
 }
@@ -97,7 +96,7 @@ export async function createFlavor(
 export async function updateFlavor(svc: Services, viewer: FlavorViewer, id: string, changes: FlavorInput): Promise<Flavor> {
   const { db } = svc;
   const updated = await writeTransaction(db, async (tx) => {
-    const current = isUuid(id) ? await lockedFlavor(svc, tx, id) : null;
+    const current = isUuid(id) ? await lockedFlavor(tx, id) : null;
     if (!current) throw notFound(id);
     if (!current.is_public && !viewer.seesAll && !(viewer.projectId !== null && (await flavors.isGranted(tx, id, viewer.projectId)))) {
       throw notFound(id);
@@ -106,7 +105,7 @@ export async function updateFlavor(svc: Services, viewer: FlavorViewer, id: stri
     if ('start' in changes) next.start = minuteOrNull(changes.start);
     if ('end' in changes) next.end = minuteOrNull(changes.end);
     checkStartEnd(next);
-    await flavors.updateFlavor(tx, db.codec, next);
+    await flavors.updateFlavor(tx, next);
     return next;
   });
   svc.log.info({ flavor: id, fields: Object.keys(changes) }, 'flavor updated');
@@ -116,7 +115,7 @@ export async function updateFlavor(svc: Services, viewer: FlavorViewer, id: stri
 /** Delete a flavor no reservation references (409 otherwise), with its grants and window links. */
 export async function deleteFlavor(svc: Services, id: string): Promise<void> {
   await writeTransaction(svc.db, async (tx) => {
-    const f = isUuid(id) ? await lockedFlavor(svc, tx, id) : null;
+    const f = isUuid(id) ? await lockedFlavor(tx, id) : null;
     if (!f) throw notFound(id);
     if (await flavors.flavorInUse(tx, f.id)) throw new Conflict(`Flavor ${f.id} is in use`);
     await flavors.deleteFlavor(tx, f.id);
@@ -133,7 +132,7 @@ export async function freeSlots(svc: Services, f: Flavor, start: number, end: nu
   const { db } = svc;
   const s = f.start !== null && f.start > start ? f.start : start;
   const e = f.end !== null && f.end < end ? f.end : end;
-  const occ = await flavorOccupancy(db.kysely, db.dialect, db.codec, f, s, e);
+  const occ = await flavorOccupancy(db, f, s, e);
   const occupants = occ.maintenance.length > 0 ? occ.reservations.concat(occ.maintenance) : occ.reservations;
   return sweep(f, start, end, occupants, svc.now(), instanceCount);
 }

@@ -6,7 +6,7 @@ import type { Services } from './dependencies.js';
 export async function projectQuota(svc: Services, projectId: string): Promise<{ limits: ProjectLimits; usage: Usage }> {
   const [limits, usage] = await Promise.all([
     svc.limits.getLimits(projectId),
-    effectiveReservationsOfProject(svc.db.kysely, projectId).then(usageOf),
+    effectiveReservationsOfProject(svc.db, projectId).then(usageOf),
   ]);
   return { limits, usage };
 }

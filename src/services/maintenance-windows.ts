@@ -28,11 +28,11 @@ export async function listWindows(
   svc: Services,
   page: { limit: number; offset: number },
 ): Promise<{ rows: MaintenanceWindow[]; total: number }> {
-  return windows.listMaintenanceWindows(svc.db.kysely, page);
+  return windows.listMaintenanceWindows(svc.db, page);
 }
 
 export async function getWindow(svc: Services, id: string): Promise<MaintenanceWindow> {
-  const w = isUuid(id) ? await windows.getMaintenanceWindow(svc.db.kysely, id) : null;
+  const w = isUuid(id) ? await windows.getMaintenanceWindow(svc.db, id) : null;
   if (!w) throw notFound(id);
   return w;
 }
@@ -50,9 +50,9 @@ async function checkWindow(svc: Services, tx: Tx, w: MaintenanceWindow, startGiv
     if (found.length !== flavorIds.length) throw new NotFound('One or more flavors not found');
     w.flavors = found.sort((a, b) => a.name.localeCompare(b.name));
   }
-  for (const f of [...w.flavors].sort((a, b) => a.id.localeCompare(b.id))) await lockFlavor(svc.db, tx, f.id);
+  for (const f of [...w.flavors].sort((a, b) => a.id.localeCompare(b.id))) await lockFlavor(tx, f.id);
   const ids = w.flavors.map((f) => f.id);
-  if (await windows.hasConflictingReservation(tx, svc.db.codec, ids, w.start, w.end)) {
+  if (await windows.hasConflictingReservation(tx, ids, w.start, w.end)) {
     throw new Conflict('Maintenance window conflicts with existing reservations');
   }
 }
@@ -68,7 +68,7 @@ export async function createWindow(svc: Services, v: WindowInput & { start: numb
   };
   await writeTransaction(svc.db, async (tx) => {
     await checkWindow(svc, tx, w, true, v.flavor_ids ?? []);
-    await windows.insertMaintenanceWindow(tx, svc.db.codec, w);
+    await windows.insertMaintenanceWindow(tx, w);
   });
   svc.log.info({ window: w.id }, 'maintenance window created');
   return w;
@@ -78,7 +78,7 @@ export async function createWindow(svc: Services, v: WindowInput & { start: numb
 export async function updateWindow(svc: Services, id: string, v: WindowInput): Promise<MaintenanceWindow> {
   const { db } = svc;
   const w = await writeTransaction(db, async (tx) => {
-    const current = isUuid(id) ? await windows.getMaintenanceWindow(tx, id, db.dialect === 'sqlite' ? null : 'lock') : null;
+    const current = isUuid(id) ? await windows.getMaintenanceWindow(tx, id, 'lock') : null;
     if (!current) throw notFound(id);
     const next: MaintenanceWindow = {
       ...current,
@@ -87,7 +87,7 @@ export async function updateWindow(svc: Services, id: string, v: WindowInput): P
       note: v.note !== undefined ? v.note : current.note,
     };
     await checkWindow(svc, tx, next, v.start !== undefined, v.flavor_ids ?? null);
-    await windows.updateMaintenanceWindow(tx, db.codec, next);
+    await windows.updateMaintenanceWindow(tx, next);
     if (v.flavor_ids !== undefined)
       await windows.setWindowFlavors(
         tx,

@@ -21,7 +21,7 @@ import type { Services } from './dependencies.js';
 
 /** A reservation by id, or 404 `Reservation {id} doesn't exist`. */
 export async function getReservation(svc: Services, id: string): Promise<ReservationWithFlavor> {
-  const r = isUuid(id) ? await reservations.getReservation(svc.db.kysely, id) : null;
+  const r = isUuid(id) ? await reservations.getReservation(svc.db, id) : null;
   if (!r) throw new NotFound(`Reservation ${id} doesn't exist`);
   return r;
 }
@@ -32,12 +32,12 @@ export async function listReservations(
   filter: { projectId: string | null; flavorId: string | null },
   page: { limit: number; offset: number },
 ): Promise<{ rows: ReservationWithFlavor[]; total: number }> {
-  return reservations.listReservations(svc.db.kysely, svc.db.dialect, filter, page);
+  return reservations.listReservations(svc.db, filter, page);
 }
 
 /** The effective reservations of a project (null: every project) by start, at most `max` (docs/calendar.md). */
 export async function calendarReservations(svc: Services, projectId: string | null, max: number): Promise<ReservationWithFlavor[]> {
-  return reservations.listCalendarReservations(svc.db.kysely, { projectId }, max);
+  return reservations.listCalendarReservations(svc.db, { projectId }, max);
 }
 
 export interface CreateReservationInput {
@@ -70,16 +70,14 @@ export async function createReservation(
   const { db } = svc;
   if (!dryRun) await ensureProjectLockRow(db, projectId);
   const created = await (dryRun ? readOnly : writeTransaction)(db, async (tx) => {
-    if (!dryRun) await lockProject(db, tx, projectId);
+    if (!dryRun) await lockProject(tx, projectId);
     const usage = usageOf(await reservations.effectiveReservationsOfProject(tx, projectId));
     const overCount = quotaRefusal(projectId, limits, usage, { reservation: 1 });
     if (overCount) throw new OverQuota(overCount);
     if (!parsed.ok) throw new ValidationFailed(parsed.errors);
     const input = parsed.value;
-    // The flavor row lock serialises capacity checks of this flavor (none needed on SQLite).
-    const flavor = isUuid(input.flavor_id)
-      ? await flavors.getFlavor(tx, input.flavor_id, db.dialect === 'sqlite' || dryRun ? null : 'lock')
-      : null;
+    // The flavor row lock serialises capacity checks of this flavor (a dry run takes none).
+    const flavor = isUuid(input.flavor_id) ? await flavors.getFlavor(tx, input.flavor_id, dryRun ? null : 'lock') : null;
     if (!flavor) throw new NotFound('Flavor does not exist');
     const hours = totalHours(input.start, input.end);
     const overHours = quotaRefusal(projectId, limits, usage, { hours: Math.max(0, hours) * input.instance_count });
@@ -89,7 +87,7 @@ export async function createReservation(
     const granted = flavor.is_public ? true : await flavors.isGranted(tx, flavor.id, projectId);
     const valid = input.end > input.start;
     const { reservations: occupied, maintenance } = valid
-      ? await flavorOccupancy(tx, db.dialect, db.codec, flavor, input.start, input.end)
+      ? await flavorOccupancy(tx, flavor, input.start, input.end)
       : { reservations: [], maintenance: [] };
     const refusal = createRefusal({
       flavor,
@@ -117,7 +115,7 @@ export async function createReservation(
       end: input.end,
       instance_count: input.instance_count,
     };
-    if (!dryRun) await reservations.insertReservation(tx, db.codec, r);
+    if (!dryRun) await reservations.insertReservation(tx, r);
     return { ...r, flavor };
   });
   if (dryRun) {
@@ -147,15 +145,15 @@ export async function extendReservation(
   const { db } = svc;
   await ensureProjectLockRow(db, projectId);
   return writeTransaction(db, async (tx) => {
-    await lockProject(db, tx, projectId);
-    await lockFlavor(db, tx, current.flavor_id);
+    await lockProject(tx, projectId);
+    await lockFlavor(tx, current.flavor_id);
     const r = await reservations.getReservation(tx, current.id);
     if (!r) throw new NotFound(`Reservation ${current.id} doesn't exist`);
     if (newEnd <= r.end) throw new BadRequest('New end date must be greater then existing');
     const usage = usageOf(await reservations.effectiveReservationsOfProject(tx, projectId));
     const over = quotaRefusal(projectId, limits, usage, { hours: extensionHours(r, newEnd) });
     if (over) throw new OverQuota(over);
-    const { reservations: occupied, maintenance } = await flavorOccupancy(tx, db.dialect, db.codec, r.flavor, r.end, newEnd, {
+    const { reservations: occupied, maintenance } = await flavorOccupancy(tx, r.flavor, r.end, newEnd, {
       excludeId: r.id,
     });
     const refusal = extendRefusal({ reservation: r, flavor: r.flavor, newEnd, now: svc.now(), occupants: [...occupied, ...maintenance] });
@@ -167,7 +165,7 @@ export async function extendReservation(
       log.error({ err, lease: r.lease_id }, 'failed to extend lease');
       throw new InvalidReservation('Failed to extend reservation: Failed to extend lease');
     }
-    await reservations.updateReservationEnd(tx, db.codec, r.id, newEnd);
+    await reservations.updateReservationEnd(tx, r.id, newEnd);
     log.info({ reservation: r.id, end: new Date(newEnd).toISOString() }, 'reservation extended');
     return { ...r, end: newEnd };
   });

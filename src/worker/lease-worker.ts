@@ -119,7 +119,7 @@ export class LeaseWorker {
     const { db, leases, log } = this.o;
     let r: Awaited<ReturnType<typeof getReservation>>;
     try {
-      r = await getReservation(db.kysely, claim.reservationId);
+      r = await getReservation(db, claim.reservationId);
     } catch (err) {
       // Not the lease's fault: the claim expires and the job is taken again.
       log.error({ err, reservation: claim.reservationId }, 'cannot read the claimed reservation (database unavailable?)');

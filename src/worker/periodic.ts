@@ -122,7 +122,7 @@ export class PeriodicTasks {
     }
     report.resent = await this.resendLost(now, force);
     report.deletedReservations = await deleteCompletedBefore(db, now - COMPLETE_RETENTION_MS);
-    report.deletedWindows = await deleteEndedWindows(db.kysely, db.codec, now);
+    report.deletedWindows = await deleteEndedWindows(db, now);
     for (const r of await activeReservations(db)) {
       if (r.end < now) {
         if (await completeOverdue(db, r.id, now)) report.completed++;
@@ -143,7 +143,7 @@ export class PeriodicTasks {
     const { db, log, messenger } = this.o;
     let n = 0;
     for (const m of await undeliveredMessages(db, now - RESEND_MAX_AGE_MS, now - RESEND_GRACE_MS)) {
-      const r = await getReservation(db.kysely, m.reservation_id);
+      const r = await getReservation(db, m.reservation_id);
       if (!r) continue; // deleted meanwhile; its rows go with it
       log.warn({ reservation: r.id, message: m.event }, 'sending a message its process did not send');
       await deliver(db, messenger, log, m.event, r, now);

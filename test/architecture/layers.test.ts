@@ -45,6 +45,21 @@ describe('layers', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('one file knows the database dialect: src/db/dialect.ts (and the codec it carries)', () => {
+    // Comparisons with the database's dialect name (not a parsed URL's: `target.dialect`), and the
+    // dialect-specific query builder calls.
+    const DIALECT_SPECIFIC = /(?:(?<![Tt]arget\.)dialect(?:\.name)?\s*[!=]==?\s*'(?:sqlite|mysql|postgres)')|\.forUpdate\(|\.skipLocked\(|\.ignore\(\)|\.onConflict\(|force index/i;
+    // The adapter and codec; the connection factory and the URL parser pick a driver by dialect;
+    // the benchmark tooling creates and analyses its own databases.
+    const allowed = new Set(['db/dialect.ts', 'db/codec.ts', 'db/connect.ts', 'config/database-url.ts']);
+    const offenders = files(SRC)
+      .map((f) => relative(SRC, f))
+      .filter((f) => !allowed.has(f) && !f.startsWith('bench/'))
+      .filter((f) => DIALECT_SPECIFIC.test(readFileSync(join(SRC, f), 'utf8')));
+    expect(offenders).toEqual([]);
+    expect(DIALECT_SPECIFIC.test(readFileSync(join(SRC, 'db', 'dialect.ts'), 'utf8'))).toBe(true);
+  });
+
   it('the check sees imports at all (it would pass vacuously otherwise)', () => {
     expect(inArea('api').some((f) => f.areas.includes('services'))).toBe(true);
     expect(inArea('services').some((f) => f.areas.includes('db'))).toBe(true);

@@ -66,24 +66,24 @@ describe('seeded data set (SQLite)', () => {
       .executeTakeFirstOrThrow();
     expect(Number(n.n)).toBe(s.totalReservations);
     expect(s.memberReservations).toBe(40);
-    const mine = await reservations.listReservations(db.kysely, db.dialect, { projectId: s.memberProject }, { limit: 1000, offset: 0 });
+    const mine = await reservations.listReservations(db, { projectId: s.memberProject }, { limit: 1000, offset: 0 });
     expect(mine.total).toBe(40);
   });
 
   it('has 20 flavors (5 with 10 slots) and the member sees the public and granted ones', async () => {
     expect(s.tenSlotFlavors).toHaveLength(5);
-    const all = await flavors.listFlavors(db.kysely, db.codec, { visibleToProject: null }, { limit: 1000, offset: 0 });
+    const all = await flavors.listFlavors(db, { visibleToProject: null }, { limit: 1000, offset: 0 });
     expect(all.total).toBe(20 + FREE_SLOT_COUNTS.length);
-    const seen = await flavors.listFlavors(db.kysely, db.codec, { visibleToProject: s.memberProject }, { limit: 1000, offset: 0 });
+    const seen = await flavors.listFlavors(db, { visibleToProject: s.memberProject }, { limit: 1000, offset: 0 });
     expect(seen.total).toBe(s.memberFlavors);
-    const other = await flavors.listFlavors(db.kysely, db.codec, { visibleToProject: 'someone-else' }, { limit: 1000, offset: 0 });
+    const other = await flavors.listFlavors(db, { visibleToProject: 'someone-else' }, { limit: 1000, offset: 0 });
     expect(other.total).toBe(s.memberFlavors - 2);
   });
 
   it('puts every free-slot reservation in the queried window, with busy and free stretches', async () => {
     for (const f of s.freeSlotFlavors) {
-      const flavor = (await flavors.getFlavor(db.kysely, f.id))!;
-      const occ = (await flavorOccupancy(db.kysely, db.dialect, db.codec, flavor, f.windowStart, f.windowEnd)).reservations;
+      const flavor = (await flavors.getFlavor(db, f.id))!;
+      const occ = (await flavorOccupancy(db, flavor, f.windowStart, f.windowEnd)).reservations;
       expect(occ).toHaveLength(f.count);
       expect(flavor.slots).toBeGreaterThan(0);
       expect(flavor.slots).toBeLessThan(f.count);
@@ -96,9 +96,8 @@ describe('seeded data set (SQLite)', () => {
   it('leaves room for every sequential create', async () => {
     // The creates: 40 per 10-slot flavor, one a day, 20 hours long, from createBase.
     for (const id of s.tenSlotFlavors) {
-      const flavor = (await flavors.getFlavor(db.kysely, id))!;
-      const occ = (await flavorOccupancy(db.kysely, db.dialect, db.codec, flavor, s.createBase, s.createBase + 45 * 86_400_000))
-        .reservations;
+      const flavor = (await flavors.getFlavor(db, id))!;
+      const occ = (await flavorOccupancy(db, flavor, s.createBase, s.createBase + 45 * 86_400_000)).reservations;
       const slots = freeSlots(flavor, s.createBase, s.createBase + 45 * 86_400_000, occ, now);
       expect(slots).toEqual([{ start: s.createBase, end: s.createBase + 45 * 86_400_000 }]);
     }
@@ -145,16 +144,16 @@ describe('seeded data set with chosen project ids (as Keystone assigns them)', (
 
   it('gives the member project its 40 reservations and the private flavors', async () => {
     expect(s.memberReservations).toBe(40);
-    const mine = await reservations.listReservations(db.kysely, db.dialect, { projectId: ids.memberProject }, { limit: 1000, offset: 0 });
+    const mine = await reservations.listReservations(db, { projectId: ids.memberProject }, { limit: 1000, offset: 0 });
     expect(mine.total).toBe(40);
     expect(mine.rows.every((r) => r.project_id === ids.memberProject)).toBe(true);
-    const seen = await flavors.listFlavors(db.kysely, db.codec, { visibleToProject: ids.memberProject }, { limit: 1000, offset: 0 });
+    const seen = await flavors.listFlavors(db, { visibleToProject: ids.memberProject }, { limit: 1000, offset: 0 });
     expect(seen.total).toBe(s.memberFlavors);
   });
 
   it('leaves the admin and create projects without reservations', async () => {
     for (const projectId of [ids.adminProject, ids.createProject]) {
-      const theirs = await reservations.listReservations(db.kysely, db.dialect, { projectId }, { limit: 10, offset: 0 });
+      const theirs = await reservations.listReservations(db, { projectId }, { limit: 10, offset: 0 });
       expect(theirs.total).toBe(0);
     }
   });

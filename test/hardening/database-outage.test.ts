@@ -212,13 +212,13 @@ describe.each(['mysql', 'postgres'] as const)('%s behind a proxy', (dialect) => 
     let attempts = 0;
     const inserted = await writeTransaction(s.db, async (tx) => {
       attempts++;
-      await tx.selectFrom('flavor').select('id').execute();
+      await tx.kysely.selectFrom('flavor').select('id').execute();
       // The connection goes away in the middle of the first attempt.
       if (attempts === 1) {
         await s.proxy.refuse();
         await s.proxy.pass();
       }
-      await tx
+      await tx.kysely
         .insertInto('warre_project_lock')
         .values({ project_id: `tx-retry-${dialect}` })
         .execute();

@@ -182,7 +182,7 @@ describe.each(['mysql', 'postgres'] as const)('no overbooking by extension: 3 ap
       instance_count: 1,
       ...r,
     };
-    await insertReservation(db.kysely, db.codec, row);
+    await insertReservation(db, row);
     return row.id;
   }
 

@@ -126,21 +126,21 @@ describe.each(DIALECTS)('periodic tasks on %s', (dialect) => {
       { id: 's3', name: 'vm3', tenant_id: 'p-two', flavorId: randomUUID() },
     ];
     const windows = { ended: randomUUID(), current: randomUUID(), future: randomUUID() };
-    await insertMaintenanceWindow(db.kysely, db.codec, {
+    await insertMaintenanceWindow(db, {
       id: windows.ended,
       start: minute(now - 2 * DAY),
       end: minute(now - DAY),
       note: null,
       flavors: [{ id: flavor.id, name: flavor.name }],
     });
-    await insertMaintenanceWindow(db.kysely, db.codec, {
+    await insertMaintenanceWindow(db, {
       id: windows.current,
       start: minute(now - DAY),
       end: minute(now + DAY),
       note: null,
       flavors: [],
     });
-    await insertMaintenanceWindow(db.kysely, db.codec, {
+    await insertMaintenanceWindow(db, {
       id: windows.future,
       start: minute(now + DAY),
       end: minute(now + 2 * DAY),

@@ -323,7 +323,7 @@ describe.each(DIALECTS)('lease worker on %s', (dialect) => {
     expect(await worker().runOnce()).toBe(0);
     expect(blazar.requests).toHaveLength(0);
     await db.kysely.deleteFrom('warre_lease_job').where('reservation_id', '=', id).execute();
-    await deleteReservation(db.kysely, id);
+    await deleteReservation(db, id);
   });
 
   /** The same database, but the `n`-th write transaction (or plain select) fails like a dropped connection. */
@@ -392,7 +392,7 @@ describe.each(DIALECTS)('lease worker on %s', (dialect) => {
       name: 'blazar',
       createLease: async (s, req) => {
         const lease = await real.createLease(s, req);
-        await deleteReservation(db.kysely, id);
+        await deleteReservation(db, id);
         return lease;
       },
       findLeaseByName: (s, n) => real.findLeaseByName(s, n),

@@ -187,7 +187,7 @@ export async function seedReservation(t: TestApp, s: SeedReservation): Promise<s
     end: at(s.end),
     instance_count: s.instance_count ?? 1,
   };
-  await insertReservation(t.db.kysely, t.db.codec, r);
+  await insertReservation(t.db, r);
   return r.id;
 }
 

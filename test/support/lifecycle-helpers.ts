@@ -103,7 +103,7 @@ export async function seedFlavor(db: Db, fields: Partial<Flavor> = {}): Promise<
     availability_zone: 'melbourne-qh2',
     ...fields,
   };
-  await insertFlavor(db.kysely, db.codec, f);
+  await insertFlavor(db, f);
   return f;
 }
 
@@ -123,7 +123,7 @@ export interface SeedReservation {
 /** Insert a reservation row; returns its id. */
 export async function seedReservation(db: Db, s: SeedReservation): Promise<string> {
   const id = randomUUID();
-  await insertReservation(db.kysely, db.codec, {
+  await insertReservation(db, {
     id,
     created_at: s.createdAt ?? Date.now(),
     user_id: s.userId ?? 'a3f5c8d2e1b04f6a9c7d8e9f0a1b2c3d',

@@ -6,15 +6,15 @@
  * can still open it.
  */
 import { sql } from 'kysely';
-import type { Db } from '../connect.js';
+import type { DialectAdapter } from '../dialect.js';
 import type { Migration } from './index.js';
 
-function ddl(dialect: Db['dialect']): string[] {
-  const dt = dialect === 'postgres' ? 'TIMESTAMP WITHOUT TIME ZONE' : 'DATETIME';
-  const bool = dialect === 'postgres' ? 'BOOLEAN' : dialect === 'mysql' ? 'BOOL' : 'BOOLEAN';
-  const json = dialect === 'postgres' ? 'JSON' : 'JSON';
-  const q = (n: string) => (dialect === 'mysql' ? `\`${n}\`` : `"${n}"`);
-  const engine = dialect === 'mysql' ? ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4' : '';
+function ddl(dialect: DialectAdapter): string[] {
+  const dt = dialect.ddl.timestampSql;
+  const bool = dialect.ddl.booleanSql;
+  const json = 'JSON';
+  const q = dialect.ddl.quote;
+  const engine = dialect.ddl.tableOptions;
   return [
     `CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))${engine}`,
     `CREATE TABLE flavor (

@@ -10,7 +10,7 @@ export const warreTables: Migration = {
   description: 'warre_project_lock, warre_lease_job, warre_sent_message, warre_task_lock',
   async up(db) {
     const s = db.kysely.schema;
-    const dt = db.dialect === 'postgres' ? 'timestamp' : 'datetime';
+    const dt = db.dialect.ddl.datetime;
     await s
       .createTable('warre_project_lock')
       .addColumn('project_id', 'varchar(64)', (c) => c.primaryKey())

@@ -10,7 +10,7 @@ export const messageDelivery: Migration = {
   name: '0005-message-delivery',
   description: 'warre_sent_message.delivered_at (messages survive a crash between commit and send)',
   async up(db) {
-    const dt = db.dialect === 'postgres' ? 'timestamp' : 'datetime';
+    const dt = db.dialect.ddl.datetime;
     await db.kysely.schema.alterTable('warre_sent_message').addColumn('delivered_at', dt).execute();
     await sql`update warre_sent_message set delivered_at = sent_at`.execute(db.kysely);
   },

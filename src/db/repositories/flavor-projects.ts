@@ -1,17 +1,14 @@
 /** SQL for flavor access grants (`flavor_project`). */
-import type { Kysely } from 'kysely';
 import type { FlavorProject } from '../../domain/types.js';
-import type { Database } from '../schema.js';
+import type { Queryable } from '../connect.js';
 import { pageWithTotal } from './page.js';
 
-type K = Kysely<Database>;
-
 export async function listFlavorProjects(
-  k: K,
+  db: Queryable,
   filter: { projectId?: string | null; flavorId?: string | null },
   page: { limit: number; offset: number },
 ): Promise<{ rows: FlavorProject[]; total: number }> {
-  let q = k.selectFrom('flavor_project');
+  let q = db.kysely.selectFrom('flavor_project');
   if (filter.projectId) q = q.where('project_id', '=', filter.projectId);
   if (filter.flavorId) q = q.where('flavor_id', '=', filter.flavorId);
   return pageWithTotal(
@@ -21,13 +18,13 @@ export async function listFlavorProjects(
   );
 }
 
-export async function getFlavorProject(k: K, id: string): Promise<FlavorProject | null> {
-  return (await k.selectFrom('flavor_project').selectAll().where('id', '=', id).executeTakeFirst()) ?? null;
+export async function getFlavorProject(db: Queryable, id: string): Promise<FlavorProject | null> {
+  return (await db.kysely.selectFrom('flavor_project').selectAll().where('id', '=', id).executeTakeFirst()) ?? null;
 }
 
-export async function findGrant(k: K, flavorId: string, projectId: string): Promise<FlavorProject | null> {
+export async function findGrant(db: Queryable, flavorId: string, projectId: string): Promise<FlavorProject | null> {
   return (
-    (await k
+    (await db.kysely
       .selectFrom('flavor_project')
       .selectAll()
       .where('flavor_id', '=', flavorId)
@@ -36,10 +33,10 @@ export async function findGrant(k: K, flavorId: string, projectId: string): Prom
   );
 }
 
-export async function insertFlavorProject(k: K, fp: FlavorProject): Promise<void> {
-  await k.insertInto('flavor_project').values(fp).execute();
+export async function insertFlavorProject(db: Queryable, fp: FlavorProject): Promise<void> {
+  await db.kysely.insertInto('flavor_project').values(fp).execute();
 }
 
-export async function deleteFlavorProject(k: K, id: string): Promise<void> {
-  await k.deleteFrom('flavor_project').where('id', '=', id).execute();
+export async function deleteFlavorProject(db: Queryable, id: string): Promise<void> {
+  await db.kysely.deleteFrom('flavor_project').where('id', '=', id).execute();
 }

@@ -1,11 +1,10 @@
 /** SQL for flavors and their project grants. */
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Selectable, sql } from 'kysely';
 import type { Flavor } from '../../domain/types.js';
 import { type Codec, read } from '../codec.js';
-import type { Database, FlavorTable } from '../schema.js';
+import type { Queryable } from '../connect.js';
+import type { FlavorTable } from '../schema.js';
 import { pageWithTotal } from './page.js';
-
-type K = Kysely<Database>;
 
 export function rowToFlavor(r: Selectable<FlavorTable>): Flavor {
   return {
@@ -52,9 +51,9 @@ function toRow(f: Flavor, codec: Codec): FlavorTable {
 }
 
 /** A flavor by id; `forUpdate` also locks its row until the transaction ends (MySQL/PostgreSQL). */
-export async function getFlavor(k: K, id: string, forUpdate: 'lock' | null = null): Promise<Flavor | null> {
-  let q = k.selectFrom('flavor').selectAll().where('id', '=', id);
-  if (forUpdate) q = q.forUpdate();
+export async function getFlavor(db: Queryable, id: string, forUpdate: 'lock' | null = null): Promise<Flavor | null> {
+  let q = db.kysely.selectFrom('flavor').selectAll().where('id', '=', id);
+  if (forUpdate) q = db.dialect.lockRows(q);
   const r = await q.executeTakeFirst();
   return r ? rowToFlavor(r) : null;
 }
@@ -68,19 +67,18 @@ export interface FlavorFilter {
 }
 
 export async function listFlavors(
-  k: K,
-  codec: Codec,
+  db: Queryable,
   filter: FlavorFilter,
   page: { limit: number; offset: number },
 ): Promise<{ rows: Flavor[]; total: number }> {
-  let q = k.selectFrom('flavor');
+  let q = db.kysely.selectFrom('flavor');
   if (filter.visibleToProject !== null) {
     const project = filter.visibleToProject;
     q = q
-      .where('active', '=', codec.bool(true))
+      .where('active', '=', db.codec.bool(true))
       .where((eb) =>
         eb.or([
-          eb('is_public', '=', codec.bool(true)),
+          eb('is_public', '=', db.codec.bool(true)),
           eb.exists(
             eb
               .selectFrom('flavor_project')
@@ -93,7 +91,7 @@ export async function listFlavors(
   }
   if (filter.category) q = q.where('category', '=', filter.category);
   if (filter.availabilityZone) q = q.where('availability_zone', '=', filter.availabilityZone);
-  if (filter.active !== null && filter.active !== undefined) q = q.where('active', '=', codec.bool(filter.active));
+  if (filter.active !== null && filter.active !== undefined) q = q.where('active', '=', db.codec.bool(filter.active));
   const { rows, total } = await pageWithTotal(
     page,
     () => q.selectAll().orderBy('name').orderBy('memory_mb').orderBy('id').limit(page.limit).offset(page.offset).execute(),
@@ -102,30 +100,30 @@ export async function listFlavors(
   return { rows: rows.map(rowToFlavor), total };
 }
 
-export async function insertFlavor(k: K, codec: Codec, f: Flavor): Promise<void> {
-  await k.insertInto('flavor').values(toRow(f, codec)).execute();
+export async function insertFlavor(db: Queryable, f: Flavor): Promise<void> {
+  await db.kysely.insertInto('flavor').values(toRow(f, db.codec)).execute();
 }
 
-export async function updateFlavor(k: K, codec: Codec, f: Flavor): Promise<void> {
-  const { id, ...rest } = toRow(f, codec);
-  await k.updateTable('flavor').set(rest).where('id', '=', id).execute();
+export async function updateFlavor(db: Queryable, f: Flavor): Promise<void> {
+  const { id, ...rest } = toRow(f, db.codec);
+  await db.kysely.updateTable('flavor').set(rest).where('id', '=', id).execute();
 }
 
 /** True when any reservation (in any state) references the flavor. */
-export async function flavorInUse(k: K, id: string): Promise<boolean> {
-  const r = await k.selectFrom('reservation').select('id').where('flavor_id', '=', id).limit(1).executeTakeFirst();
+export async function flavorInUse(db: Queryable, id: string): Promise<boolean> {
+  const r = await db.kysely.selectFrom('reservation').select('id').where('flavor_id', '=', id).limit(1).executeTakeFirst();
   return r !== undefined;
 }
 
 /** Delete a flavor with its grants and maintenance-window links (as the Python ORM cascades did). */
-export async function deleteFlavor(k: K, id: string): Promise<void> {
-  await k.deleteFrom('flavor_project').where('flavor_id', '=', id).execute();
-  await k.deleteFrom('maintenance_window_flavor').where('flavor_id', '=', id).execute();
-  await k.deleteFrom('flavor').where('id', '=', id).execute();
+export async function deleteFlavor(db: Queryable, id: string): Promise<void> {
+  await db.kysely.deleteFrom('flavor_project').where('flavor_id', '=', id).execute();
+  await db.kysely.deleteFrom('maintenance_window_flavor').where('flavor_id', '=', id).execute();
+  await db.kysely.deleteFrom('flavor').where('id', '=', id).execute();
 }
 
-export async function isGranted(k: K, flavorId: string, projectId: string): Promise<boolean> {
-  const r = await k
+export async function isGranted(db: Queryable, flavorId: string, projectId: string): Promise<boolean> {
+  const r = await db.kysely
     .selectFrom('flavor_project')
     .select('id')
     .where('flavor_id', '=', flavorId)
@@ -134,7 +132,7 @@ export async function isGranted(k: K, flavorId: string, projectId: string): Prom
   return r !== undefined;
 }
 
-export async function flavorsByIds(k: K, ids: string[]): Promise<{ id: string; name: string }[]> {
+export async function flavorsByIds(db: Queryable, ids: string[]): Promise<{ id: string; name: string }[]> {
   if (ids.length === 0) return [];
-  return k.selectFrom('flavor').select(['id', 'name']).where('id', 'in', ids).execute();
+  return db.kysely.selectFrom('flavor').select(['id', 'name']).where('id', 'in', ids).execute();
 }

@@ -20,18 +20,18 @@ export async function applyLeaseEvent(
   return writeTransaction(db, async (tx) => {
     const found = await getReservationByLease(tx, leaseId);
     if (!found) return null;
-    await lockReservation(db, tx, found.id);
+    await lockReservation(tx, found.id);
     const r = await getReservation(tx, found.id);
     if (!r) return null; // deleted meanwhile
     const d = decide(r.status);
     let changed = false;
     if (d.status && d.status !== r.status) {
-      await tx.updateTable('reservation').set({ status: d.status }).where('id', '=', r.id).execute();
+      await tx.kysely.updateTable('reservation').set({ status: d.status }).where('id', '=', r.id).execute();
       r.status = d.status;
       changed = true;
     }
     const newKeys: string[] = [];
-    for (const k of d.keys) if (await recordSent(db, tx, r.id, k, now)) newKeys.push(k);
+    for (const k of d.keys) if (await recordSent(tx, r.id, k, now)) newKeys.push(k);
     return { reservation: r, changed, newKeys };
   });
 }

@@ -36,7 +36,7 @@ export async function claimLeaseJob(db: Db, workerId: string, now: number, ttlMs
 async function tryClaimLeaseJob(db: Db, workerId: string, now: number, ttlMs: number): Promise<Claim | null | 'taken'> {
   const nowDt = db.codec.dt(now);
   return writeTransaction(db, async (tx) => {
-    let q = tx
+    const q = tx.kysely
       .selectFrom('reservation')
       .leftJoin('warre_lease_job', 'warre_lease_job.reservation_id', 'reservation.id')
       .select([
@@ -57,9 +57,7 @@ async function tryClaimLeaseJob(db: Db, workerId: string, now: number, ttlMs: nu
       )
       .orderBy('reservation.created_at')
       .limit(1);
-    if (db.dialect === 'postgres') q = q.forUpdate(['reservation']).skipLocked();
-    else if (db.dialect === 'mysql') q = q.forUpdate().skipLocked();
-    const row = await q.executeTakeFirst();
+    const row = await db.dialect.claimRows(q, 'reservation').executeTakeFirst();
     if (!row) return null;
     const until = db.codec.dt(now + ttlMs);
     const attempts = (row.attempts ?? 0) + 1;
@@ -68,7 +66,7 @@ async function tryClaimLeaseJob(db: Db, workerId: string, now: number, ttlMs: nu
     // from the statement's snapshot, which may predate another worker's committed claim. So
     // the claim itself is a compare-and-set: it only succeeds if the job row is still as read.
     if (row.job) {
-      const r = await tx
+      const r = await tx.kysely
         .updateTable('warre_lease_job')
         .set({ claimed_by: workerId, claimed_until: until, attempts, first_attempt_at: db.codec.dt(first) })
         .where('reservation_id', '=', row.id)
@@ -78,7 +76,7 @@ async function tryClaimLeaseJob(db: Db, workerId: string, now: number, ttlMs: nu
         .executeTakeFirst();
       if (Number(r.numUpdatedRows) === 0) return 'taken';
     } else {
-      const ins = tx.insertInto('warre_lease_job').values({
+      const ins = tx.kysely.insertInto('warre_lease_job').values({
         reservation_id: row.id,
         claimed_by: workerId,
         claimed_until: until,
@@ -87,11 +85,7 @@ async function tryClaimLeaseJob(db: Db, workerId: string, now: number, ttlMs: nu
         next_attempt_at: null,
         last_error: null,
       });
-      const r =
-        db.dialect === 'mysql'
-          ? await ins.ignore().executeTakeFirst()
-          : await ins.onConflict((oc) => oc.column('reservation_id').doNothing()).executeTakeFirst();
-      if (Number(r.numInsertedOrUpdatedRows ?? 0n) === 0) return 'taken';
+      if (!(await db.dialect.insertIfAbsent(ins, ['reservation_id']))) return 'taken';
     }
     return { reservationId: row.id, attempts, firstAttemptAt: first };
   });
@@ -132,18 +126,18 @@ export async function completeLeaseJob(
   now: number = Date.now(),
 ): Promise<CompleteResult> {
   return writeTransaction(db, async (tx) => {
-    await lockReservation(db, tx, reservationId);
+    await lockReservation(tx, reservationId);
     const r = await getReservation(tx, reservationId);
-    await tx.deleteFrom('warre_lease_job').where('reservation_id', '=', reservationId).execute();
+    await tx.kysely.deleteFrom('warre_lease_job').where('reservation_id', '=', reservationId).execute();
     if (!r) return { outcome: 'gone' };
     if (r.status !== 'PENDING_CREATE') return { outcome: 'already', leaseId: r.lease_id };
-    await tx
+    await tx.kysely
       .updateTable('reservation')
       .set({ lease_id: leaseId, compute_flavor: computeFlavor, status: 'ALLOCATED', status_reason: null })
       .where('id', '=', reservationId)
       .execute();
     // The 'create' message is recorded with the state change (sent after the commit).
-    const createRecorded = await recordSent(db, tx, reservationId, 'create', now);
+    const createRecorded = await recordSent(tx, reservationId, 'create', now);
     return {
       outcome: 'allocated',
       createRecorded,
@@ -156,13 +150,13 @@ export async function completeLeaseJob(
 
 export async function failLeaseJob(db: Db, reservationId: string, reason: string): Promise<void> {
   await writeTransaction(db, async (tx) => {
-    await tx
+    await tx.kysely
       .updateTable('reservation')
       .set({ status: 'ERROR', status_reason: reason })
       .where('id', '=', reservationId)
       .where('status', '=', 'PENDING_CREATE')
       .execute();
-    await tx.deleteFrom('warre_lease_job').where('reservation_id', '=', reservationId).execute();
+    await tx.kysely.deleteFrom('warre_lease_job').where('reservation_id', '=', reservationId).execute();
   });
 }
 

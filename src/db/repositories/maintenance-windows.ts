@@ -1,15 +1,15 @@
 /** SQL for maintenance windows and their flavor links. */
-import type { Kysely } from 'kysely';
 import { EFFECTIVE_STATUSES, type MaintenanceWindow } from '../../domain/types.js';
-import { type Codec, read } from '../codec.js';
-import type { Database } from '../schema.js';
+import { read } from '../codec.js';
+import type { Queryable } from '../connect.js';
 import { pageWithTotal } from './page.js';
 
-type K = Kysely<Database>;
-
-async function attachFlavors(k: K, rows: { id: string; start: string; end: string; note: string | null }[]): Promise<MaintenanceWindow[]> {
+async function attachFlavors(
+  db: Queryable,
+  rows: { id: string; start: string; end: string; note: string | null }[],
+): Promise<MaintenanceWindow[]> {
   if (rows.length === 0) return [];
-  const links = await k
+  const links = await db.kysely
     .selectFrom('maintenance_window_flavor')
     .innerJoin('flavor', 'flavor.id', 'maintenance_window_flavor.flavor_id')
     .select(['maintenance_window_flavor.maintenance_window_id as wid', 'flavor.id as id', 'flavor.name as name'])
@@ -30,73 +30,74 @@ async function attachFlavors(k: K, rows: { id: string; start: string; end: strin
 }
 
 export async function listMaintenanceWindows(
-  k: K,
+  db: Queryable,
   page: { limit: number; offset: number },
 ): Promise<{ rows: MaintenanceWindow[]; total: number }> {
   const { rows, total } = await pageWithTotal(
     page,
-    () => k.selectFrom('maintenance_window').selectAll().orderBy('start').orderBy('id').limit(page.limit).offset(page.offset).execute(),
     () =>
-      k
+      db.kysely.selectFrom('maintenance_window').selectAll().orderBy('start').orderBy('id').limit(page.limit).offset(page.offset).execute(),
+    () =>
+      db.kysely
         .selectFrom('maintenance_window')
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirstOrThrow(),
   );
-  return { rows: await attachFlavors(k, rows), total };
+  return { rows: await attachFlavors(db, rows), total };
 }
 
 /** A window by id; `forUpdate` also locks its row until the transaction ends (MySQL/PostgreSQL). */
-export async function getMaintenanceWindow(k: K, id: string, forUpdate: 'lock' | null = null): Promise<MaintenanceWindow | null> {
-  let q = k.selectFrom('maintenance_window').selectAll().where('id', '=', id);
-  if (forUpdate) q = q.forUpdate();
+export async function getMaintenanceWindow(db: Queryable, id: string, forUpdate: 'lock' | null = null): Promise<MaintenanceWindow | null> {
+  let q = db.kysely.selectFrom('maintenance_window').selectAll().where('id', '=', id);
+  if (forUpdate) q = db.dialect.lockRows(q);
   const r = await q.executeTakeFirst();
-  return r ? ((await attachFlavors(k, [r]))[0] ?? null) : null;
+  return r ? ((await attachFlavors(db, [r]))[0] ?? null) : null;
 }
 
-export async function insertMaintenanceWindow(k: K, codec: Codec, w: MaintenanceWindow): Promise<void> {
-  await k
+export async function insertMaintenanceWindow(db: Queryable, w: MaintenanceWindow): Promise<void> {
+  await db.kysely
     .insertInto('maintenance_window')
-    .values({ id: w.id, start: codec.dt(w.start), end: codec.dt(w.end), note: w.note })
+    .values({ id: w.id, start: db.codec.dt(w.start), end: db.codec.dt(w.end), note: w.note })
     .execute();
   await setWindowFlavors(
-    k,
+    db,
     w.id,
     w.flavors.map((f) => f.id),
   );
 }
 
-export async function updateMaintenanceWindow(k: K, codec: Codec, w: MaintenanceWindow): Promise<void> {
-  await k
+export async function updateMaintenanceWindow(db: Queryable, w: MaintenanceWindow): Promise<void> {
+  await db.kysely
     .updateTable('maintenance_window')
-    .set({ start: codec.dt(w.start), end: codec.dt(w.end), note: w.note })
+    .set({ start: db.codec.dt(w.start), end: db.codec.dt(w.end), note: w.note })
     .where('id', '=', w.id)
     .execute();
 }
 
-export async function setWindowFlavors(k: K, windowId: string, flavorIds: string[]): Promise<void> {
-  await k.deleteFrom('maintenance_window_flavor').where('maintenance_window_id', '=', windowId).execute();
+export async function setWindowFlavors(db: Queryable, windowId: string, flavorIds: string[]): Promise<void> {
+  await db.kysely.deleteFrom('maintenance_window_flavor').where('maintenance_window_id', '=', windowId).execute();
   if (flavorIds.length > 0) {
-    await k
+    await db.kysely
       .insertInto('maintenance_window_flavor')
       .values(flavorIds.map((flavor_id) => ({ maintenance_window_id: windowId, flavor_id })))
       .execute();
   }
 }
 
-export async function deleteMaintenanceWindow(k: K, id: string): Promise<void> {
-  await k.deleteFrom('maintenance_window_flavor').where('maintenance_window_id', '=', id).execute();
-  await k.deleteFrom('maintenance_window').where('id', '=', id).execute();
+export async function deleteMaintenanceWindow(db: Queryable, id: string): Promise<void> {
+  await db.kysely.deleteFrom('maintenance_window_flavor').where('maintenance_window_id', '=', id).execute();
+  await db.kysely.deleteFrom('maintenance_window').where('id', '=', id).execute();
 }
 
 /** Any effective reservation of these flavors overlapping [start, end]? */
-export async function hasConflictingReservation(k: K, codec: Codec, flavorIds: string[], start: number, end: number): Promise<boolean> {
+export async function hasConflictingReservation(db: Queryable, flavorIds: string[], start: number, end: number): Promise<boolean> {
   if (flavorIds.length === 0) return false;
-  const r = await k
+  const r = await db.kysely
     .selectFrom('reservation')
     .select('id')
     .where('flavor_id', 'in', flavorIds)
-    .where('end', '>=', codec.dt(start))
-    .where('start', '<=', codec.dt(end))
+    .where('end', '>=', db.codec.dt(start))
+    .where('start', '<=', db.codec.dt(end))
     .where('status', 'in', EFFECTIVE_STATUSES)
     .limit(1)
     .executeTakeFirst();
@@ -104,8 +105,8 @@ export async function hasConflictingReservation(k: K, codec: Codec, flavorIds: s
 }
 
 /** Delete windows whose end has passed (periodic task). Returns how many. */
-export async function deleteEndedWindows(k: K, codec: Codec, now: number): Promise<number> {
-  const ended = await k.selectFrom('maintenance_window').select('id').where('end', '<', codec.dt(now)).execute();
-  for (const w of ended) await deleteMaintenanceWindow(k, w.id);
+export async function deleteEndedWindows(db: Queryable, now: number): Promise<number> {
+  const ended = await db.kysely.selectFrom('maintenance_window').select('id').where('end', '<', db.codec.dt(now)).execute();
+  for (const w of ended) await deleteMaintenanceWindow(db, w.id);
   return ended.length;
 }

@@ -5,71 +5,55 @@
  * database, because converting 10,000 datetime strings per request in
  * JavaScript costs more than the sweep itself.
  */
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { Occupant } from '../../domain/capacity.js';
 import { EFFECTIVE_STATUSES } from '../../domain/types.js';
-import type { Codec, DialectName } from '../codec.js';
-import type { Database } from '../schema.js';
-
-function epoch(dialect: DialectName, column: string): RawBuilder<number> {
-  const ref = sql.ref(column);
-  switch (dialect) {
-    case 'sqlite':
-      return sql<number>`unixepoch(${ref})`;
-    case 'mysql':
-      return sql<number>`timestampdiff(second, '1970-01-01 00:00:00', ${ref})`;
-    case 'postgres':
-      // date_part gives double precision, which node-postgres parses to a number; extract()
-      // gives numeric (and a bigint cast int8), both sent back as text: 25% slower at 10,000 rows.
-      // Whole seconds are exact in a double.
-      return sql<number>`date_part('epoch', ${ref})`;
-  }
-}
+import type { Queryable } from '../connect.js';
 
 /**
  * The status column of the occupancy filter. With several flavors (an IN list), SQLite's
  * planner, which has no statistics, prefers the (status, end) index and walks every
  * effective reservation ending after the window's start (all future ones: 15 ms at 12,000
- * rows for 156 wanted); a unary + keeps it off that index, so it takes (flavor_id, start, …)
- * as it does for one flavor (1 ms). MariaDB and PostgreSQL choose well with statistics.
+ * rows for 156 wanted); kept off that index, it takes (flavor_id, start, …) as it does for
+ * one flavor (1 ms). MariaDB and PostgreSQL choose well with statistics.
  */
-function statusColumn(dialect: DialectName, oneFlavor: boolean) {
-  return dialect === 'sqlite' && !oneFlavor
-    ? sql<string>`+${sql.ref('reservation.status')}`
-    : sql<string>`${sql.ref('reservation.status')}`;
+function statusColumn(db: Queryable, oneFlavor: boolean) {
+  return oneFlavor ? sql.ref('reservation.status') : db.dialect.notIndexed('reservation.status');
 }
 
 /** Effective reservations (their instance_count) and maintenance windows (c = -1) of the flavors overlapping [start, end]. */
 function occupancyQuery(
-  k: Kysely<Database>,
-  dialect: DialectName,
-  codec: Codec,
+  db: Queryable,
   flavorIds: readonly string[],
   start: number,
   end: number,
   opts: { excludeId?: string | null; withMaintenance?: boolean; withFlavorId?: boolean },
 ) {
-  const s = codec.dt(start);
-  const e = codec.dt(end);
+  const s = db.codec.dt(start);
+  const e = db.codec.dt(end);
   const one = flavorIds.length === 1;
-  let reservations = k
+  let reservations = db.kysely
     .selectFrom('reservation')
-    .select([epoch(dialect, 'reservation.start').as('s'), epoch(dialect, 'reservation.end').as('e'), 'reservation.instance_count as c'])
+    .select([
+      db.dialect.epochSeconds('reservation.start').as('s'),
+      db.dialect.epochSeconds('reservation.end').as('e'),
+      'reservation.instance_count as c',
+    ])
     .$if(opts.withFlavorId === true, (q) => q.select('reservation.flavor_id as f'))
     .$if(one, (q) => q.where('reservation.flavor_id', '=', flavorIds[0]!))
     .$if(!one, (q) => q.where('reservation.flavor_id', 'in', flavorIds))
     .where('reservation.start', '<=', e)
     .where('reservation.end', '>=', s)
-    .where(statusColumn(dialect, one), 'in', EFFECTIVE_STATUSES);
+    .where(statusColumn(db, one), 'in', EFFECTIVE_STATUSES);
   if (opts.excludeId) reservations = reservations.where('reservation.id', '!=', opts.excludeId);
   if (opts.withMaintenance === false) return reservations;
   return reservations.unionAll(
-    k
+    db.kysely
       .selectFrom('maintenance_window')
       .innerJoin('maintenance_window_flavor', 'maintenance_window_flavor.maintenance_window_id', 'maintenance_window.id')
       .select([
-        epoch(dialect, 'maintenance_window.start').as('s'),
-        epoch(dialect, 'maintenance_window.end').as('e'),
+        db.dialect.epochSeconds('maintenance_window.start').as('s'),
+        db.dialect.epochSeconds('maintenance_window.end').as('e'),
         sql<number>`${-1}`.as('c'),
       ])
       .$if(opts.withFlavorId === true, (q) => q.select('maintenance_window_flavor.flavor_id as f'))
@@ -100,15 +84,13 @@ function addRow(into: FlavorOccupancy, slots: number, r: { s: unknown; e: unknow
  * false ignores maintenance windows (the admin bypass).
  */
 export async function flavorOccupancy(
-  k: Kysely<Database>,
-  dialect: DialectName,
-  codec: Codec,
+  db: Queryable,
   flavor: { id: string; slots: number },
   start: number,
   end: number,
   opts: { excludeId?: string | null; withMaintenance?: boolean } = {},
 ): Promise<FlavorOccupancy> {
-  const rows = await occupancyQuery(k, dialect, codec, [flavor.id], start, end, opts).execute();
+  const rows = await occupancyQuery(db, [flavor.id], start, end, opts).execute();
   const out: FlavorOccupancy = { reservations: [], maintenance: [] };
   for (let i = 0; i < rows.length; i++) addRow(out, flavor.slots, rows[i]!);
   return out;
@@ -122,9 +104,7 @@ const FLAVORS_PER_QUERY = 200;
  * {@link FLAVORS_PER_QUERY} flavors, never one per flavor. Every flavor asked for is in the map.
  */
 export async function flavorsOccupancy(
-  k: Kysely<Database>,
-  dialect: DialectName,
-  codec: Codec,
+  db: Queryable,
   flavors: readonly { id: string; slots: number }[],
   start: number,
   end: number,
@@ -137,7 +117,7 @@ export async function flavorsOccupancy(
   }
   for (let i = 0; i < flavors.length; i += FLAVORS_PER_QUERY) {
     const ids = flavors.slice(i, i + FLAVORS_PER_QUERY).map((f) => f.id);
-    const rows = await occupancyQuery(k, dialect, codec, ids, start, end, { withFlavorId: true }).execute();
+    const rows = await occupancyQuery(db, ids, start, end, { withFlavorId: true }).execute();
     for (let j = 0; j < rows.length; j++) {
       const r = rows[j]! as { s: number; e: number; c: number; f: string };
       addRow(out.get(r.f)!, slots.get(r.f)!, r);

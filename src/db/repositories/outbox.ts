@@ -4,22 +4,17 @@
  * and marked delivered once sent, so a duplicate event sends nothing twice and a message whose
  * process died before sending it is found and sent again by the periodic task.
  */
-import type { Db } from '../connect.js';
-import type { Tx } from '../transaction.js';
+import type { Db, Queryable } from '../connect.js';
 
 /**
  * Record that a message for (reservation, event) is being sent. True the
  * first time only, so duplicate events send nothing twice.
  */
-export async function recordSent(db: Db, tx: Tx, reservationId: string, event: string, now: number): Promise<boolean> {
-  const q = tx
+export async function recordSent(db: Queryable, reservationId: string, event: string, now: number): Promise<boolean> {
+  const q = db.kysely
     .insertInto('warre_sent_message')
     .values({ reservation_id: reservationId, event, sent_at: db.codec.dt(now), delivered_at: null });
-  const r =
-    db.dialect === 'mysql'
-      ? await q.ignore().executeTakeFirst()
-      : await q.onConflict((oc) => oc.columns(['reservation_id', 'event']).doNothing()).executeTakeFirst();
-  return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+  return db.dialect.insertIfAbsent(q, ['reservation_id', 'event']);
 }
 
 /** The message has been handed to its driver. */

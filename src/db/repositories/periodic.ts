@@ -8,14 +8,19 @@ import { getReservation } from './reservations.js';
 export async function deleteCompletedBefore(db: Db, before: number): Promise<number> {
   return writeTransaction(db, async (tx) => {
     const ids = (
-      await tx.selectFrom('reservation').select('id').where('status', '=', 'COMPLETE').where('end', '<', db.codec.dt(before)).execute()
+      await tx.kysely
+        .selectFrom('reservation')
+        .select('id')
+        .where('status', '=', 'COMPLETE')
+        .where('end', '<', db.codec.dt(before))
+        .execute()
     ).map((r) => r.id);
     if (ids.length === 0) return 0;
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
-      await tx.deleteFrom('warre_sent_message').where('reservation_id', 'in', chunk).execute();
-      await tx.deleteFrom('warre_lease_job').where('reservation_id', 'in', chunk).execute();
-      await tx.deleteFrom('reservation').where('id', 'in', chunk).execute();
+      await tx.kysely.deleteFrom('warre_sent_message').where('reservation_id', 'in', chunk).execute();
+      await tx.kysely.deleteFrom('warre_lease_job').where('reservation_id', 'in', chunk).execute();
+      await tx.kysely.deleteFrom('reservation').where('id', 'in', chunk).execute();
     }
     return ids.length;
   });
@@ -25,7 +30,7 @@ export async function activeReservations(db: Db): Promise<ReservationWithFlavor[
   const ids = await db.kysely.selectFrom('reservation').select('id').where('status', '=', 'ACTIVE').execute();
   const out: ReservationWithFlavor[] = [];
   for (const { id } of ids) {
-    const r = await getReservation(db.kysely, id);
+    const r = await getReservation(db, id);
     if (r) out.push(r);
   }
   return out;

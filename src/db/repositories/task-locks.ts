@@ -10,8 +10,7 @@ export async function acquireTaskLock(db: Db, name: string, holder: string, now:
   const nowDt = db.codec.dt(now);
   const untilDt = db.codec.dt(now + holdMs);
   const ins = db.kysely.insertInto('warre_task_lock').values({ name, holder: null, held_until: null });
-  if (db.dialect === 'mysql') await ins.ignore().execute();
-  else await ins.onConflict((oc) => oc.column('name').doNothing()).execute();
+  await db.dialect.insertIfAbsent(ins, ['name']);
   const r = await db.kysely
     .updateTable('warre_task_lock')
     .set({ holder, held_until: untilDt })

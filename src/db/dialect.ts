@@ -1,0 +1,178 @@
+/**
+ * Every difference between SQLite, MySQL/MariaDB and PostgreSQL that Warre's SQL meets, in one
+ * small adapter per dialect (in the manner of Kysely's own `DialectAdapter`). Repositories,
+ * migrations and transactions ask the adapter; nothing else in the tree asks which dialect it
+ * runs on (ARCHITECTURE.md, "db/").
+ *
+ * What differs:
+ * - value encoding (datetimes as text, booleans as 0/1, JSON as text): {@link Codec};
+ * - epoch arithmetic computed by the database ({@link DialectAdapter.epochSeconds});
+ * - "insert if absent" (`INSERT IGNORE` or `ON CONFLICT DO NOTHING`);
+ * - row locks (`FOR UPDATE`, `FOR UPDATE SKIP LOCKED`), meaningless on SQLite, where a write
+ *   transaction holds the whole database ({@link DialectAdapter.writeTransaction});
+ * - planner hints (MariaDB's `FORCE INDEX`, SQLite's unary `+`);
+ * - the column types and table options of the DDL.
+ */
+import {
+  type AnyColumn,
+  type ColumnDataType,
+  type InsertQueryBuilder,
+  type InsertResult,
+  type Kysely,
+  type RawBuilder,
+  type SelectQueryBuilder,
+  sql,
+  type Transaction,
+} from 'kysely';
+import { type Codec, codecFor, type DialectName } from './codec.js';
+import type { Database } from './schema.js';
+
+export type { DialectName } from './codec.js';
+
+export interface DialectAdapter {
+  readonly name: DialectName;
+  /** Domain values → this dialect's column values. */
+  readonly codec: Codec;
+  /** Whether `SELECT … FOR UPDATE` exists (not on SQLite, where writers are serialised whole). */
+  readonly rowLocks: boolean;
+  /**
+   * Runs `fn` in one serialised read-check-write transaction (docs/api.md#no-overbooking):
+   * SQLite `BEGIN IMMEDIATE` (the database write lock, taken up front, serialises writers across
+   * processes); PostgreSQL READ COMMITTED; MySQL READ COMMITTED as set on every connection
+   * (src/db/connect.ts), which saves a round trip per transaction.
+   */
+  writeTransaction<T>(kysely: Kysely<Database>, fn: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
+  /** A datetime column as whole epoch seconds, computed by the database. */
+  epochSeconds(column: string): RawBuilder<number>;
+  /** Lock the selected rows until the transaction ends; unchanged on SQLite. */
+  lockRows<DB, TB extends keyof DB, O>(q: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O>;
+  /**
+   * Lock the selected rows of `table`, skipping rows another transaction holds (a work queue's
+   * claim: several workers never wait on, nor take, the same row); unchanged on SQLite.
+   */
+  claimRows<TB extends keyof Database & string, O>(q: SelectQueryBuilder<Database, TB, O>, table: TB): SelectQueryBuilder<Database, TB, O>;
+  /** Insert the row unless one with the same key exists; true when it was inserted. */
+  insertIfAbsent<TB extends keyof Database & string>(
+    q: InsertQueryBuilder<Database, TB, InsertResult>,
+    key: readonly AnyColumn<Database, TB>[],
+  ): Promise<boolean>;
+  /**
+   * A column reference the planner must not pick an index for. Only SQLite needs telling: without
+   * statistics its planner may prefer a worse index (see repositories/occupancy.ts).
+   */
+  notIndexed(column: string): RawBuilder<unknown>;
+  /** `table` for a FROM clause, telling MariaDB to walk `index` (Kysely has no index hints). */
+  tableUsingIndex(table: string, index: string): RawBuilder<unknown>;
+  /** Whether a table of that name exists in the current database/schema. */
+  tableExists(kysely: Kysely<Database>, name: string): Promise<boolean>;
+  /** DDL spellings: Kysely's datetime type, and the raw types of the Python schema (0001-base-schema). */
+  readonly ddl: {
+    datetime: ColumnDataType;
+    timestampSql: string;
+    booleanSql: string;
+    quote(name: string): string;
+    /** Appended to CREATE TABLE (MariaDB: InnoDB and utf8mb4, as the Python service's tables). */
+    tableOptions: string;
+  };
+}
+
+async function countOne(kysely: Kysely<Database>, query: RawBuilder<{ n: number }>): Promise<boolean> {
+  const r = await query.execute(kysely);
+  return Number(r.rows[0]?.n) > 0;
+}
+
+const sqlite: DialectAdapter = {
+  name: 'sqlite',
+  codec: codecFor('sqlite'),
+  rowLocks: false,
+  writeTransaction: (kysely, fn) =>
+    kysely.connection().execute(async (conn) => {
+      await sql`begin immediate`.execute(conn);
+      try {
+        const result = await fn(conn);
+        await sql`commit`.execute(conn);
+        return result;
+      } catch (err) {
+        await sql`rollback`.execute(conn).catch(() => {});
+        throw err;
+      }
+    }),
+  epochSeconds: (column) => sql<number>`unixepoch(${sql.ref(column)})`,
+  lockRows: (q) => q,
+  claimRows: (q) => q,
+  async insertIfAbsent(q, key) {
+    const r = await q.onConflict((oc) => oc.columns(key).doNothing()).executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+  },
+  notIndexed: (column) => sql`+${sql.ref(column)}`,
+  tableUsingIndex: (table) => sql.table(table),
+  tableExists: (kysely, name) => countOne(kysely, sql`select count(*) as n from sqlite_master where type = 'table' and name = ${name}`),
+  ddl: { datetime: 'datetime', timestampSql: 'DATETIME', booleanSql: 'BOOLEAN', quote: (n) => `"${n}"`, tableOptions: '' },
+};
+
+const mysql: DialectAdapter = {
+  name: 'mysql',
+  codec: codecFor('mysql'),
+  rowLocks: true,
+  writeTransaction: (kysely, fn) => kysely.transaction().execute((trx: Transaction<Database>) => fn(trx)),
+  epochSeconds: (column) => sql<number>`timestampdiff(second, '1970-01-01 00:00:00', ${sql.ref(column)})`,
+  lockRows: (q) => q.forUpdate(),
+  claimRows: (q) => q.forUpdate().skipLocked(),
+  async insertIfAbsent(q) {
+    const r = await q.ignore().executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+  },
+  notIndexed: (column) => sql.ref(column),
+  tableUsingIndex: (table, index) => sql`${sql.table(table)} force index (${sql.id(index)})`,
+  tableExists: (kysely, name) =>
+    countOne(kysely, sql`select count(*) as n from information_schema.tables where table_schema = database() and table_name = ${name}`),
+  ddl: {
+    datetime: 'datetime',
+    timestampSql: 'DATETIME',
+    booleanSql: 'BOOL',
+    quote: (n) => `\`${n}\``,
+    tableOptions: ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4',
+  },
+};
+
+const postgres: DialectAdapter = {
+  name: 'postgres',
+  codec: codecFor('postgres'),
+  rowLocks: true,
+  writeTransaction: (kysely, fn) =>
+    kysely
+      .transaction()
+      .setIsolationLevel('read committed')
+      .execute((trx: Transaction<Database>) => fn(trx)),
+  // date_part gives double precision, which node-postgres parses to a number; extract() gives
+  // numeric (and a bigint cast int8), both sent back as text: 25% slower at 10,000 rows. Whole
+  // seconds are exact in a double.
+  epochSeconds: (column) => sql<number>`date_part('epoch', ${sql.ref(column)})`,
+  lockRows: (q) => q.forUpdate(),
+  // FOR UPDATE OF: only the claimed table's rows, not those of the outer-joined job table.
+  claimRows: (q, table) => q.forUpdate([table]).skipLocked(),
+  async insertIfAbsent(q, key) {
+    const r = await q.onConflict((oc) => oc.columns(key).doNothing()).executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+  },
+  notIndexed: (column) => sql.ref(column),
+  tableUsingIndex: (table) => sql.table(table),
+  tableExists: (kysely, name) =>
+    countOne(
+      kysely,
+      sql`select count(*) as n from information_schema.tables where table_schema = current_schema() and table_name = ${name}`,
+    ),
+  ddl: {
+    datetime: 'timestamp',
+    timestampSql: 'TIMESTAMP WITHOUT TIME ZONE',
+    booleanSql: 'BOOLEAN',
+    quote: (n) => `"${n}"`,
+    tableOptions: '',
+  },
+};
+
+const ADAPTERS: Record<DialectName, DialectAdapter> = { sqlite, mysql, postgres };
+
+export function dialectAdapter(name: DialectName): DialectAdapter {
+  return ADAPTERS[name];
+}
