@@ -17,10 +17,18 @@ export interface BenchArgs {
   breakdown: boolean;
   /** Run only the scenarios whose name contains this text (case-insensitive; "creates" for the creates). */
   only: string | null;
+  /**
+   * A checkout of earlier code (its `dist/` built): run each line against it and against this
+   * code, alternately, on the same seeded database (before/after in one run).
+   */
+  baseline: string | null;
+  /** With --baseline: how many times each before/after pair is run. */
+  rounds: number;
   help: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [--db sqlite|mysql|postgres|all] [--duration N] [--workers N] [--keystone] [--cpu-prof DIR] [--only TEXT] [--breakdown]
+                     [--baseline DIR [--rounds N]]
 
   --db         database(s) to run on (default: sqlite then mysql; "all" adds postgres)
                MariaDB at 127.0.0.1:3306 user root, PostgreSQL at 127.0.0.1:5432 user postgres
@@ -36,6 +44,11 @@ export const USAGE = `usage: npm run bench -- [--db sqlite|mysql|postgres|all] [
                "creates"); with --cpu-prof, profiles one scenario at a time
   --breakdown  no server: time each step of the scenarios in-process (SQL, mapping,
                views, JSON, free-slot sweep, a create) on the seeded database
+  --baseline   a checkout of earlier code with its dist/ built (e.g. a git worktree at the
+               previous release, then npm run build there): on one seeded database, run every
+               line against it ("before") and against this code ("after"), alternately,
+               and print both with the change
+  --rounds     with --baseline: before/after pairs per line (default 2)
 `;
 
 export class UsageError extends Error {}
@@ -56,6 +69,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     cpuProfDir: null,
     breakdown: false,
     only: null,
+    baseline: null,
+    rounds: 2,
     help: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -95,6 +110,15 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       case '--breakdown':
         out.breakdown = true;
         break;
+      case '--baseline': {
+        const v = value();
+        if (!v) throw new UsageError('--baseline needs a directory (a checkout with dist/ built)');
+        out.baseline = v;
+        break;
+      }
+      case '--rounds':
+        out.rounds = positiveInt('--rounds', value());
+        break;
       case '-h':
       case '--help':
         out.help = true;
@@ -103,6 +127,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
     }
   }
+  if (out.baseline !== null && (out.keystone || out.breakdown || out.cpuProfDir !== null))
+    throw new UsageError('--baseline compares two load runs: it does not combine with --keystone, --breakdown or --cpu-prof');
   if (out.keystone && out.breakdown)
     throw new UsageError('--breakdown times in-process steps without HTTP or auth: it does not combine with --keystone');
   // One process, so the profile holds every request.

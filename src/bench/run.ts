@@ -16,6 +16,7 @@ import { openDatabase } from '../db/connect.js';
 import { upgrade } from '../db/migrate.js';
 import { type BenchArgs, type BenchDialect, parseArgs, USAGE, UsageError } from './args.js';
 import { breakdown } from './breakdown.js';
+import { compareRun } from './compare.js';
 import { createBenchDatabase } from './databases.js';
 import { Client } from './http.js';
 import { type KeystoneBench, setupKeystoneBench } from './keystone.js';
@@ -276,6 +277,34 @@ async function main(): Promise<void> {
         }
         continue;
       }
+      if (args.baseline !== null) {
+        const { bdb, dir, db, seeded, seedSeconds } = await seededDatabase(dialect, tmp);
+        await db.close();
+        try {
+          const loadBefore = loadavg();
+          const body = await compareRun({
+            args,
+            databaseUrl: bdb.url,
+            dir,
+            seeded,
+            connections: CONNECTIONS,
+            creates: CREATES,
+            singleRequests: SINGLE_REQUESTS,
+            progress,
+          });
+          out.push(
+            `## ${bdb.version}: before (${args.baseline}) and after`,
+            '',
+            `Seeded in ${seedSeconds.toFixed(1)} s. Load average before: ${loadBefore.join(', ')}; after: ${loadavg().join(', ')}.`,
+            '',
+            body,
+            '',
+          );
+        } finally {
+          await bdb.drop().catch((err: Error) => progress(`could not drop the ${dialect} database: ${err.message}`));
+        }
+        continue;
+      }
       const { run } = await benchDatabase(dialect, args, tmp);
       out.push(
         `## ${run.label}`,
@@ -286,7 +315,7 @@ async function main(): Promise<void> {
         '',
       );
     }
-    if (!args.cpuProfDir && !args.breakdown && args.only === null) {
+    if (!args.cpuProfDir && !args.breakdown && args.only === null && args.baseline === null) {
       progress('all-in-one idle RSS');
       out.push('## All-in-one', '', allInOneTable(await allInOneIdleRss(tmp)), '');
     }

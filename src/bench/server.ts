@@ -24,6 +24,8 @@ export interface ServerOptions {
   env?: Record<string, string>;
   /** Write a V8 CPU profile into this directory when the process exits. */
   cpuProfDir?: string | null;
+  /** Another build's dist/cli/warre.js (a --baseline run); default: this build's. */
+  warreJs?: string;
 }
 
 export interface ProcessRss {
@@ -106,7 +108,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const logFile = path.join(opts.dir, `warre-${opts.command}-${port}.log`);
   const log = fs.openSync(logFile, 'w');
   const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.cpuProfDir)}`] : [];
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, WARRE_JS, opts.command], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, opts.warreJs ?? WARRE_JS, opts.command], {
     cwd: opts.dir,
     env: childEnv(opts, port, configFile),
     stdio: ['ignore', log, log],
