@@ -107,7 +107,7 @@ describe('templates', () => {
 });
 
 describe('LoggingSender', () => {
-  it('logs subject, recipient and length, and needs no user', async () => {
+  it('logs subject, recipient and the rendered text (what production would send), and needs no user', async () => {
     const log = captureLogger();
     const n = new LoggingSender({ logger: log.logger });
     expect(n.needsUser).toBe(false);
@@ -122,8 +122,11 @@ describe('LoggingSender', () => {
       subject: 'Nectar Reservation System Notification',
     });
     expect(lines[1]).toMatchObject({ event: 'start', recipient: 'alice@example.edu' });
-    const expected = renderUserMessage(defaultTemplateDir(), 'start', messageVars(reservation, alice)).length;
-    expect(lines[1]!['length']).toBe(expected);
+    expect(lines[0]!['body']).toBe(renderUserMessage(defaultTemplateDir(), 'before_end', messageVars(reservation, null)));
+    expect(lines[1]!['body']).toBe(renderUserMessage(defaultTemplateDir(), 'start', messageVars(reservation, alice)));
+    expect(lines[1]!['body']).toContain(reservation.id);
+    // One line per message: the text is not left to a debug line of its own.
+    expect(log.lines).toHaveLength(2);
   });
 
   it('logs a broken template and returns normally', async () => {

@@ -99,16 +99,19 @@ abstract class BaseSender implements UserMessageSender {
   protected abstract deliver(event: UserEvent, reservation: ReservationForMessage, user: MessageUser | null, body: string): Promise<void>;
 }
 
-/** Logs what would be sent; needs no mail service and no user record. */
+/**
+ * Logs the message instead of sending it — the rendered text included, so that in the
+ * all-in-one one can read what production would e-mail (docs/operations.md#logs). Needs no
+ * mail service and no user record.
+ */
 export class LoggingSender extends BaseSender {
   readonly needsUser = false;
 
   protected async deliver(event: UserEvent, reservation: ReservationForMessage, user: MessageUser | null, body: string): Promise<void> {
     this.log.info(
-      { event, reservation_id: reservation.id, recipient: user?.email ?? null, subject: MESSAGE_SUBJECT, length: body.length },
+      { event, reservation_id: reservation.id, recipient: user?.email ?? null, subject: MESSAGE_SUBJECT, body },
       'User message (logging notifier, not sent)',
     );
-    this.log.debug({ event, reservation_id: reservation.id, body }, 'User message body');
   }
 }
 
