@@ -15,6 +15,7 @@ import { type DashboardOptions, dashboardRoutes, isPublicDashboardPath } from '.
 import { errorHandler, notFoundHandler } from './errors.js';
 import { OPENAPI_PATH } from './openapi.js';
 import { Authorizer } from './request.js';
+import { outsideRequestScope, registerRequestScope } from './request-scope.js';
 import { type HealthReport, registerRoutes } from './routes/index.js';
 
 export interface AppOptions {
@@ -61,7 +62,9 @@ function parseQuery(s: string): Record<string, string> {
 }
 
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
-  const { svc, authenticator } = opts;
+  const { authenticator } = opts;
+  // A nudge only triggers the worker's work: it is not the request's (its log lines carry no request id).
+  const svc: Services = { ...opts.svc, nudgeWorker: (id) => outsideRequestScope(() => opts.svc.nudgeWorker(id)) };
   const t: AppTimeouts = { ...TIMEOUT_DEFAULTS, ...opts.timeouts };
   const headersMs = t.requestMs > 0 ? Math.min(t.headersMs, t.requestMs) : t.headersMs;
   const app = Fastify({
@@ -91,6 +94,8 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   app.decorateRequest('warreContext', null);
+  // First of the hooks: every line logged while a request is handled carries its request_id (docs/operations.md#logs).
+  registerRequestScope(app);
 
   // Any body is read as JSON text; an empty one is "no body". Malformed → 400.
   app.removeAllContentTypeParsers();

@@ -69,11 +69,11 @@ export class KeystoneAuthenticator implements Authenticator {
       };
     } catch (err) {
       if (err instanceof InvalidTokenError) {
-        this.logger.warn({ requestId, reason: err.message }, 'Authorization failed for token');
+        this.logger.warn({ request_id: requestId, reason: err.message }, 'Authorization failed for token');
         return this.reject(requestId, new AuthError(401, UNAUTHENTICATED_MESSAGE));
       }
       if (err instanceof KeystoneUnavailableError) {
-        this.logger.error({ requestId, error: err.message }, 'Unable to validate token');
+        this.logger.error({ request_id: requestId, error: err.message }, 'Unable to validate token');
         return this.reject(requestId, new AuthError(503, KEYSTONE_UNAVAILABLE_MESSAGE));
       }
       throw err;

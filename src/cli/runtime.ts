@@ -3,9 +3,8 @@
  * policy, identity, limits, lease back-end. Every entry point starts here.
  */
 
-import fs from 'node:fs';
 import path from 'node:path';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/context.js';
 import { KeystoneAuthenticator } from '../auth/keystone.js';
 import { NoAuthAuthenticator } from '../auth/noauth.js';
@@ -19,6 +18,7 @@ import { ConfigLimitsProvider } from '../quota/config-limits.js';
 import type { LimitsProvider } from '../quota/limits.js';
 import { UnifiedLimitsProvider } from '../quota/unified-limits.js';
 import { logConfigNotes } from './config-notes.js';
+import { processLogger } from './logging.js';
 
 export function createLogger(config: WarreConfig, name: string): Logger {
   const log = baseLogger(config, name);
@@ -28,13 +28,7 @@ export function createLogger(config: WarreConfig, name: string): Logger {
 
 function baseLogger(config: WarreConfig, name: string): Logger {
   const level = process.env.WARRE_LOG_LEVEL ?? (config.DEFAULT.debug ? 'debug' : 'info');
-  const base = { name };
-  if (config.DEFAULT.log_file) {
-    const file = config.DEFAULT.log_dir ? path.join(config.DEFAULT.log_dir, config.DEFAULT.log_file) : config.DEFAULT.log_file;
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    return pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: file, sync: false, mkdir: true }));
-  }
-  return pino({ level, base, timestamp: pino.stdTimeFunctions.isoTime });
+  return processLogger({ program: name, level, target: config.DEFAULT });
 }
 
 /** The configured database; `log` gets one line per outage and recovery (docs/operations.md). */

@@ -302,8 +302,18 @@ export const OPTIONS = {
       sampleDefault: '<current hostname>',
     }),
     debug: bool({ help: 'Log at debug level instead of info.', default: false }),
-    log_file: str({ help: 'File to log to (relative to log_dir when that is set); unset: standard output.' }),
-    log_dir: str({ help: 'Directory of log_file.', path: true }),
+    log_file: str({
+      help:
+        'File to log to, in log_dir when that is set (an absolute path is used as it is). Unset: ' +
+        '<log_dir>/<program>.log when log_dir is set, else standard output (docs/operations.md#logs).',
+    }),
+    log_dir: str({
+      help:
+        'Directory of the log files, as oslo.log: without log_file each program writes ' +
+        '<log_dir>/<program>.log (warre-api.log, warre-worker.log, warre-notification.log; ' +
+        'warre.log for the all-in-one "warre all"; "warre api" is warre-api, and so on).',
+      path: true,
+    }),
   },
 
   api: {
