@@ -6,6 +6,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import type { WarreConfig } from '../config/load.js';
 import type { Services } from '../services/dependencies.js';
+import { FlavorCatalog } from '../services/flavor-catalog.js';
 import { supervise } from './cluster.js';
 import { dashboardOptions } from './dashboard.js';
 import {
@@ -53,6 +54,7 @@ export async function startApiProcess(
     now: () => Date.now(),
     log,
     rateExtraSpec: config.warre.rate_extra_spec,
+    flavorCatalog: new FlavorCatalog(db, config.api.flavor_cache_seconds),
   };
   const authenticator = createAuthenticator(config, log);
   const app = await buildApp({

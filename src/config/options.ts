@@ -356,6 +356,15 @@ export const OPTIONS = {
       default: 10,
       min: 1,
     }),
+    flavor_cache_seconds: float({
+      help:
+        'Flavors and grants are read once and kept in each API process: a change made through ' +
+        'the process is seen at once, one made elsewhere (another process or host, SQL) within ' +
+        'this many seconds (docs/operations.md#flavor-cache). 0: read the database on every request.',
+      default: 1,
+      min: 0,
+      max: 3600,
+    }),
   },
 
   database: {

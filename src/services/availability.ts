@@ -4,7 +4,6 @@
  * src/domain/availability.ts and src/domain/offers.ts. Read-only: no transaction, no lock —
  * an offer is a proposal, and the create that follows takes the locks and checks again.
  */
-import { listFlavors } from '../db/repositories/flavors.js';
 import { flavorsOccupancy } from '../db/repositories/occupancy.js';
 import { effectiveReservationsOfProject } from '../db/repositories/reservations.js';
 import { type FreeInterval, freeProfile } from '../domain/availability.js';
@@ -16,6 +15,7 @@ import { createRefusal } from '../domain/reservation-rules.js';
 import { DAY, HOUR, MINUTE, truncateToMinute } from '../domain/time.js';
 import type { Flavor } from '../domain/types.js';
 import type { Services } from './dependencies.js';
+import { listFlavors } from './flavors.js';
 
 /** The default `[warre] rate_extra_spec`. */
 export const DEFAULT_RATE_EXTRA_SPEC = 'nectar:rate';
@@ -33,8 +33,8 @@ export interface FlavorFilter {
 /** Active flavors a member of `projectId` may book (public or granted), or every flavor when projectId is null. */
 async function bookableFlavors(svc: Services, projectId: string | null, filter: FlavorFilter): Promise<Flavor[]> {
   const { rows } = await listFlavors(
-    svc.db,
-    { visibleToProject: projectId, category: filter.category, availabilityZone: filter.availabilityZone },
+    svc,
+    { visibleToProject: projectId, category: filter.category, availabilityZone: filter.availabilityZone, active: null },
     ALL,
   );
   if (filter.flavorIds === null) return rows;

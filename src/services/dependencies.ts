@@ -4,6 +4,7 @@ import type { Logger } from '../domain/logger.js';
 import type { LeaseBackend } from '../drivers/lease-backend.js';
 import type { ServiceSession } from '../drivers/service-session.js';
 import type { LimitsProvider } from '../quota/limits.js';
+import type { FlavorCatalog } from './flavor-catalog.js';
 
 export interface Services {
   db: Db;
@@ -14,6 +15,8 @@ export interface Services {
   serviceSession: ServiceSession | null;
   /** Tell the worker a new reservation is waiting (best effort; correctness never depends on it). */
   nudgeWorker(reservationId: string): void;
+  /** Flavors and grants kept in memory (`[api] flavor_cache_seconds`); absent: read on every request. */
+  flavorCatalog?: FlavorCatalog;
   /** `[warre] rate_extra_spec`: the flavor extra spec holding its service-unit rate (default `nectar:rate`). */
   rateExtraSpec?: string;
   /** Milliseconds since the epoch; replaceable in tests. */

@@ -44,11 +44,13 @@ export async function createGrant(svc: Services, flavorId: string, projectId: st
       throw err;
     }
   });
+  svc.flavorCatalog?.changed();
   svc.log.info({ grant: fp.id, flavor: flavorId, project: projectId }, 'flavor granted');
   return fp;
 }
 
 export async function deleteGrant(svc: Services, id: string): Promise<void> {
   await grants.deleteFlavorProject(svc.db, id);
+  svc.flavorCatalog?.changed();
   svc.log.info({ grant: id }, 'flavor grant deleted');
 }

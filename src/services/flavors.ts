@@ -18,6 +18,7 @@ import { isUuid } from '../domain/ids.js';
 import { truncateToMinute } from '../domain/time.js';
 import type { Flavor } from '../domain/types.js';
 import type { Services } from './dependencies.js';
+import { visibleTo } from './flavor-catalog.js';
 
 /** Who is asking: their project, and whether they may see every flavor (warre:flavor:list:all). */
 export interface FlavorViewer {
@@ -50,12 +51,31 @@ export async function listFlavors(
   filter: { visibleToProject: string | null; category: string | null; availabilityZone: string | null; active: boolean | null },
   page: { limit: number; offset: number },
 ): Promise<{ rows: Flavor[]; total: number }> {
+  const catalog = svc.flavorCatalog;
+  // Text filters stay in SQL: the database's collation decides what equals (MariaDB's ignores case).
+  if (catalog?.enabled && !filter.category && !filter.availabilityZone) {
+    const s = await catalog.snapshot();
+    const project = filter.visibleToProject;
+    const matching = s.flavors.filter(
+      (f) => (project === null || visibleTo(s, project, f)) && (filter.active === null || f.active === filter.active),
+    );
+    return { rows: matching.slice(page.offset, page.offset + page.limit), total: matching.length };
+  }
   return flavors.listFlavors(svc.db, filter, page);
 }
 
 /** The flavor if the viewer may see it: any with list:all, else public or granted; 404 otherwise. */
 export async function visibleFlavor(svc: Services, viewer: FlavorViewer, id: string): Promise<Flavor> {
-  const f = isUuid(id) ? await flavors.getFlavor(svc.db, id) : null;
+  if (!isUuid(id)) throw notFound(id);
+  const catalog = svc.flavorCatalog;
+  if (catalog?.enabled) {
+    const s = await catalog.snapshot();
+    const f = s.byId.get(id);
+    if (f && (f.is_public || viewer.seesAll || (viewer.projectId !== null && (s.grants.get(viewer.projectId)?.has(id) ?? false)))) return f;
+    // Not in the snapshot, or not visible by it: the database decides (a flavor or grant made
+    // elsewhere within the cache's age is found, never refused).
+  }
+  const f = await flavors.getFlavor(svc.db, id);
   if (!f) throw notFound(id);
   if (f.is_public || viewer.seesAll) return f;
   if (viewer.projectId !== null && (await flavors.isGranted(svc.db, f.id, viewer.projectId))) return f;
@@ -88,6 +108,7 @@ export async function createFlavor(
   };
   checkStartEnd(f);
   await flavors.insertFlavor(svc.db, f);
+  svc.flavorCatalog?.changed();
   svc.log.info({ flavor: f.id, name: f.name }, 'flavor created');
   return f;
 }
@@ -108,6 +129,7 @@ export async function updateFlavor(svc: Services, viewer: FlavorViewer, id: stri
     await flavors.updateFlavor(tx, next);
     return next;
   });
+  svc.flavorCatalog?.changed();
   svc.log.info({ flavor: id, fields: Object.keys(changes) }, 'flavor updated');
   return updated;
 }
@@ -120,6 +142,7 @@ export async function deleteFlavor(svc: Services, id: string): Promise<void> {
     if (await flavors.flavorInUse(tx, f.id)) throw new Conflict(`Flavor ${f.id} is in use`);
     await flavors.deleteFlavor(tx, f.id);
   });
+  svc.flavorCatalog?.changed();
   svc.log.info({ flavor: id }, 'flavor deleted');
 }
 

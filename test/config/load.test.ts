@@ -68,6 +68,7 @@ describe('all-in-one defaults (no configuration file)', () => {
       public_url: null,
       request_timeout: 30,
       headers_timeout: 10,
+      flavor_cache_seconds: 1,
     });
     expect(config.database.connection).toBe(`sqlite:///${cwd}/.warre/warre.db`);
     expect(config.database).toMatchObject({ connect_timeout: 5, pool_timeout: 5, statement_timeout: 10 }); // docs/operations.md

@@ -9,6 +9,7 @@ import type { LeaseBackend } from '../../src/drivers/lease-backend.js';
 import { PolicyEnforcer } from '../../src/policy/enforcer.js';
 import { ConfigLimitsProvider } from '../../src/quota/config-limits.js';
 import type { Services } from '../../src/services/dependencies.js';
+import { FlavorCatalog } from '../../src/services/flavor-catalog.js';
 import { type Dialect, migratedDatabase } from './db.js';
 import { checkEveryAnswer } from './openapi-check.js';
 
@@ -27,6 +28,8 @@ export interface TestAppOptions {
   now?: () => number;
   poolSize?: number;
   policyFile?: string | null;
+  /** `[api] flavor_cache_seconds` (default 1, as warre-api). */
+  flavorCacheSeconds?: number;
   /** Check every answer against the OpenAPI document (test/support/openapi-check.ts); default true. */
   checkAnswers?: boolean;
 }
@@ -46,6 +49,8 @@ export async function buildTestApp(dialect: Dialect, opts: TestAppOptions = {}):
     nudgeWorker: (id) => nudged.push(id),
     now: opts.now ?? (() => Date.now()),
     log: logger,
+    // As warre-api runs: the conformance suite goes through the flavor cache (docs/operations.md#flavor-cache).
+    flavorCatalog: new FlavorCatalog(db, opts.flavorCacheSeconds ?? 1),
   };
   const app = await buildApp({
     svc,

@@ -136,3 +136,14 @@ export async function flavorsByIds(db: Queryable, ids: string[]): Promise<{ id: 
   if (ids.length === 0) return [];
   return db.kysely.selectFrom('flavor').select(['id', 'name']).where('id', 'in', ids).execute();
 }
+
+/** Every flavor in the order of the flavor list (the flavor catalog's snapshot, src/services/flavor-catalog.ts). */
+export async function allFlavors(db: Queryable): Promise<Flavor[]> {
+  const rows = await db.kysely.selectFrom('flavor').selectAll().orderBy('name').orderBy('memory_mb').orderBy('id').execute();
+  return rows.map(rowToFlavor);
+}
+
+/** Every grant's (flavor, project) pair. */
+export async function allGrants(db: Queryable): Promise<{ flavor_id: string; project_id: string }[]> {
+  return db.kysely.selectFrom('flavor_project').select(['flavor_id', 'project_id']).execute();
+}
