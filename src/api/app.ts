@@ -8,6 +8,9 @@ import { sql } from 'kysely';
 import type { Logger as PinoLogger } from 'pino';
 import type { Authenticator } from '../auth/context.js';
 import { BadRequest } from '../domain/errors.js';
+import { LOOPBACK_NETWORKS, metricsAccess } from '../metrics/access.js';
+import { processMetrics } from '../metrics/cluster.js';
+import { httpRequestDuration, httpRequests, UNMATCHED_ROUTE } from '../metrics/registry.js';
 import type { PolicyEnforcer } from '../policy/enforcer.js';
 import type { Services } from '../services/dependencies.js';
 import { clientErrorHandler } from './client-errors.js';
@@ -17,6 +20,7 @@ import { OPENAPI_PATH } from './openapi.js';
 import { Authorizer } from './request.js';
 import { outsideRequestScope, registerRequestScope } from './request-scope.js';
 import { type HealthReport, registerRoutes } from './routes/index.js';
+import { METRICS_PATH } from './routes/metrics.js';
 
 export interface AppOptions {
   svc: Services;
@@ -31,6 +35,8 @@ export interface AppOptions {
   dashboard?: DashboardOptions;
   /** Bounded waits (docs/operations.md); absent fields take {@link TIMEOUT_DEFAULTS}. */
   timeouts?: Partial<AppTimeouts>;
+  /** `GET /metrics` (docs/metrics.md); absent fields: loopback only, this process's (or its cluster's) registry. */
+  metrics?: { allowedNetworks?: readonly string[]; processMetrics?: () => Promise<string> };
 }
 
 export interface AppTimeouts {
@@ -47,7 +53,7 @@ export const TIMEOUT_DEFAULTS: AppTimeouts = { requestMs: 30_000, headersMs: 10_
 export const BODY_LIMIT = 1024 * 1024;
 
 /** Paths served without identity (as the Python service's auth middleware skips them). */
-const PUBLIC_PATHS = new Set(['/', '/healthcheck', '/healthcheck/', OPENAPI_PATH, `${OPENAPI_PATH}/`]);
+const PUBLIC_PATHS = new Set(['/', '/healthcheck', '/healthcheck/', OPENAPI_PATH, `${OPENAPI_PATH}/`, METRICS_PATH, `${METRICS_PATH}/`]);
 
 const FRAMEWORK_ERRORS: Record<string, string> = {
   FST_ERR_BAD_URL: 'The request path is not a valid URL',
@@ -117,6 +123,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
 
   app.addHook('onResponse', async (req, reply) => {
+    // By route template (bounded), never by URL (docs/metrics.md#http).
+    const route = req.routeOptions.url ?? UNMATCHED_ROUTE;
+    httpRequests.inc({ route, method: req.method, status: String(reply.statusCode) });
+    httpRequestDuration.observe({ route, method: req.method }, reply.elapsedTime / 1000);
     req.log.info(
       {
         method: req.method,
@@ -159,7 +169,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   };
 
   const authz = new Authorizer(opts.policy);
-  await registerRoutes(app, { svc, authz, publicUrl: opts.publicUrl ?? null, health });
+  const metrics = {
+    allowed: metricsAccess(opts.metrics?.allowedNetworks ?? LOOPBACK_NETWORKS),
+    processMetrics: opts.metrics?.processMetrics ?? processMetrics,
+  };
+  await registerRoutes(app, { svc, authz, publicUrl: opts.publicUrl ?? null, health, metrics });
   if (opts.dashboard) await dashboardRoutes(app, opts.dashboard, authz);
   return app;
 }

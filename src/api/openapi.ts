@@ -10,6 +10,7 @@
 import { POLICY_DEFAULTS, type PolicyOperation } from '../policy/defaults.js';
 import { CALENDAR_CONTENT_TYPE } from './calendar.js';
 import { API_LIMIT } from './request.js';
+import { METRICS_PATH } from './routes/metrics.js';
 import { CALENDAR_MAX_EVENTS } from './routes/v1/calendar.js';
 import { CREATE_FIELDS as GRANT_FIELDS } from './routes/v1/flavorprojects.js';
 import { FLAVOR_FIELDS, UPDATE_FIELDS as FLAVOR_UPDATE_FIELDS, IMMUTABLE } from './routes/v1/flavors.js';
@@ -184,6 +185,34 @@ const OPERATIONS: OperationSpec[] = [
         },
       },
     ],
+  },
+
+  {
+    method: 'get',
+    path: METRICS_PATH,
+    operationId: 'getMetrics',
+    tag: 'service',
+    public: true,
+    summary: 'Prometheus metrics',
+    description:
+      'Metrics in the Prometheus text format (version 0.0.4): the counters and histograms of every API process added up, ' +
+      "and gauges read from the database (docs/metrics.md in Warre's repository). Not under /v1: it is no part of the " +
+      'versioned API, and Prometheus scrapes `/metrics` by default. Served only to the networks of ' +
+      "`[api] metrics_allowed_networks` (default: this host), judged by the connection's peer address.",
+    ok: [
+      {
+        status: 200,
+        description: 'The metrics (`text/plain; version=0.0.4; charset=utf-8`).',
+        content: { 'text/plain': { type: 'string' } },
+      },
+    ],
+    errors: {
+      403: ['`Metrics are not served to this address (see [api] metrics_allowed_networks)`'],
+      500: ['`Unexpected API Error.`'],
+      503: [
+        '`The database is unavailable, please try again later`; `The metrics of the API processes could not be collected, please try again later`',
+      ],
+    },
   },
 
   // Flavors
@@ -654,7 +683,7 @@ const DESCRIPTION = `Warre: reservations of flavors for a time, on an OpenStack 
 
 **Paths.** Every path is served with and without its trailing slash (no redirect); this document lists the canonical form.
 
-**Identity.** With \`[DEFAULT] auth_strategy = keystone\` every request but \`/\`, \`/healthcheck\` and \`${OPENAPI_PATH}\` needs a Keystone token in \`X-Auth-Token\`. With \`auth_strategy = noauth\` (tests, all-in-one) the caller is named by headers instead: \`X-Project-Id\` (required), \`X-User-Id\`, \`X-Roles\` (comma-separated roles, e.g. \`admin\`).
+**Identity.** With \`[DEFAULT] auth_strategy = keystone\` every request but \`/\`, \`/healthcheck\`, \`${METRICS_PATH}\` and \`${OPENAPI_PATH}\` needs a Keystone token in \`X-Auth-Token\`. With \`auth_strategy = noauth\` (tests, all-in-one) the caller is named by headers instead: \`X-Project-Id\` (required), \`X-User-Id\`, \`X-Roles\` (comma-separated roles, e.g. \`admin\`).
 
 **Policy.** Each operation lists, in \`x-policy\`, the oslo.policy rules it consults (their defaults are in src/policy/defaults.ts; operators override them in the policy file). Denied item operations answer 404, as for a missing item, so that foreign ids are not confirmed.
 
@@ -686,7 +715,7 @@ export function buildOpenApiDocument(opts: OpenApiOptions = {}): Record<string, 
     },
     servers: [{ url: opts.publicUrl ? opts.publicUrl.replace(/\/+$/, '') : '/' }],
     tags: [
-      { name: 'service', description: 'Version document, health, this document (no identity needed).' },
+      { name: 'service', description: 'Version document, health, metrics, this document (no identity needed).' },
       { name: 'flavors', description: 'Reservable flavors and their free slots.' },
       { name: 'flavorprojects', description: 'Grants of private flavors to projects.' },
       { name: 'maintenancewindows', description: 'Times during which flavors cannot be reserved.' },

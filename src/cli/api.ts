@@ -5,6 +5,7 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
 import type { WarreConfig } from '../config/load.js';
+import { aggregateForWorkers, prepareProcessMetrics } from '../metrics/cluster.js';
 import type { Services } from '../services/dependencies.js';
 import { FlavorCatalog } from '../services/flavor-catalog.js';
 import { supervise } from './cluster.js';
@@ -66,7 +67,9 @@ export async function startApiProcess(
     brokerHealth: busNudge ? () => busNudge.health() : undefined,
     dashboard: dashboardOptions(config),
     timeouts: { requestMs: Math.round(config.api.request_timeout * 1000), headersMs: Math.round(config.api.headers_timeout * 1000) },
+    metrics: { allowedNetworks: config.api.metrics_allowed_networks },
   });
+  prepareProcessMetrics();
   const port = extra.port ?? config.api.port;
   const address = await app.listen({ host: config.api.host, port });
   return {
@@ -83,8 +86,12 @@ export async function startApiProcess(
 export async function runApi(config: WarreConfig): Promise<void> {
   const log = createLogger(config, 'warre-api');
   const workers = config.api.workers > 0 ? config.api.workers : os.availableParallelism();
-  if (await supervise(workers, log, 'API', () => checkSchema(config, log))) return;
   const api = await startApiProcess(config, log);
+  if (await supervise(workers, log, 'API', () => checkSchema(config, log))) {
+    // One /metrics answer for all processes: the one a scrape reaches asks this primary (docs/metrics.md).
+    aggregateForWorkers();
+    return;
+  }
   log.info({ url: api.url, pid: process.pid }, 'warre-api listening');
   const stop = async () => {
     await api.close().catch(() => {});

@@ -8,16 +8,22 @@
 import type { WarreConfig } from '../config/load.js';
 import { leaseEventType } from '../domain/lifecycle.js';
 import { NotificationListener } from '../drivers/bus/listener.js';
+import { aggregateForWorkers } from '../metrics/cluster.js';
+import { leaseEvents } from '../metrics/registry.js';
 import { ceilometerEvent } from '../notification/ceilometer-events.js';
 import { LeaseEventHandler } from '../notification/lease-events.js';
 import { connectBus, createNotifier, notificationTransportUrl } from './bus.js';
 import { supervise } from './cluster.js';
 import { checkSchema, createLogger, createServiceSession, ensureSchema, openConfiguredDatabase } from './runtime.js';
+import { serveMetrics } from './worker.js';
 import { createMessenger } from './worker-parts.js';
 
 export async function runNotification(config: WarreConfig): Promise<void> {
   const log = createLogger(config, 'warre-notification');
-  if (await supervise(config.worker.workers, log, 'notification', () => checkSchema(config, log))) return;
+  if (await supervise(config.worker.workers, log, 'notification', () => checkSchema(config, log))) {
+    if (config.worker.metrics_port !== null) aggregateForWorkers();
+    return;
+  }
   const url = notificationTransportUrl(config);
   if (!url)
     throw new Error('warre-notification needs a message bus: set [oslo_messaging_notifications] transport_url or [DEFAULT] transport_url');
@@ -42,6 +48,7 @@ export async function runNotification(config: WarreConfig): Promise<void> {
       }
       if (typeof leaseId !== 'string' || leaseId === '') {
         log.warn({ message_id: n.messageId, event_type: ev.eventType }, 'lease event without a lease_id trait; dropped');
+        leaseEvents.inc({ event: type, outcome: 'dropped' });
         return 'ack';
       }
       try {
@@ -53,11 +60,13 @@ export async function runNotification(config: WarreConfig): Promise<void> {
       }
     },
   });
+  const metrics = await serveMetrics(config, log);
   await listener.start();
   log.info('warre-notification consuming warre.sample');
 
   const stop = async () => {
     log.info('stopping');
+    await metrics?.close();
     await listener.stop().catch(() => {});
     await messenger.close();
     await conn.close();

@@ -3,8 +3,11 @@
  * runs the periodic tasks. Listens for the API's `create_lease` casts on the
  * bus (a nudge: it also polls, so nothing depends on the cast arriving).
  */
+import type { Logger } from 'pino';
 import type { WarreConfig } from '../config/load.js';
 import { RpcServer } from '../drivers/bus/rpc.js';
+import { aggregateForWorkers } from '../metrics/cluster.js';
+import { type MetricsServer, startMetricsServer } from '../metrics/server.js';
 import { connectBus, createNotifier, notificationTransportUrl } from './bus.js';
 import { supervise } from './cluster.js';
 import { createLeaseBackend } from './leases.js';
@@ -13,7 +16,10 @@ import { createMessenger, createPeriodic, createWorker } from './worker-parts.js
 
 export async function runWorker(config: WarreConfig): Promise<void> {
   const log = createLogger(config, 'warre-worker');
-  if (await supervise(config.worker.workers, log, 'worker', () => checkSchema(config, log))) return;
+  if (await supervise(config.worker.workers, log, 'worker', () => checkSchema(config, log))) {
+    if (config.worker.metrics_port !== null) aggregateForWorkers();
+    return;
+  }
   const db = openConfiguredDatabase(config, log);
   await ensureSchema(db, config, log, false);
   const serviceSession = createServiceSession(config, log);
@@ -42,12 +48,14 @@ export async function runWorker(config: WarreConfig): Promise<void> {
   } else {
     log.warn('[DEFAULT] transport_url is not set: the worker polls for new reservations every few seconds');
   }
+  const metrics = await serveMetrics(config, log);
   worker.start();
   periodic.start();
   log.info({ worker: worker.id, backend: leases.name }, 'warre-worker started');
 
   const stop = async () => {
     log.info('stopping');
+    await metrics?.close();
     await rpc?.stop().catch(() => {});
     await worker.stop();
     await periodic.stop();
@@ -59,4 +67,11 @@ export async function runWorker(config: WarreConfig): Promise<void> {
   };
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
+}
+
+/** `GET /metrics` on `[worker] metrics_port` (docs/metrics.md), or null when it is not set. */
+export async function serveMetrics(config: WarreConfig, log: Logger): Promise<MetricsServer | null> {
+  const port = config.worker.metrics_port;
+  if (port === null) return null;
+  return startMetricsServer({ port, allowedNetworks: config.api.metrics_allowed_networks, log });
 }

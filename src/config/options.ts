@@ -8,6 +8,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { LOOPBACK_NETWORKS } from '../metrics/access.js';
 
 export type OptionType = 'string' | 'int' | 'float' | 'bool' | 'list' | 'multi' | 'enum';
 
@@ -365,6 +366,13 @@ export const OPTIONS = {
       min: 0,
       max: 3600,
     }),
+    metrics_allowed_networks: list({
+      help:
+        'Networks (address/prefix length, or single addresses; IPv4 or IPv6) allowed to read ' +
+        'GET /metrics on the API port and on [worker] metrics_port (docs/metrics.md); others ' +
+        "get 403. The connection's own peer address is checked, not X-Forwarded-For.",
+      default: [...LOOPBACK_NETWORKS],
+    }),
   },
 
   database: {
@@ -489,6 +497,14 @@ export const OPTIONS = {
       default: 8,
       min: 1,
       max: 64,
+    }),
+    metrics_port: int({
+      help:
+        'Port on which warre-worker and warre-notification serve GET /metrics (all their ' +
+        'processes in one answer; docs/metrics.md), to [api] metrics_allowed_networks only. ' +
+        'Unset: no metrics served.',
+      min: 1,
+      max: 65535,
     }),
   },
 

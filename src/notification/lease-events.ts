@@ -11,6 +11,7 @@ import { markDelivered } from '../db/repositories/outbox.js';
 import { type LeaseEventType, type NotificationEvent, onLeaseEvent, type UserMessageEvent } from '../domain/lifecycle.js';
 import type { Logger } from '../domain/logger.js';
 import type { ReservationWithFlavor } from '../domain/types.js';
+import { leaseEvents } from '../metrics/registry.js';
 import type { Messenger } from './messenger.js';
 
 /**
@@ -58,17 +59,28 @@ export class LeaseEventHandler {
         if (d.notification) keys.push(d.notification);
         return { status: d.status, keys };
       });
-    let applied = await apply();
-    if (!applied) {
-      if (await leaseCreationInFlight(this.db)) return 'retry';
-      // The worker may have recorded the lease (and dropped its job) between the two reads.
+    let applied: Awaited<ReturnType<typeof apply>>;
+    try {
       applied = await apply();
+      if (!applied) {
+        if (await leaseCreationInFlight(this.db)) {
+          leaseEvents.inc({ event: eventType, outcome: 'retry' });
+          return 'retry';
+        }
+        // The worker may have recorded the lease (and dropped its job) between the two reads.
+        applied = await apply();
+      }
+    } catch (err) {
+      leaseEvents.inc({ event: eventType, outcome: 'error' });
+      throw err;
     }
     if (!applied) {
       this.log.warn({ lease: leaseId, event: eventType, message_id: messageId }, 'lease event for a lease no reservation has; ignored');
+      leaseEvents.inc({ event: eventType, outcome: 'dropped' });
       return 'unknown';
     }
     const { reservation: r, changed, newKeys } = applied;
+    leaseEvents.inc({ event: eventType, outcome: changed || newKeys.length > 0 ? 'applied' : 'duplicate' });
     this.log.info(
       { reservation: r.id, lease: leaseId, event: eventType, status: r.status, changed, message_id: messageId },
       'lease event applied',

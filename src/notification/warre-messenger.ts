@@ -10,6 +10,7 @@ import type { NotificationEvent, UserMessageEvent } from '../domain/lifecycle.js
 import type { Logger } from '../domain/logger.js';
 import type { ReservationWithFlavor } from '../domain/types.js';
 import type { Notifier } from '../drivers/bus/notifier.js';
+import { userMessages } from '../metrics/registry.js';
 import type { Messenger } from './messenger.js';
 import { formatReservation } from './reservation-payload.js';
 import type { MessageUser, ReservationForMessage } from './user/render.js';
@@ -65,6 +66,7 @@ export class WarreMessenger implements Messenger {
       await this.users.send(event, forMessage(r), user);
     } catch (err) {
       this.log.error({ err, reservation: r.id, event }, 'user message failed');
+      userMessages.inc({ event, result: 'failed' });
     }
   }
 

@@ -16,6 +16,7 @@ import { nextAttemptDelay, shouldRetry, statusReason } from '../domain/lifecycle
 import type { Logger } from '../domain/logger.js';
 import { type LeaseBackend, LeaseError, type LeaseRequest, leaseName } from '../drivers/lease-backend.js';
 import type { ServiceSession } from '../drivers/service-session.js';
+import { leaseCreations, leaseFailureReason } from '../metrics/registry.js';
 import type { Messenger } from '../notification/messenger.js';
 
 export interface LeaseWorkerOptions {
@@ -131,6 +132,7 @@ export class LeaseWorker {
       const session = await this.o.botSession(r.project_id);
       // A previous attempt may have created the lease before dying: find it by name.
       let lease = claim.attempts > 1 ? await leases.findLeaseByName(session, name) : null;
+      const found = lease !== null;
       if (lease) log.info({ reservation: r.id, lease: lease.id }, 'found the lease of an earlier attempt');
       if (!lease) {
         const req: LeaseRequest = {
@@ -156,6 +158,7 @@ export class LeaseWorker {
         // attempt finds it by name.
         const message = err instanceof Error ? err.message : String(err);
         log.error({ err, reservation: r.id, lease: lease.id }, 'cannot record the new lease; the next attempt finds it by name');
+        leaseCreations.inc({ outcome: 'retried', reason: 'record' });
         const delay = nextAttemptDelay(claim.attempts, this.o.retryBaseMs);
         await retryLeaseJobLater(db, r.id, this.now() + delay, message).catch(() => {});
         setTimeout(() => this.wake(), delay + 10).unref();
@@ -164,11 +167,13 @@ export class LeaseWorker {
       if (done.outcome === 'gone' || (done.outcome === 'already' && done.leaseId !== lease.id)) {
         // Deleted (or given another lease) while we worked: do not leave an orphan lease.
         log.warn({ reservation: r.id, lease: lease.id }, 'reservation changed during lease creation; deleting the new lease');
+        leaseCreations.inc({ outcome: 'abandoned', reason: 'reservation_changed' });
         await leases
           .deleteLease(session, lease.id)
           .catch((err: unknown) => log.error({ err, lease: lease.id }, 'could not delete orphan lease'));
         return;
       }
+      leaseCreations.inc({ outcome: 'created', reason: found ? 'found' : 'new' });
       if (done.outcome === 'allocated' && done.createRecorded) {
         await this.o.messenger.userMessage('create', done.reservation);
         await markDelivered(db, r.id, 'create', this.now()).catch((err: unknown) =>
@@ -193,6 +198,7 @@ export class LeaseWorker {
           'lease creation failed; will retry',
         );
         await retryLeaseJobLater(db, claim.reservationId, now + delay, message);
+        leaseCreations.inc({ outcome: 'retried', reason: leaseFailureReason(err) });
         setTimeout(() => this.wake(), delay + 10).unref();
       } else {
         log.error(
@@ -200,6 +206,7 @@ export class LeaseWorker {
           'lease creation failed; reservation in ERROR',
         );
         await failLeaseJob(db, claim.reservationId, statusReason(message));
+        leaseCreations.inc({ outcome: 'failed', reason: leaseFailureReason(err) });
       }
     } catch (dbErr) {
       // The claim expires by itself; the job is taken again then.

@@ -15,6 +15,7 @@ import { getReservation } from '../db/repositories/reservations.js';
 import { acquireTaskLock, releaseTaskLock } from '../db/repositories/task-locks.js';
 import { COMPLETE_RETENTION_MS } from '../domain/lifecycle.js';
 import type { Logger } from '../domain/logger.js';
+import { outboxResent } from '../metrics/registry.js';
 import { deliver } from '../notification/lease-events.js';
 import type { Messenger } from '../notification/messenger.js';
 
@@ -147,6 +148,7 @@ export class PeriodicTasks {
       if (!r) continue; // deleted meanwhile; its rows go with it
       log.warn({ reservation: r.id, message: m.event }, 'sending a message its process did not send');
       await deliver(db, messenger, log, m.event, r, now);
+      outboxResent.inc({ message: m.event });
       n++;
     }
     return n;

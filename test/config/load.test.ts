@@ -69,6 +69,7 @@ describe('all-in-one defaults (no configuration file)', () => {
       request_timeout: 30,
       headers_timeout: 10,
       flavor_cache_seconds: 1,
+      metrics_allowed_networks: ['127.0.0.0/8', '::1'],
     });
     expect(config.database.connection).toBe(`sqlite:///${cwd}/.warre/warre.db`);
     expect(config.database).toMatchObject({ connect_timeout: 5, pool_timeout: 5, statement_timeout: 10 }); // docs/operations.md
@@ -80,6 +81,7 @@ describe('all-in-one defaults (no configuration file)', () => {
       lease_retry_timeout: 900,
       claim_ttl: 300,
       lease_concurrency: 8,
+      metrics_port: null,
     });
     expect(config.keystone_authtoken.token_cache_time).toBe(300);
     expect(config.keystone_authtoken.service_token_roles).toEqual(['service']);

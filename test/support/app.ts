@@ -2,7 +2,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { buildApp } from '../../src/api/app.js';
+import { type AppOptions, buildApp } from '../../src/api/app.js';
 import { NoAuthAuthenticator } from '../../src/auth/noauth.js';
 import type { Db } from '../../src/db/connect.js';
 import type { LeaseBackend } from '../../src/drivers/lease-backend.js';
@@ -32,6 +32,8 @@ export interface TestAppOptions {
   flavorCacheSeconds?: number;
   /** Check every answer against the OpenAPI document (test/support/openapi-check.ts); default true. */
   checkAnswers?: boolean;
+  /** `GET /metrics` settings (default: loopback only, this process's registry). */
+  metrics?: AppOptions['metrics'];
 }
 
 export async function buildTestApp(dialect: Dialect, opts: TestAppOptions = {}): Promise<TestApp> {
@@ -57,6 +59,7 @@ export async function buildTestApp(dialect: Dialect, opts: TestAppOptions = {}):
     authenticator: new NoAuthAuthenticator(),
     policy: new PolicyEnforcer({ policyFile: opts.policyFile ?? null }),
     logger,
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
   });
   await app.ready();
   if (opts.checkAnswers !== false) checkEveryAnswer(app);

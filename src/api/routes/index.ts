@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../services/dependencies.js';
 import type { Authorizer } from '../request.js';
+import metricsRoutes from './metrics.js';
 import rootRoutes from './root.js';
 import availabilityRoutes from './v1/availability.js';
 import calendarRoutes from './v1/calendar.js';
@@ -22,6 +23,13 @@ export interface RouteDeps {
   authz: Authorizer;
   publicUrl: string | null;
   health: () => Promise<HealthReport>;
+  /** `GET /metrics` (docs/metrics.md): who may read it, and this process's (or its cluster's) metrics. */
+  metrics: MetricsSource;
+}
+
+export interface MetricsSource {
+  allowed: (peerAddress: string | undefined) => boolean;
+  processMetrics: () => Promise<string>;
 }
 
 export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
@@ -34,4 +42,5 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   await limitsRoutes(app, deps);
   await availabilityRoutes(app, deps);
   await openApiRoutes(app, deps);
+  await metricsRoutes(app, deps);
 }

@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import amqp, { type ChannelModel } from 'amqplib';
 import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
+import { busConnectFailures, busReconnects } from '../../metrics/registry.js';
 import { type BusOptions, busOptions } from './options.js';
 import { type ConnectTarget, resolveTransport } from './transport-url.js';
 
@@ -191,6 +192,7 @@ export class BusConnection extends EventEmitter {
           delayMs = Math.min(o.rabbit_retry_interval + o.rabbit_retry_backoff * (attempt - 1), o.rabbit_interval_max) * 1000;
         }
         this.logger.error({ err, host: target.label }, `Connection failed: ${errorText(err)} (retrying in ${delayMs / 1000} seconds)`);
+        busConnectFailures.inc({ connection: this.name });
         this.emit('reconnect-scheduled', { attempt, delayMs, error: err });
         this.setState('waiting');
         await this.sleep(delayMs);
@@ -231,6 +233,7 @@ export class BusConnection extends EventEmitter {
         `AMQP server on ${target.label} is unreachable: ${error ? errorText(error) : 'connection closed'}. Trying again in ${this.options.rabbit_retry_interval} seconds.`,
       );
       this.emit('disconnected', { host: target.label, error });
+      busReconnects.inc({ connection: this.name });
       this.setState('waiting');
       await this.sleep(this.options.rabbit_retry_interval * 1000);
     }

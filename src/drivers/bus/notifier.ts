@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
+import { busNotifications } from '../../metrics/registry.js';
 import type { BusConnection } from './connection.js';
 import { encodeBody, notificationMessage } from './envelope.js';
 import { DEFAULT_NOTIFIER_OPTIONS, type NotificationDriver, type NotifierOptions } from './options.js';
@@ -104,7 +105,8 @@ export class Notifier {
     extras: OsloContextExtras = {},
   ): Promise<void> {
     if (this.drivers.length === 0) return;
-    const sends: Promise<unknown>[] = [];
+    const sends: Promise<boolean>[] = [];
+    let failed = false;
     try {
       const ctx = sanitizeNotificationContext(context, extras);
       // One message id and timestamp per notification, a new _unique_id per send (as oslo).
@@ -158,9 +160,12 @@ export class Notifier {
         }
       }
     } catch (err) {
+      failed = true;
       this.logger.error({ err, event_type: eventType }, `Problem '${(err as Error).message}' attempting to send to notification system.`);
     }
-    await Promise.all(sends);
+    const confirmed = await Promise.all(sends);
+    if (this.drivers.some((d) => d !== 'noop'))
+      busNotifications.inc({ event: eventType, result: failed || confirmed.includes(false) ? 'failed' : 'sent' });
   }
 
   /** Wait up to `timeoutMs` for unsent notifications, then give up the rest (logged). */

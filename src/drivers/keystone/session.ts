@@ -8,6 +8,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
+import { keystonePathTemplate, keystoneRequestDuration } from '../../metrics/registry.js';
 import { ConnectTimeout, rawRequest, SSLError, type TlsOptions, tlsOptions } from '../http.js';
 import type { ServiceSession } from '../service-session.js';
 import { EndpointNotFoundError, joinUrl } from '../service-session.js';
@@ -165,6 +166,7 @@ export async function keystoneFetch(
   }
   const where = `${method} ${url.replace(/\?.*$/, '')}`;
   let res: { status: number; headers: IncomingHttpHeaders; text: string };
+  const timer = keystoneRequestDuration.startTimer({ method, path: keystonePathTemplate(url) });
   try {
     res = await rawRequest(url, {
       method,
@@ -174,7 +176,9 @@ export async function keystoneFetch(
       keepAlive: false,
       ...(opts.tls ? { tls: opts.tls } : {}),
     });
+    timer({ status: String(res.status) });
   } catch (err) {
+    timer({ status: 'error' });
     if (err instanceof ConnectTimeout)
       throw new KeystoneUnavailableError(`Keystone did not answer ${where} within ${opts.timeoutMs / 1000} s`, 'timeout');
     const cause = err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err);

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { type Logger, SILENT_LOGGER } from '../../domain/logger.js';
+import { tokenCache } from '../../metrics/registry.js';
 import { type AuthTokenOptions, TOKEN_CACHE_TIME_S } from './options.js';
 import type { TokenBody } from './session.js';
 import { errorMessage, KeystoneAuthError, KeystoneSession, KeystoneUnavailableError } from './session.js';
@@ -117,7 +118,10 @@ export class TokenValidator {
     const key = createHash('sha256').update(token).digest('hex'); // the token itself is never kept
     const rejectedUntil = this.rejected.get(key);
     if (rejectedUntil !== undefined) {
-      if (Date.now() < rejectedUntil) throw new InvalidTokenError('Token was rejected by Keystone moments ago');
+      if (Date.now() < rejectedUntil) {
+        tokenCache.inc({ result: 'rejected' });
+        throw new InvalidTokenError('Token was rejected by Keystone moments ago');
+      }
       this.rejected.delete(key);
     }
     const cached = this.cache.get(key);
@@ -125,11 +129,16 @@ export class TokenValidator {
       const now = Date.now();
       if (now >= cached.data.expiresAt.getTime()) {
         this.cache.delete(key);
+        tokenCache.inc({ result: 'hit' });
         throw new InvalidTokenError('Token has expired');
       }
-      if (now < cached.until) return cached.data;
+      if (now < cached.until) {
+        tokenCache.inc({ result: 'hit' });
+        return cached.data;
+      }
       this.cache.delete(key);
     }
+    tokenCache.inc({ result: 'miss' });
     let pending = this.inflight.get(key);
     if (!pending) {
       pending = this.fetch(key, token).finally(() => this.inflight.delete(key));

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 
 import type { ServiceSession } from '../../drivers/service-session.js';
 import { sendMessage, TaynacError, type TaynacOptions } from '../../drivers/taynac.js';
+import { userMessages } from '../../metrics/registry.js';
 import {
   defaultTemplateDir,
   MESSAGE_SUBJECT,
@@ -66,6 +67,7 @@ abstract class BaseSender implements UserMessageSender {
     const ctx = { event, reservation_id: reservation.id };
     if (this.needsUser && !user?.email) {
       this.log.warn({ ...ctx, user_id: user?.id ?? reservation.user_id }, 'User has no email address; message not sent');
+      userMessages.inc({ event, result: 'skipped' });
       return;
     }
     let body: string;
@@ -73,17 +75,20 @@ abstract class BaseSender implements UserMessageSender {
       body = renderUserMessage(this.templateDir, event, messageVars(reservation, user));
     } catch (err) {
       this.log.error({ ...ctx, err, template_dir: this.templateDir }, 'Cannot render the user message template');
+      userMessages.inc({ event, result: 'failed' });
       return;
     }
     for (let attempt = 1; ; attempt++) {
       try {
         await this.deliver(event, reservation, user, body);
+        userMessages.inc({ event, result: 'sent' });
         return;
       } catch (err) {
         const permanent = err instanceof PermanentSendError;
         const cause = permanent ? err.original : err;
         if (permanent || attempt >= this.attempts) {
           this.log.error({ ...ctx, err: cause, attempts: attempt }, 'Failed to send the user message; giving up');
+          userMessages.inc({ event, result: 'failed' });
           return;
         }
         const delay = this.retryDelayMs * 2 ** (attempt - 1);
