@@ -58,6 +58,45 @@ export function statusReason(message: string): string {
 }
 
 /**
+ * Why a lease could not be made, as far as the member is concerned (docs/api.md#lease-failures):
+ * - `refused`: Blazar refused the lease itself (no capacity, bad dates); its own words are shown;
+ * - `identity`: the bot's role grant or login failed (Keystone refused Warre);
+ * - `catalog`: the cloud's catalog has no reservation endpoint;
+ * - `service`: the reservation service refused the call for another reason (policy, conflict, internal error);
+ * - `unavailable`: a service could not be reached until the retries ran out;
+ * - `internal`: anything else.
+ */
+export type LeaseFailureKind = 'refused' | 'identity' | 'catalog' | 'service' | 'unavailable' | 'internal';
+
+/** What the member sees (`status_reason`) and what operators see (the log, the reservation history). */
+export interface LeaseFailure {
+  kind: LeaseFailureKind;
+  /** Plain words for the member: no user, role, policy or endpoint names. At most 255 characters. */
+  reason: string;
+  /** The error as it happened, for the log and the history. */
+  detail: string;
+}
+
+const OPERATORS = 'The cloud operators have the details.';
+const PLAIN_REASONS: Record<Exclude<LeaseFailureKind, 'refused'>, string> = {
+  identity: `The reservation could not be set up in the cloud: the identity service refused Warre's access to the project. ${OPERATORS}`,
+  catalog: `The reservation could not be set up in the cloud: the reservation service is not registered in the cloud's catalog. ${OPERATORS}`,
+  service: `The reservation could not be set up in the cloud: the reservation service refused the lease. ${OPERATORS}`,
+  unavailable: `The reservation could not be set up in the cloud: a cloud service could not be reached before Warre gave up retrying. ${OPERATORS}`,
+  internal: `The reservation could not be set up in the cloud. ${OPERATORS}`,
+};
+
+/**
+ * The member's reason for a failure of `kind`. Only a `refused` lease shows the reservation
+ * service's own message (e.g. `ERROR: Not enough hosts available`, as the Python service
+ * stored it): it is about the booking, not about the cloud's insides.
+ */
+export function leaseFailure(kind: LeaseFailureKind, detail: string): LeaseFailure {
+  const reason = kind === 'refused' ? statusReason(detail) : PLAIN_REASONS[kind];
+  return { kind, reason, detail };
+}
+
+/**
  * Retry policy for lease creation: transient failures are retried with capped
  * exponential backoff until `retryTimeoutMs` after the first attempt.
  */

@@ -12,10 +12,11 @@ import { type Claim, claimLeaseJob, completeLeaseJob, failLeaseJob, retryLeaseJo
 import { markDelivered } from '../db/repositories/outbox.js';
 import { getReservation } from '../db/repositories/reservations.js';
 import { isDatabaseUnavailable } from '../db/resilience.js';
-import { nextAttemptDelay, shouldRetry, statusReason } from '../domain/lifecycle.js';
+import { type LeaseFailure, type LeaseFailureKind, leaseFailure, nextAttemptDelay, shouldRetry } from '../domain/lifecycle.js';
 import type { Logger } from '../domain/logger.js';
+import { KeystoneAuthError, KeystoneUnavailableError } from '../drivers/keystone/session.js';
 import { type LeaseBackend, LeaseError, type LeaseRequest, leaseName } from '../drivers/lease-backend.js';
-import type { ServiceSession } from '../drivers/service-session.js';
+import { EndpointNotFoundError, type ServiceSession } from '../drivers/service-session.js';
 import { leaseCreations, leaseFailureReason } from '../metrics/registry.js';
 import type { Messenger } from '../notification/messenger.js';
 
@@ -128,8 +129,14 @@ export class LeaseWorker {
     }
     if (r?.status !== 'PENDING_CREATE') return;
     const name = leaseName(r.id);
+    let session: ServiceSession | null;
     try {
-      const session = await this.o.botSession(r.project_id);
+      session = await this.o.botSession(r.project_id);
+    } catch (err) {
+      await this.failed(claim, err, 'bot');
+      return;
+    }
+    try {
       // A previous attempt may have created the lease before dying: find it by name.
       let lease = claim.attempts > 1 ? await leases.findLeaseByName(session, name) : null;
       const found = lease !== null;
@@ -181,11 +188,11 @@ export class LeaseWorker {
         );
       }
     } catch (err) {
-      await this.failed(claim, err);
+      await this.failed(claim, err, 'lease');
     }
   }
 
-  private async failed(claim: Claim, err: unknown): Promise<void> {
+  private async failed(claim: Claim, err: unknown, stage: 'bot' | 'lease'): Promise<void> {
     const { db, log } = this.o;
     const transient = err instanceof LeaseError ? err.transient : isTransientError(err);
     const message = err instanceof Error ? err.message : String(err);
@@ -201,11 +208,13 @@ export class LeaseWorker {
         leaseCreations.inc({ outcome: 'retried', reason: leaseFailureReason(err) });
         setTimeout(() => this.wake(), delay + 10).unref();
       } else {
+        // The member sees a plain reason; the error itself goes to the log (docs/api.md#lease-failures).
+        const failure = describeLeaseFailure(err, stage);
         log.error(
-          { reservation: claim.reservationId, attempt: claim.attempts, error: message },
+          { reservation: claim.reservationId, attempt: claim.attempts, error: failure.detail, kind: failure.kind, reason: failure.reason },
           'lease creation failed; reservation in ERROR',
         );
-        await failLeaseJob(db, claim.reservationId, statusReason(message));
+        await failLeaseJob(db, claim.reservationId, failure.reason);
         leaseCreations.inc({ outcome: 'failed', reason: leaseFailureReason(err) });
       }
     } catch (dbErr) {
@@ -213,6 +222,33 @@ export class LeaseWorker {
       log.error({ err: dbErr, reservation: claim.reservationId }, 'cannot record the lease failure');
     }
   }
+}
+
+/** Blazar's refusals for want of room, which the member should read as they are. */
+const NO_CAPACITY = /^ERROR: Not enough (hosts|resources) available/;
+
+/**
+ * What a lease failure means to the member and to operators ({@link LeaseFailure}): `stage`
+ * says whether it happened while setting up the bot (role grant, login) or while
+ * talking to Blazar. Exported so that whoever records the failure elsewhere (the
+ * reservation's history) gets the same reason and detail.
+ */
+export function describeLeaseFailure(err: unknown, stage: 'bot' | 'lease'): LeaseFailure {
+  const detail = err instanceof Error ? err.message : String(err);
+  return leaseFailure(failureKind(err, stage, detail), detail);
+}
+
+function failureKind(err: unknown, stage: 'bot' | 'lease', detail: string): LeaseFailureKind {
+  if (err instanceof LeaseError) {
+    if (err.status === null || (err.status >= 502 && err.status <= 504)) return 'unavailable';
+    if (err.status === 401) return 'identity';
+    if (err.status === 400 || (err.status === 500 && NO_CAPACITY.test(detail))) return 'refused';
+    return 'service';
+  }
+  if (err instanceof EndpointNotFoundError) return 'catalog';
+  if (err instanceof KeystoneUnavailableError) return 'unavailable';
+  if (err instanceof KeystoneAuthError || stage === 'bot') return 'identity';
+  return isTransientError(err) ? 'unavailable' : 'internal';
 }
 
 /** Errors of Keystone (bot login) and the network are worth retrying. */

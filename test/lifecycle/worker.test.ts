@@ -13,10 +13,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/connect.js';
 import { claimLeaseJob, completeLeaseJob } from '../../src/db/repositories/lease-jobs.js';
 import { deleteReservation } from '../../src/db/repositories/reservations.js';
+import { type LeaseFailureKind, leaseFailure } from '../../src/domain/lifecycle.js';
 import { BlazarLeaseBackend } from '../../src/drivers/blazar/client.js';
-import { KeystoneUnavailableError } from '../../src/drivers/keystone/session.js';
-import type { LeaseBackend } from '../../src/drivers/lease-backend.js';
-import { LeaseWorker, type LeaseWorkerOptions } from '../../src/worker/lease-worker.js';
+import { KeystoneAuthError, KeystoneUnavailableError } from '../../src/drivers/keystone/session.js';
+import { type LeaseBackend, LeaseError } from '../../src/drivers/lease-backend.js';
+import { describeLeaseFailure, LeaseWorker, type LeaseWorkerOptions } from '../../src/worker/lease-worker.js';
 import { DIALECTS, migratedDatabase, type TestDatabase } from '../support/db.js';
 import { FakeBlazar } from '../support/fake-blazar.js';
 import { FakeSession } from '../support/fake-session.js';
@@ -239,9 +240,101 @@ describe.each(DIALECTS)('lease worker on %s', (dialect) => {
     expect((await reservationRow(db, id))!.status).toBe('PENDING_CREATE');
     clock.advance(61_000);
     expect(await w.runOnce()).toBe(1);
-    expect(await reservationRow(db, id)).toMatchObject({ status: 'ERROR', status_reason: 'ERROR: Service Unavailable' });
+    // The member reads a plain reason; the error itself is in the log (docs/api.md#lease-failures).
+    expect(await reservationRow(db, id)).toMatchObject({ status: 'ERROR', status_reason: leaseFailure('unavailable', '').reason });
+    const line = log.lines.find((l) => l.msg === 'lease creation failed; reservation in ERROR');
+    expect(line?.obj).toMatchObject({ reservation: id, kind: 'unavailable', error: 'ERROR: Service Unavailable' });
     expect(blazar.leases.size).toBe(0);
     expect(messenger.sent).toEqual([]);
+  });
+
+  it('status_reason: a plain reason per failure class, never the ids, roles or policy names of the detail (logged instead)', async () => {
+    const flavor = await seedFlavor(db);
+    const { start, end } = future();
+    const grantDetail =
+      'Keystone refused PUT projects/p-plain/users/0bd1c2a3b4c5d6e7f8091a2b3c4d5e6f/roles/9a8b7c6d5e4f: You are not authorized to perform the requested action: identity:create_grant.';
+    const cases: { name: string; setup: () => Partial<LeaseWorkerOptions>; kind: LeaseFailureKind; detail: string | RegExp }[] = [
+      {
+        name: 'Blazar policy (403)',
+        setup: () => {
+          blazar.failNext(1, 403, "Policy doesn't allow blazar:leases:post to be performed.");
+          return {};
+        },
+        kind: 'service',
+        detail: "ERROR: Policy doesn't allow blazar:leases:post to be performed.",
+      },
+      {
+        name: 'an internal Blazar error (500, not about capacity)',
+        setup: () => {
+          blazar.failNext(1, 500, 'Trust 5c3e2f1a creation failed for user 0bd1c2a3');
+          return {};
+        },
+        kind: 'service',
+        detail: 'ERROR: Trust 5c3e2f1a creation failed for user 0bd1c2a3',
+      },
+      {
+        name: 'the bot role grant refused (403 identity:create_grant)',
+        setup: () => ({
+          botSession: async () => {
+            throw new KeystoneAuthError(403, grantDetail);
+          },
+        }),
+        kind: 'identity',
+        detail: grantDetail,
+      },
+      {
+        name: 'a bot role that does not exist (404 on the grant)',
+        setup: () => ({
+          botSession: async () => {
+            throw new Error(
+              'Granting role 9a8b7c6d5e4f to user 0bd1c2a3 on project p-plain failed: 404 Could not find role: 9a8b7c6d5e4f.',
+            );
+          },
+        }),
+        kind: 'identity',
+        detail: /^Granting role 9a8b7c6d5e4f/,
+      },
+      {
+        name: 'no reservation endpoint in the catalog',
+        setup: () => {
+          session = new FakeSession({});
+          return {};
+        },
+        kind: 'catalog',
+        detail: 'No public endpoint for service type reservation in the catalog',
+      },
+    ];
+    for (const c of cases) {
+      blazar.reset();
+      session = new FakeSession({ reservation: blazar.url });
+      log = recordingLogger();
+      const extra = c.setup();
+      const id = await seedReservation(db, { flavor, start, end, projectId: 'p-plain' });
+      expect(await worker(extra).runOnce(), c.name).toBe(1);
+      const row = await reservationRow(db, id);
+      expect(row?.status, c.name).toBe('ERROR');
+      expect(row?.status_reason, c.name).toBe(leaseFailure(c.kind, '').reason);
+      expect(row?.status_reason, c.name).not.toMatch(/0bd1c2a3|9a8b7c6d|blazar:|identity:|Trust|Policy/);
+      const line = log.lines.find((l) => l.msg === 'lease creation failed; reservation in ERROR');
+      expect(line?.obj, c.name).toMatchObject({ reservation: id, kind: c.kind, reason: row?.status_reason });
+      const logged = String(line?.obj['error'] ?? '');
+      if (typeof c.detail === 'string') expect(logged, c.name).toBe(c.detail);
+      else expect(logged, c.name).toMatch(c.detail);
+    }
+    // The pure rule: Blazar's refusals of the booking itself keep its words, cut to 255 characters.
+    expect(
+      describeLeaseFailure(LeaseError.fromStatus(500, 'Not enough resources available with query ["=", "$gpu", "a100"]'), 'lease'),
+    ).toEqual({
+      kind: 'refused',
+      reason: 'ERROR: Not enough resources available with query ["=", "$gpu", "a100"]',
+      detail: 'ERROR: Not enough resources available with query ["=", "$gpu", "a100"]',
+    });
+    expect(describeLeaseFailure(new KeystoneUnavailableError('Unable to reach Keystone', 'connect'), 'bot').kind).toBe('unavailable');
+    expect(describeLeaseFailure(LeaseError.fromStatus(401, 'Authentication required'), 'lease').kind).toBe('identity');
+    expect(describeLeaseFailure(new TypeError('x is undefined'), 'lease')).toMatchObject({ kind: 'internal', detail: 'x is undefined' });
+    for (const kind of ['identity', 'catalog', 'service', 'unavailable', 'internal'] as const) {
+      expect(leaseFailure(kind, 'detail').reason.length).toBeLessThanOrEqual(255);
+    }
   });
 
   it('a Keystone outage (bot login) is transient', async () => {
