@@ -86,12 +86,12 @@ export async function startApiProcess(
 export async function runApi(config: WarreConfig): Promise<void> {
   const log = createLogger(config, 'warre-api');
   const workers = config.api.workers > 0 ? config.api.workers : os.availableParallelism();
-  const api = await startApiProcess(config, log);
   if (await supervise(workers, log, 'API', () => checkSchema(config, log))) {
     // One /metrics answer for all processes: the one a scrape reaches asks this primary (docs/metrics.md).
     aggregateForWorkers();
     return;
   }
+  const api = await startApiProcess(config, log);
   log.info({ url: api.url, pid: process.pid }, 'warre-api listening');
   const stop = async () => {
     await api.close().catch(() => {});
