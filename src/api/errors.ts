@@ -5,7 +5,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError } from '../auth/context.js';
 import { WarreError } from '../domain/errors.js';
-import { LimitsUnavailableError, UnknownProjectError } from '../quota/limits.js';
+import { LimitsConfigurationError, LimitsUnavailableError, UnknownProjectError } from '../quota/limits.js';
 
 export const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable, please try again later';
 
@@ -31,6 +31,12 @@ export function errorHandler(this: unknown, err: FastifyError | Error, req: Fast
     // Logged once per outage by the database layer (src/db/resilience.ts), not per request.
     req.log.debug({ error: err.message }, 'database unavailable');
     void reply.status(503).send({ error_message: DATABASE_UNAVAILABLE_MESSAGE });
+    return;
+  }
+  if (err instanceof LimitsConfigurationError) {
+    // An operator's fix, named in the answer (no secret in it) and in the log (docs/keystone.md#limits-errors).
+    req.log.error({ error: err.message }, 'quota limits cannot be read');
+    void reply.status(500).send({ error_message: err.message });
     return;
   }
   if (err instanceof LimitsUnavailableError) {

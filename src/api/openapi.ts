@@ -610,7 +610,10 @@ function commonErrors(op: OperationSpec): Partial<Record<number, string[]>> {
       401,
       'No identity: under keystone a missing, invalid or expired `X-Auth-Token`; under noauth no `X-Project-Id` (or an id over 64 characters)',
     );
-    add(500, '`Unexpected API Error.`');
+    add(
+      500,
+      '`Unexpected API Error.`; `Quota limits cannot be read: …` (how Keystone unified limits are set up, e.g. an unknown `[oslo_limit] endpoint_id`)',
+    );
     add(503, '`The database is unavailable, please try again later`; Keystone or its unified limits cannot be reached');
   }
   return out;

@@ -53,7 +53,7 @@ export async function runAllInOne(config: WarreConfig): Promise<void> {
   worker.start();
   periodic.start();
 
-  const api = await startApiProcess(config, log, { db, leases, nudgeWorker: () => worker.wake(), autoUpgrade: true });
+  const api = await startApiProcess(config, log, { db, leases, nudgeWorker: () => worker.wake(), autoUpgrade: true, withWorker: true });
   const data = config.databaseTarget.dialect === 'sqlite' ? config.databaseTarget.filename : db.location;
   const portal = dashboardUrl(config, api.url);
   const banner = [

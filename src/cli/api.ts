@@ -2,14 +2,18 @@
  * `warre-api`: the REST API, `[api] workers` processes sharing the port
  * (node:cluster; the primary only supervises and restarts workers).
  */
+import cluster from 'node:cluster';
 import os from 'node:os';
 import type { Logger } from 'pino';
+import { KeystoneAuthenticator } from '../auth/keystone.js';
 import type { WarreConfig } from '../config/load.js';
 import { aggregateForWorkers, prepareProcessMetrics } from '../metrics/cluster.js';
+import { UnifiedLimitsProvider } from '../quota/unified-limits.js';
 import type { Services } from '../services/dependencies.js';
 import { FlavorCatalog } from '../services/flavor-catalog.js';
 import { supervise } from './cluster.js';
 import { dashboardOptions } from './dashboard.js';
+import { type CheckTiming, type KeystoneCheck, serviceUserCheck, startKeystoneChecks, tokenValidationCheck } from './keystone-checks.js';
 import {
   checkSchema,
   createAuthenticator,
@@ -23,6 +27,8 @@ import {
 
 export interface RunningApi {
   url: string;
+  /** Settles when the Keystone start-up checks have run once (at once when there are none). */
+  keystoneChecked: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -30,7 +36,15 @@ export interface RunningApi {
 export async function startApiProcess(
   config: WarreConfig,
   log: Logger,
-  extra: Partial<Pick<Services, 'leases' | 'nudgeWorker' | 'db'>> & { autoUpgrade?: boolean; port?: number } = {},
+  extra: Partial<Pick<Services, 'leases' | 'nudgeWorker' | 'db'>> & {
+    autoUpgrade?: boolean;
+    port?: number;
+    /** Run the Keystone start-up checks (docs/keystone.md#start-up-checks); default true. */
+    keystoneChecks?: boolean;
+    keystoneCheckTiming?: CheckTiming;
+    /** The process also runs the lease worker (all-in-one): the checks include the bot's. */
+    withWorker?: boolean;
+  } = {},
 ): Promise<RunningApi> {
   // All-in-one passes its database: one SQLite connection per process, since
   // better-sqlite3 waits for a lock synchronously and two connections in one
@@ -58,6 +72,16 @@ export async function startApiProcess(
     flavorCatalog: new FlavorCatalog(db, config.api.flavor_cache_seconds),
   };
   const authenticator = createAuthenticator(config, log);
+  const checks: KeystoneCheck[] = [];
+  if (authenticator instanceof KeystoneAuthenticator) checks.push(tokenValidationCheck(authenticator.validator.session));
+  const { limits } = svc;
+  if (limits instanceof UnifiedLimitsProvider) checks.push({ section: 'oslo_limit', run: () => limits.check() });
+  if (serviceSession) {
+    const blazar = svc.leases?.name === 'blazar';
+    const worker = extra.withWorker ?? false;
+    checks.push(serviceUserCheck(config, serviceSession, { blazar, nova: worker, grants: worker && blazar }));
+  }
+  const keystoneChecks = extra.keystoneChecks === false ? null : startKeystoneChecks(checks, log, extra.keystoneCheckTiming);
   const app = await buildApp({
     svc,
     authenticator,
@@ -74,7 +98,9 @@ export async function startApiProcess(
   const address = await app.listen({ host: config.api.host, port });
   return {
     url: address,
+    keystoneChecked: keystoneChecks?.firstRound ?? Promise.resolve(),
     close: async () => {
+      keystoneChecks?.stop();
       await app.close();
       await authenticator.close?.();
       await busNudge?.close();
@@ -91,7 +117,8 @@ export async function runApi(config: WarreConfig): Promise<void> {
     aggregateForWorkers();
     return;
   }
-  const api = await startApiProcess(config, log);
+  // With [api] workers > 1, the first process checks Keystone for all (docs/keystone.md#start-up-checks).
+  const api = await startApiProcess(config, log, { keystoneChecks: !cluster.isWorker || cluster.worker?.id === 1 });
   log.info({ url: api.url, pid: process.pid }, 'warre-api listening');
   const stop = async () => {
     await api.close().catch(() => {});

@@ -106,5 +106,9 @@ export function createLimits(config: WarreConfig, log: Logger): LimitsProvider {
 export function createServiceSession(config: WarreConfig, log: Logger): KeystoneSession | null {
   const sa = config.service_auth;
   if (sa.auth_url === null || sa.auth_url === '') return null;
-  return new KeystoneSession(keystoneAuthOptions(sa, 'service_auth'), { logger: log, section: 'service_auth' });
+  return new KeystoneSession(keystoneAuthOptions(sa, 'service_auth'), {
+    logger: log,
+    section: 'service_auth',
+    maxTokenAgeMs: sa.catalog_max_age * 1000,
+  });
 }

@@ -49,7 +49,9 @@ export function createMessenger(
  * The bot identity for a project (docs/api.md#bot): grant `[warre] bot_role_id` to
  * the bot user on the project, then log in as the bot scoped to it. Sessions
  * are kept per project (the most recently used {@link BOT_SESSIONS_KEPT}) so
- * tokens are reused until they expire.
+ * tokens are reused until they expire or `[service_auth] catalog_max_age` passes;
+ * a stale catalog is also re-read when an endpoint is missing or has moved
+ * (src/drivers/service-request.ts, docs/keystone.md#catalog).
  */
 export function botSessions(
   config: WarreConfig,
@@ -67,7 +69,14 @@ export function botSessions(
     await grantProjectRole(serviceSession, projectId, bot_user_id, bot_role_id);
     let s = sessions.get(projectId);
     if (!s) {
-      s = botSession({ auth_url: authUrl, bot_user_id, bot_password, projectId, tls: serviceSession.tls });
+      s = botSession({
+        auth_url: authUrl,
+        bot_user_id,
+        bot_password,
+        projectId,
+        tls: serviceSession.tls,
+        maxTokenAgeMs: config.service_auth.catalog_max_age * 1000,
+      });
       sessions.set(projectId, s);
     }
     return s;

@@ -3,6 +3,8 @@
  * runs the periodic tasks. Listens for the API's `create_lease` casts on the
  * bus (a nudge: it also polls, so nothing depends on the cast arriving).
  */
+
+import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import type { WarreConfig } from '../config/load.js';
 import { RpcServer } from '../drivers/bus/rpc.js';
@@ -10,6 +12,7 @@ import { aggregateForWorkers } from '../metrics/cluster.js';
 import { type MetricsServer, startMetricsServer } from '../metrics/server.js';
 import { connectBus, createNotifier, notificationTransportUrl } from './bus.js';
 import { supervise } from './cluster.js';
+import { serviceUserCheck, startKeystoneChecks } from './keystone-checks.js';
 import { createLeaseBackend } from './leases.js';
 import { checkSchema, createLogger, createServiceSession, ensureSchema, openConfiguredDatabase } from './runtime.js';
 import { createMessenger, createPeriodic, createWorker } from './worker-parts.js';
@@ -52,9 +55,17 @@ export async function runWorker(config: WarreConfig): Promise<void> {
   worker.start();
   periodic.start();
   log.info({ worker: worker.id, backend: leases.name }, 'warre-worker started');
+  // The first worker process checks Warre's identities in Keystone for all (docs/keystone.md#start-up-checks).
+  const first = !cluster.isWorker || cluster.worker?.id === 1;
+  const keystoneChecks =
+    serviceSession && first
+      ? startKeystoneChecks([serviceUserCheck(config, serviceSession, { blazar: true, nova: true, grants: true })], log)
+      : null;
+  if (!serviceSession) log.error('[service_auth] auth_url is not set: the bot role cannot be granted; every lease fails until it is');
 
   const stop = async () => {
     log.info('stopping');
+    keystoneChecks?.stop();
     await metrics?.close();
     await rpc?.stop().catch(() => {});
     await worker.stop();

@@ -564,6 +564,15 @@ export const OPTIONS = {
     system_scope: str({ help: 'Scope the token to the system (e.g. "all") instead of a project.' }),
     region_name: str({ help: 'Region of the endpoints used.' }),
     interface: str({ help: 'Catalog interface of the endpoints used.', default: 'public' }),
+    catalog_max_age: int({
+      help:
+        'Seconds a service catalog (and the token it came with) is used before Warre logs in ' +
+        "again to read a fresh one, for this user and the worker's bot sessions: an endpoint " +
+        'moved in Keystone is seen this late at most. A catalog that lacks an endpoint, or an ' +
+        'endpoint that refuses connections or answers 404, is re-read at once.',
+      default: 300,
+      min: 1,
+    }),
     ...httpsClient,
     timeout: int({
       help: "Seconds to wait for each answer from Keystone to the service user's calls (token, catalog, users, role grants).",

@@ -16,7 +16,10 @@ export interface ServiceSession {
    * interface, then region). Throws {@link EndpointNotFoundError}.
    */
   getEndpoint(serviceType: string, opts?: { interface?: string | null; region?: string | null }): Promise<string>;
-  /** Forget the cached token (e.g. after a 401 from a service). */
+  /**
+   * Forget the cached token and its catalog (after a 401 from a service, or when the
+   * catalog looks stale): the next call logs in again.
+   */
   invalidate(): void;
 }
 

@@ -23,3 +23,16 @@ export class LimitsUnavailableError extends Error {
     this.name = 'LimitsUnavailableError';
   }
 }
+
+/**
+ * Limits cannot be read because of how Warre or Keystone is set up (an `[oslo_limit]
+ * endpoint_id` Keystone does not know, a user without the right to read limits, …): the API
+ * answers 500 with this message, which names what is wrong and never a secret
+ * (docs/keystone.md#limits-errors).
+ */
+export class LimitsConfigurationError extends Error {
+  constructor(message: string) {
+    super(`Quota limits cannot be read: ${message}`);
+    this.name = 'LimitsConfigurationError';
+  }
+}

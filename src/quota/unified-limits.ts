@@ -18,11 +18,12 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../domain/logger.js';
 import { type ProjectLimits, QUOTA_RESOURCES, type QuotaResource } from '../domain/quota.js';
+import { type Finding, login } from '../drivers/keystone/checks.js';
 import type { OsloLimitOptions } from '../drivers/keystone/options.js';
 import { LIMITS_CACHE_TIME_S, opt } from '../drivers/keystone/options.js';
 import { errorMessage, KeystoneAuthError, KeystoneSession, KeystoneUnavailableError } from '../drivers/keystone/session.js';
 import type { LimitsProvider } from './limits.js';
-import { LimitsUnavailableError, UnknownProjectError } from './limits.js';
+import { LimitsConfigurationError, LimitsUnavailableError, UnknownProjectError } from './limits.js';
 
 export { formatOverLimit } from './messages.js';
 
@@ -79,6 +80,45 @@ export class UnifiedLimitsProvider implements LimitsProvider {
   clearCache(projectId?: string): void {
     if (projectId === undefined) this.cache.clear();
     else this.cache.delete(projectId);
+  }
+
+  /**
+   * The start-up check (docs/keystone.md#start-up-checks): the user logs in, `endpoint_id`
+   * (or the service search) leads to a service and region, and both resources have a
+   * registered limit there. Changes nothing in Keystone.
+   */
+  async check(): Promise<Finding[]> {
+    const section = 'oslo_limit';
+    const uses = 'Creating and extending reservations, offers and GET /v1/limits answer';
+    const { finding } = await login(this.session, section, `${uses} 503`);
+    if (finding) return [finding];
+    let target: LimitsTarget;
+    try {
+      target = await this.target();
+    } catch (err) {
+      if (err instanceof LimitsConfigurationError) {
+        return [{ level: 'error', section, recheck: false, message: `${err.message}. ${uses} 500 until it is fixed.` }];
+      }
+      if (err instanceof KeystoneUnavailableError) {
+        return [{ level: 'warn', section, recheck: true, message: `[${section}] cannot be checked yet: ${err.message}` }];
+      }
+      throw err;
+    }
+    const reg = await this.session.request(
+      'GET',
+      `registered_limits?${query({ service_id: target.serviceId, region_id: target.regionId })}`,
+    );
+    if (reg.status !== 200) throw new Error(`Listing registered limits failed: ${reg.status} ${errorMessage(reg.body)}`);
+    const registered = new Set(((reg.body?.registered_limits ?? []) as { resource_name: string }[]).map((l) => l.resource_name));
+    return QUOTA_RESOURCES.filter((r) => !registered.has(r)).map((resource) => ({
+      level: 'warn' as const,
+      section,
+      recheck: false,
+      message:
+        `[${section}] Keystone has no registered limit for resource ${resource} of service ${target.serviceId}` +
+        `${target.regionId ? ` in region ${target.regionId}` : ''}: a project without a limit of its own gets 0, ` +
+        'and every reservation it asks for is refused (413).',
+    }));
   }
 
   /** The service and region Warre's limits are registered under (resolved once). */
@@ -143,6 +183,9 @@ export class UnifiedLimitsProvider implements LimitsProvider {
       }
       return { limits };
     } catch (err) {
+      if (err instanceof KeystoneAuthError && err.status === 403) {
+        throw new LimitsConfigurationError(`Keystone does not let the [oslo_limit] user read limits (${err.message})`);
+      }
       if (err instanceof KeystoneUnavailableError || err instanceof KeystoneAuthError) {
         throw new LimitsUnavailableError(`Unable to read limits from Keystone: ${err.message}`);
       }
@@ -171,54 +214,72 @@ export class UnifiedLimitsProvider implements LimitsProvider {
     }
   }
 
+  /**
+   * The service and region of `endpoint_id` (or of the endpoint the service search finds).
+   * What can only be fixed by the operator is a {@link LimitsConfigurationError} naming it.
+   */
   private async resolveTarget(): Promise<LimitsTarget> {
-    const model = await this.session.request('GET', 'limits/model');
+    const read = async (path: string, what: string) => {
+      try {
+        return await this.session.request('GET', path);
+      } catch (err) {
+        if (err instanceof KeystoneAuthError && err.status === 403) {
+          throw new LimitsConfigurationError(
+            `Keystone does not let the [oslo_limit] user read ${what} (it needs the reader role on the system: system_scope = all)`,
+          );
+        }
+        throw err;
+      }
+    };
+    const model = await read('limits/model', 'the limit enforcement model');
     const name = model.body?.model?.name;
     if (model.status !== 200) throw new Error(`Reading the limit enforcement model failed: ${model.status} ${errorMessage(model.body)}`);
-    if (name !== 'flat') throw new Error(`Keystone limit enforcement model ${name} is not supported (only flat)`);
+    if (name !== 'flat') throw new LimitsConfigurationError(`Keystone's limit enforcement model is ${name}; Warre supports only flat`);
 
     const endpointId = opt(this.options.endpoint_id);
     if (endpointId) {
-      const res = await this.session.request('GET', `endpoints/${seg(endpointId)}`);
-      if (res.status === 404) throw new Error(`Can't find endpoint for ${endpointId}`);
+      const res = await read(`endpoints/${seg(endpointId)}`, 'endpoints');
+      if (res.status === 404) throw new LimitsConfigurationError(`[oslo_limit] endpoint_id ${endpointId} was not found in Keystone`);
       if (res.status !== 200) throw new Error(`Reading endpoint ${endpointId} failed: ${res.status} ${errorMessage(res.body)}`);
       return { serviceId: res.body.endpoint.service_id, regionId: res.body.endpoint.region_id ?? null };
     }
 
     const type = opt(this.options.endpoint_service_type);
     const name2 = opt(this.options.endpoint_service_name);
-    if (!type && !name2) throw new Error('[oslo_limit] needs endpoint_id, or endpoint_service_type and/or endpoint_service_name');
-    const services = await this.session.request('GET', `services?${query({ type, name: name2 })}`);
+    if (!type && !name2) {
+      throw new LimitsConfigurationError('[oslo_limit] needs endpoint_id, or endpoint_service_type and/or endpoint_service_name');
+    }
+    const services = await read(`services?${query({ type, name: name2 })}`, 'services');
     if (services.status !== 200) throw new Error(`Listing services failed: ${services.status} ${errorMessage(services.body)}`);
     // Filter here too, in case a Keystone ignores a filter.
     const matching = ((services.body?.services ?? []) as { id: string; type: string; name?: string }[]).filter(
       (s) => (!type || s.type === type) && (!name2 || s.name === name2),
     );
-    if (matching.length > 1) throw new Error(`Multiple services found (type ${type}, name ${name2})`);
+    const searched = `[oslo_limit] endpoint_service_type ${type ?? '(any)'}, endpoint_service_name ${name2 ?? '(any)'}`;
+    if (matching.length > 1) throw new LimitsConfigurationError(`Keystone has several services matching ${searched}`);
     const service = matching[0];
-    if (!service) throw new Error(`Service not found (type ${type}, name ${name2})`);
+    if (!service) throw new LimitsConfigurationError(`Keystone has no service matching ${searched}`);
 
     let regionId: string | null = null;
     const regionName = opt(this.options.endpoint_region_name);
     if (regionName) {
-      const region = await this.session.request('GET', `regions/${seg(regionName)}`);
-      if (region.status === 404) throw new Error(`Region not found: ${regionName}`);
+      const region = await read(`regions/${seg(regionName)}`, 'regions');
+      if (region.status === 404)
+        throw new LimitsConfigurationError(`[oslo_limit] endpoint_region_name ${regionName} was not found in Keystone`);
       if (region.status !== 200) throw new Error(`Reading region ${regionName} failed: ${region.status} ${errorMessage(region.body)}`);
       regionId = region.body.region.id;
     }
 
     const iface = (opt(this.options.endpoint_interface) ?? 'public').replace(/URL$/, '');
-    const endpoints = await this.session.request(
-      'GET',
-      `endpoints?${query({ service_id: service.id, region_id: regionId, interface: iface })}`,
-    );
+    const endpoints = await read(`endpoints?${query({ service_id: service.id, region_id: regionId, interface: iface })}`, 'endpoints');
     if (endpoints.status !== 200) throw new Error(`Listing endpoints failed: ${endpoints.status} ${errorMessage(endpoints.body)}`);
     const list = ((endpoints.body?.endpoints ?? []) as { service_id: string; region_id: string | null; interface: string }[]).filter(
       (e) => e.service_id === service.id && e.interface === iface && (!regionId || e.region_id === regionId),
     );
-    if (list.length > 1) throw new Error(`Multiple endpoints found for service ${service.id} (${iface}${regionId ? `, ${regionId}` : ''})`);
+    const where = `${iface} endpoint of service ${service.id}${regionId ? ` in region ${regionId}` : ''}`;
+    if (list.length > 1) throw new LimitsConfigurationError(`Keystone has several matching endpoints (${where})`);
     const endpoint = list[0];
-    if (!endpoint) throw new Error(`Endpoint not found for service ${service.id} (${iface}${regionId ? `, ${regionId}` : ''})`);
+    if (!endpoint) throw new LimitsConfigurationError(`Keystone has no ${where}`);
     return { serviceId: endpoint.service_id, regionId: endpoint.region_id ?? null };
   }
 }

@@ -13,7 +13,7 @@ import type { AuthTokenOptions, OsloLimitOptions } from '../../src/drivers/keyst
 import { identityBase, KeystoneAuthError, KeystoneSession, passwordAuthBody } from '../../src/drivers/keystone/session.js';
 import { InvalidTokenError, TokenValidator } from '../../src/drivers/keystone/tokens.js';
 import { EndpointNotFoundError } from '../../src/drivers/service-session.js';
-import { LimitsUnavailableError, UnknownProjectError } from '../../src/quota/limits.js';
+import { LimitsConfigurationError, LimitsUnavailableError, UnknownProjectError } from '../../src/quota/limits.js';
 import { formatOverLimit } from '../../src/quota/messages.js';
 import { UnifiedLimitsProvider } from '../../src/quota/unified-limits.js';
 import { countHttpRequests } from '../support/http-spy.js';
@@ -483,9 +483,31 @@ describe('UnifiedLimitsProvider', () => {
     await expect(p.getLimits('')).rejects.toBeInstanceOf(UnknownProjectError);
   });
 
-  it('fails clearly on an unknown endpoint id', async () => {
+  it('fails clearly on an unknown endpoint id, naming the option (a LimitsConfigurationError: 500 with that text)', async () => {
     const p = new UnifiedLimitsProvider(limitOpts({ endpoint_id: 'no-such-endpoint' }), captureLogger().logger);
-    await expect(p.getLimits(fx.project.id)).rejects.toThrow("Can't find endpoint for no-such-endpoint");
+    const err = await p.getLimits(fx.project.id).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LimitsConfigurationError);
+    expect((err as Error).message).toBe('Quota limits cannot be read: [oslo_limit] endpoint_id no-such-endpoint was not found in Keystone');
+    const byService = new UnifiedLimitsProvider(
+      limitOpts({ endpoint_id: null, endpoint_service_type: 'no-such-type', endpoint_service_name: null }),
+      captureLogger().logger,
+    );
+    await expect(byService.getLimits(fx.project.id)).rejects.toThrow(
+      'Quota limits cannot be read: Keystone has no service matching [oslo_limit] endpoint_service_type no-such-type, endpoint_service_name (any)',
+    );
+  });
+
+  it('names a limits user that may not read endpoints (LimitsConfigurationError), not "temporarily unavailable"', async () => {
+    // The member has no system role: Keystone refuses it identity:get_endpoint.
+    const p = new UnifiedLimitsProvider(
+      { auth_url: fx.authUrl, user_id: fx.member.id, password: fx.member.password, project_id: fx.project.id, endpoint_id: fx.endpointId },
+      captureLogger().logger,
+    );
+    const err = await p.getLimits(fx.project.id).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LimitsConfigurationError);
+    expect((err as Error).message).toBe(
+      'Quota limits cannot be read: Keystone does not let the [oslo_limit] user read endpoints (it needs the reader role on the system: system_scope = all)',
+    );
   });
 });
 

@@ -48,6 +48,8 @@ export function botSession(
     bot_password: string;
     projectId: string;
     tls?: TlsOptions;
+    /** Log in again (fresh catalog) once the token is this old. */
+    maxTokenAgeMs?: number;
   } & Pick<KeystoneAuthOptions, 'timeout' | 'region_name' | 'interface'>,
 ): KeystoneSession {
   return new KeystoneSession(
@@ -60,6 +62,9 @@ export function botSession(
       region_name: opts.region_name ?? null,
       interface: opts.interface,
     },
-    opts.tls ? { tls: opts.tls } : {},
+    {
+      ...(opts.tls ? { tls: opts.tls } : {}),
+      ...(opts.maxTokenAgeMs !== undefined ? { maxTokenAgeMs: opts.maxTokenAgeMs } : {}),
+    },
   );
 }

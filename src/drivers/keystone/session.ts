@@ -216,6 +216,11 @@ export interface KeystoneSessionConfig {
   tls?: TlsOptions;
   /** Retries after a connection failure (keystoneauth `connect_retries`; default 0). */
   connectRetries?: number;
+  /**
+   * Log in again once the token (and the catalog that came with it) is this old, even
+   * if it is still valid (`[service_auth] catalog_max_age`; default: only before expiry).
+   */
+  maxTokenAgeMs?: number;
   logger?: Logger;
 }
 
@@ -226,6 +231,7 @@ export class KeystoneSession implements ServiceSession {
   /** How long each call to Keystone may take ([section] timeout, default KEYSTONE_TIMEOUT_S). */
   readonly timeoutMs: number;
   private readonly connectRetries: number;
+  private readonly maxTokenAgeMs: number | null;
   private readonly logger: Logger;
   private state: TokenState | null = null;
   private inflight: Promise<TokenState> | null = null;
@@ -240,6 +246,7 @@ export class KeystoneSession implements ServiceSession {
     this.tls = config.tls ?? tlsOptions(options, config.section ?? 'keystone');
     this.timeoutMs = (options.timeout ?? KEYSTONE_TIMEOUT_S) * 1000;
     this.connectRetries = config.connectRetries ?? 0;
+    this.maxTokenAgeMs = config.maxTokenAgeMs ?? null;
     this.logger = config.logger ?? SILENT_LOGGER;
   }
 
@@ -340,7 +347,10 @@ export class KeystoneSession implements ServiceSession {
     const issuedAt = body.issued_at ? Date.parse(body.issued_at) : Date.now();
     // Renew when less than 60 s, or 10% of a short lifetime, remain.
     const margin = Math.min(60_000, Math.max(0, expiresAt - issuedAt) / 10);
-    const state = { token, body, expiresAt, renewAt: expiresAt - margin };
+    let renewAt = expiresAt - margin;
+    // A bounded catalog age (docs/keystone.md#catalog): endpoints moved in Keystone are seen this late at most.
+    if (this.maxTokenAgeMs !== null) renewAt = Math.min(renewAt, Date.now() + this.maxTokenAgeMs);
+    const state = { token, body, expiresAt, renewAt };
     this.state = state;
     return state;
   }
