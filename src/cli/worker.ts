@@ -61,7 +61,8 @@ export async function runWorker(config: WarreConfig): Promise<void> {
     serviceSession && first
       ? startKeystoneChecks([serviceUserCheck(config, serviceSession, { blazar: true, nova: true, grants: true })], log)
       : null;
-  if (!serviceSession && first) log.error('[service_auth] auth_url is not set: the bot role cannot be granted; every lease fails until it is');
+  if (!serviceSession && first)
+    log.error('[service_auth] auth_url is not set: the bot role cannot be granted; every lease fails until it is');
 
   const stop = async () => {
     log.info('stopping');
