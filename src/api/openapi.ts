@@ -521,6 +521,41 @@ const OPERATIONS: OperationSpec[] = [
     errors: { 403: [NOT_AUTHORISED], 404: ["`Reservation {id} doesn't exist` (also when `warre:reservation:get` denies it)"] },
   },
 
+  // History (docs/api.md#history)
+  {
+    method: 'get',
+    path: '/v1/reservations/{reservation_id}/history/',
+    operationId: 'getReservationHistory',
+    tag: 'reservations',
+    summary: 'The history of a reservation',
+    description:
+      'Every change of the reservation, oldest first: created, allocated, active, extended, completed, error, deleted; who made it ' +
+      '(a user, or `system`), the request id, the status before and after, and a detail (lease id, old and new end, reason).',
+    query: PAGINATION,
+    ok: [{ status: 200, description: 'A page of history rows.', schema: page(ref('HistoryEntry')) }],
+    errors: {
+      400: ['A bad `limit` or `page`'],
+      404: ["`Reservation {id} doesn't exist` (also when the policy rule denies it, and once the reservation is deleted)"],
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/history/',
+    operationId: 'listHistory',
+    tag: 'reservations',
+    summary: 'The history of every reservation',
+    description:
+      'History rows of every reservation, deleted ones included, oldest first; rows older than `[warre] history_retention_days` are removed.',
+    query: [
+      ...PAGINATION,
+      filter('project_id', "rows of this project's reservations"),
+      filter('reservation_id', 'rows of this reservation'),
+      date('since', 'Only rows written at or after this time'),
+    ],
+    ok: [{ status: 200, description: 'A page of history rows.', schema: page(ref('HistoryEntry')) }],
+    errors: { 400: ['A query parameter has a bad value'], 403: [NOT_AUTHORISED] },
+  },
+
   // Limits
   {
     method: 'get',

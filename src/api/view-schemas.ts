@@ -5,6 +5,7 @@
  * (every answer of test/api/ is checked against the OpenAPI document, ARCHITECTURE.md).
  * The document itself is assembled in src/api/openapi.ts.
  */
+import { HISTORY_EVENTS } from '../domain/history.js';
 import { RESERVATION_STATUSES } from '../domain/types.js';
 
 export type JsonSchema = { [keyword: string]: unknown };
@@ -109,6 +110,30 @@ const PRICE: Record<string, JsonSchema> = {
 const DryRunReservation = record(
   { ...reservationFields, id: { type: 'null' }, status: { type: 'string', const: 'PENDING_CREATE' }, ...PRICE },
   'The reservation a create would make (`?dry_run=true`): nothing is stored.',
+);
+
+/** `historyView` (docs/api.md#history) */
+const HistoryEntry = record(
+  {
+    id: { ...INTEGER, description: "Orders one reservation's rows as they were written." },
+    reservation_id: UUID,
+    project_id: STRING,
+    event: { type: 'string', enum: [...HISTORY_EVENTS] },
+    time: DATETIME,
+    user_id: { ...nullable(STRING), description: 'Who made the change: the user, or `system` (the worker, lease events, periodic tasks).' },
+    request_id: {
+      ...nullable(STRING),
+      description: 'The API request that made the change (`X-Openstack-Request-Id`); null for the system.',
+    },
+    status_before: { type: ['string', 'null'], enum: [...RESERVATION_STATUSES, null], description: 'null for `created`.' },
+    status_after: { type: ['string', 'null'], enum: [...RESERVATION_STATUSES, null], description: 'null for `deleted`.' },
+    detail: {
+      type: ['object', 'null'],
+      additionalProperties: { type: ['string', 'integer', 'null'] },
+      description: 'What else the change says: the lease id, the old and new end, the reason of an error (docs/api.md#history).',
+    },
+  },
+  'One change of a reservation.',
 );
 
 /** `flavorProjectView` */
@@ -250,6 +275,7 @@ export const VIEW_SCHEMAS = {
   BookableFlavor,
   Reservation,
   DryRunReservation,
+  HistoryEntry,
   FlavorProject,
   MaintenanceWindow,
   Availability,

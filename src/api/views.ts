@@ -1,4 +1,5 @@
 /** Domain records → the JSON the v1 API answers (field names and formats of docs/api.md#resources). */
+import type { HistoryRecord } from '../domain/history.js';
 import { formatApi, formatApiOrNull } from '../domain/time.js';
 import type { Flavor, FlavorProject, MaintenanceWindow, ReservationWithFlavor } from '../domain/types.js';
 
@@ -104,4 +105,20 @@ export function flavorProjectView(fp: FlavorProject) {
 
 export function maintenanceWindowView(w: MaintenanceWindow) {
   return { id: w.id, start: formatApi(w.start), end: formatApi(w.end), note: w.note, flavors: w.flavors };
+}
+
+/** A row of a reservation's history (docs/api.md#history). */
+export function historyView(h: HistoryRecord) {
+  return {
+    id: h.id,
+    reservation_id: h.reservationId,
+    project_id: h.projectId,
+    event: h.event,
+    time: formatApi(h.time),
+    user_id: h.userId,
+    request_id: h.requestId,
+    status_before: h.statusBefore,
+    status_after: h.statusAfter,
+    detail: h.detail,
+  };
 }

@@ -115,6 +115,7 @@ export function createPeriodic(
     messenger,
     log,
     intervalMs: config.worker.periodic_task_interval * 1000,
+    historyRetentionMs: config.warre.history_retention_days * 86_400_000,
     inUse: async (projectId, computeFlavor) => {
       if (!serviceSession) return false;
       try {

@@ -460,6 +460,13 @@ export const OPTIONS = {
         'dry runs show cost = hours x rate for flavors that have it.',
       default: 'nectar:rate',
     }),
+    history_retention_days: int({
+      help:
+        'Days the reservation history (who changed a reservation, when; GET /v1/history/) is ' +
+        'kept; older rows are removed by the periodic task (docs/operations.md#history).',
+      default: 400,
+      min: 1,
+    }),
   },
 
   dashboard: {

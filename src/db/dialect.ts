@@ -73,6 +73,12 @@ export interface DialectAdapter {
     quote(name: string): string;
     /** Appended to CREATE TABLE (MariaDB: InnoDB and utf8mb4, as the Python service's tables). */
     tableOptions: string;
+    /**
+     * An auto-increment integer primary key: its column type, and whether Kysely's
+     * `autoIncrement()` is to be added (SQLite `integer … autoincrement`, MySQL `bigint …
+     * auto_increment`; PostgreSQL has the `bigserial` type instead).
+     */
+    serialKey: { type: ColumnDataType; autoIncrement: boolean };
   };
 }
 
@@ -107,7 +113,14 @@ const sqlite: DialectAdapter = {
   notIndexed: (column) => sql`+${sql.ref(column)}`,
   tableUsingIndex: (table) => sql.table(table),
   tableExists: (kysely, name) => countOne(kysely, sql`select count(*) as n from sqlite_master where type = 'table' and name = ${name}`),
-  ddl: { datetime: 'datetime', timestampSql: 'DATETIME', booleanSql: 'BOOLEAN', quote: (n) => `"${n}"`, tableOptions: '' },
+  ddl: {
+    datetime: 'datetime',
+    timestampSql: 'DATETIME',
+    booleanSql: 'BOOLEAN',
+    quote: (n) => `"${n}"`,
+    tableOptions: '',
+    serialKey: { type: 'integer', autoIncrement: true },
+  },
 };
 
 const mysql: DialectAdapter = {
@@ -132,6 +145,7 @@ const mysql: DialectAdapter = {
     booleanSql: 'BOOL',
     quote: (n) => `\`${n}\``,
     tableOptions: ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4',
+    serialKey: { type: 'bigint', autoIncrement: true },
   },
 };
 
@@ -168,6 +182,7 @@ const postgres: DialectAdapter = {
     booleanSql: 'BOOLEAN',
     quote: (n) => `"${n}"`,
     tableOptions: '',
+    serialKey: { type: 'bigserial', autoIncrement: false },
   },
 };
 

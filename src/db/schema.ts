@@ -103,6 +103,25 @@ export interface WarreSentMessageTable {
   delivered_at: DbDateTime | null;
 }
 
+/**
+ * The reservation history (docs/api.md#history): one row per change, appended in the
+ * transaction of the change; removed only after `[warre] history_retention_days`.
+ */
+export interface WarreReservationHistoryTable {
+  /** Auto-increment: orders the rows of one reservation as they were written. */
+  id: Generated<number>;
+  reservation_id: string;
+  project_id: string;
+  event: string;
+  time: DbDateTime;
+  user_id: string | null;
+  request_id: string | null;
+  status_before: string | null;
+  status_after: string | null;
+  /** A JSON object as text. */
+  detail: string | null;
+}
+
 /** Periodic-task leader lease, so several workers do not run a task at once. */
 export interface WarreTaskLockTable {
   name: string;
@@ -122,4 +141,5 @@ export interface Database {
   warre_lease_job: WarreLeaseJobTable;
   warre_sent_message: WarreSentMessageTable;
   warre_task_lock: WarreTaskLockTable;
+  warre_reservation_history: WarreReservationHistoryTable;
 }

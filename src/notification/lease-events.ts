@@ -52,13 +52,19 @@ export class LeaseEventHandler {
 
   async handle(eventType: LeaseEventType, leaseId: string, messageId: string | null = null): Promise<EventOutcome> {
     const apply = () =>
-      applyLeaseEvent(this.db, leaseId, this.now(), (status) => {
-        const d = onLeaseEvent(status, eventType);
-        const keys: string[] = [];
-        if (d.message) keys.push(d.message);
-        if (d.notification) keys.push(d.notification);
-        return { status: d.status, keys };
-      });
+      applyLeaseEvent(
+        this.db,
+        leaseId,
+        this.now(),
+        (status) => {
+          const d = onLeaseEvent(status, eventType);
+          const keys: string[] = [];
+          if (d.message) keys.push(d.message);
+          if (d.notification) keys.push(d.notification);
+          return { status: d.status, keys };
+        },
+        { event: eventType, messageId },
+      );
     let applied: Awaited<ReturnType<typeof apply>>;
     try {
       applied = await apply();

@@ -33,6 +33,7 @@ const RESERVATIONS = '/v1/reservations/';
 const RESERVATION = '/v1/reservations/{reservation_id}/';
 const AVAILABILITY = '/v1/availability/';
 const OFFERS = '/v1/offers/';
+const HISTORY = '/v1/history/';
 
 export const POLICY_DEFAULTS = [
   // Base rules
@@ -240,6 +241,18 @@ export const POLICY_DEFAULTS = [
     check: 'rule:admin_or_owner',
     description: 'Cancel a reservation and delete its lease.',
     operations: op('DELETE', RESERVATION),
+  },
+  {
+    name: 'warre:reservation:history',
+    check: 'rule:admin_or_owner_or_reader',
+    description: 'Show the history of one reservation (who changed it, when, from which status to which).',
+    operations: get(`${RESERVATION}history/`),
+  },
+  {
+    name: 'warre:history:list',
+    check: 'rule:admin_required',
+    description: 'List the history of every reservation, deleted ones included (filters project_id, reservation_id, since).',
+    operations: get(HISTORY),
   },
   {
     name: 'warre:reservation:calendar',

@@ -6,10 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../auth/context.js';
 import * as flavors from '../db/repositories/flavors.js';
+import { recordHistory } from '../db/repositories/history.js';
 import { flavorOccupancy } from '../db/repositories/occupancy.js';
 import * as reservations from '../db/repositories/reservations.js';
 import { ensureProjectLockRow, lockFlavor, lockProject, readOnly, writeTransaction } from '../db/transaction.js';
 import { BadRequest, InvalidReservation, NotFound, OverQuota, ValidationFailed, WarreError } from '../domain/errors.js';
+import { type Actor, createdEntry, deletedEntry, extendedEntry, type LeaseOnDelete } from '../domain/history.js';
 import { isUuid } from '../domain/ids.js';
 import type { Logger } from '../domain/logger.js';
 import { quotaRefusal, usageOf } from '../domain/quota.js';
@@ -18,6 +20,11 @@ import { totalHours, truncateToMinute } from '../domain/time.js';
 import type { Reservation, ReservationWithFlavor } from '../domain/types.js';
 import { LeaseError } from '../drivers/lease-backend.js';
 import type { Services } from './dependencies.js';
+
+/** Who acts in an API request, for the reservation's history: the user and the request id. */
+export function actorOf(ctx: RequestContext): Actor {
+  return { userId: ctx.userId, requestId: ctx.requestId };
+}
 
 /** A reservation by id, or 404 `Reservation {id} doesn't exist`. */
 export async function getReservation(svc: Services, id: string): Promise<ReservationWithFlavor> {
@@ -56,6 +63,9 @@ export interface CreateReservationInput {
  * `dryRun` (docs/availability.md#dry-run): every check runs the same way, with the same
  * refusals, but nothing is written or locked and the worker is not told; the answer is the
  * reservation as it would have been created.
+ *
+ * The history's `created` row (docs/api.md#history) is the one statement a create adds to
+ * the reservation's INSERT, in the same transaction; a dry run records nothing.
  */
 export async function createReservation(
   svc: Services,
@@ -115,7 +125,10 @@ export async function createReservation(
       end: input.end,
       instance_count: input.instance_count,
     };
-    if (!dryRun) await reservations.insertReservation(tx, r);
+    if (!dryRun) {
+      await reservations.insertReservation(tx, r);
+      await recordHistory(tx, createdEntry(r, actorOf(ctx)));
+    }
     return { ...r, flavor };
   });
   if (dryRun) {
@@ -131,12 +144,13 @@ export async function createReservation(
  * Extend an ACTIVE reservation's end (docs/api.md#reservation-extend): quota hours, then the
  * extension rules, then the lease update, all under the project and flavor
  * locks so that two extensions cannot overbook. The row is only changed when
- * the lease back-end accepted the new end.
+ * the lease back-end accepted the new end; the change is recorded in its history (old and new end).
  */
 export async function extendReservation(
   svc: Services,
   current: ReservationWithFlavor,
   newEnd: number,
+  actor: Actor,
   log: Logger = svc.log,
 ): Promise<ReservationWithFlavor> {
   if (newEnd <= current.end) throw new BadRequest('New end date must be greater then existing');
@@ -166,17 +180,23 @@ export async function extendReservation(
       throw new InvalidReservation('Failed to extend reservation: Failed to extend lease');
     }
     await reservations.updateReservationEnd(tx, r.id, newEnd);
+    await recordHistory(tx, extendedEntry(r, newEnd, actor, svc.now()));
     log.info({ reservation: r.id, end: new Date(newEnd).toISOString() }, 'reservation extended');
     return { ...r, end: newEnd };
   });
 }
 
-/** Delete a reservation: its lease first (404 = gone), then the row. */
-export async function deleteReservation(svc: Services, r: ReservationWithFlavor, log: Logger = svc.log): Promise<void> {
+/**
+ * Delete a reservation: its lease first (404 = gone), then the row, recording who deleted it
+ * and what became of the lease in its history (which stays).
+ */
+export async function deleteReservation(svc: Services, r: ReservationWithFlavor, actor: Actor, log: Logger = svc.log): Promise<void> {
+  let lease: LeaseOnDelete = 'none';
   if (r.lease_id) {
     if (!svc.leases) throw new WarreError(500, 'Failed to delete reservation, please try again later');
     try {
       await svc.leases.deleteLease(svc.serviceSession, r.lease_id);
+      lease = 'deleted';
     } catch (err) {
       // A 404 from Blazar counts as deleted (docs/api.md#reservation-delete), whichever back-end reports it.
       if (!(err instanceof LeaseError && err.status === 404)) {
@@ -184,8 +204,13 @@ export async function deleteReservation(svc: Services, r: ReservationWithFlavor,
         throw new WarreError(500, 'Failed to delete reservation, please try again later');
       }
       log.warn({ lease: r.lease_id, reservation: r.id }, 'lease already deleted');
+      lease = 'already_gone';
     }
   }
-  await writeTransaction(svc.db, (tx) => reservations.deleteReservation(tx, r.id));
+  await writeTransaction(svc.db, async (tx) => {
+    const before = await reservations.deleteReservation(tx, r.id);
+    // Already gone (a concurrent delete, the periodic clean-up): that one recorded it.
+    if (before) await recordHistory(tx, deletedEntry(r, before, lease, actor, svc.now()));
+  });
   log.info({ reservation: r.id }, 'reservation deleted');
 }

@@ -214,7 +214,8 @@ export class LeaseWorker {
           { reservation: claim.reservationId, attempt: claim.attempts, error: failure.detail, kind: failure.kind, reason: failure.reason },
           'lease creation failed; reservation in ERROR',
         );
-        await failLeaseJob(db, claim.reservationId, failure.reason);
+        // The history keeps the error as it happened (docs/api.md#history).
+        await failLeaseJob(db, claim.reservationId, failure.reason, failure.detail, now);
         leaseCreations.inc({ outcome: 'failed', reason: leaseFailureReason(err) });
       }
     } catch (dbErr) {

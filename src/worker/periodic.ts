@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Db } from '../db/connect.js';
+import { deleteHistoryBefore } from '../db/repositories/history.js';
 import { deleteEndedWindows } from '../db/repositories/maintenance-windows.js';
 import { undeliveredMessages } from '../db/repositories/outbox.js';
 import { activeReservations, completeOverdue, deleteCompletedBefore } from '../db/repositories/periodic.js';
@@ -36,13 +37,20 @@ export interface PeriodicOptions {
   now?: () => number;
   /** Between looks for lost messages (default 60 s). */
   resendIntervalMs?: number;
+  /** `[warre] history_retention_days` in ms: older reservation history rows are removed (default 400 days). */
+  historyRetentionMs?: number;
 }
+
+/** `[warre] history_retention_days` by default. */
+export const HISTORY_RETENTION_MS = 400 * 24 * 3_600_000;
 
 export interface PeriodicReport {
   /** Messages recorded but never sent (their process died between commit and send), sent now. */
   resent: number;
   deletedReservations: number;
   deletedWindows: number;
+  /** Reservation history rows older than the retention, removed. */
+  deletedHistory: number;
   completed: number;
   exists: number;
   inUse: number;
@@ -112,6 +120,7 @@ export class PeriodicTasks {
       resent: 0,
       deletedReservations: 0,
       deletedWindows: 0,
+      deletedHistory: 0,
       completed: 0,
       exists: 0,
       inUse: 0,
@@ -122,8 +131,9 @@ export class PeriodicTasks {
       return report;
     }
     report.resent = await this.resendLost(now, force);
-    report.deletedReservations = await deleteCompletedBefore(db, now - COMPLETE_RETENTION_MS);
+    report.deletedReservations = await deleteCompletedBefore(db, now - COMPLETE_RETENTION_MS, now);
     report.deletedWindows = await deleteEndedWindows(db, now);
+    report.deletedHistory = await deleteHistoryBefore(db, now - (this.o.historyRetentionMs ?? HISTORY_RETENTION_MS));
     for (const r of await activeReservations(db)) {
       if (r.end < now) {
         if (await completeOverdue(db, r.id, now)) report.completed++;

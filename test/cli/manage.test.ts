@@ -44,12 +44,21 @@ const DEFAULT_POLICY: Record<string, string> = {
   'warre:reservation:create:bypass_maintenance': 'rule:admin_required',
   'warre:reservation:update': 'rule:admin_or_owner',
   'warre:reservation:delete': 'rule:admin_or_owner',
+  'warre:reservation:history': 'rule:admin_or_owner_or_reader',
+  'warre:history:list': 'rule:admin_required',
   'warre:reservation:calendar': '',
   'warre:availability:get': '',
   'warre:offer:list': '',
 };
 
-const MIGRATIONS = ['0001-base-schema', '0002-indexes', '0003-warre-tables', '0004-reservation-order-index', '0005-message-delivery'];
+const MIGRATIONS = [
+  '0001-base-schema',
+  '0002-indexes',
+  '0003-warre-tables',
+  '0004-reservation-order-index',
+  '0005-message-delivery',
+  '0006-reservation-history',
+];
 
 let tmp: string;
 beforeAll(() => {
@@ -265,7 +274,7 @@ describe('warre api on a database with pending migrations', () => {
     expect(r.signal).toBeNull();
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /not up to date: pending migrations 0001-base-schema, 0002-indexes, 0003-warre-tables, 0004-reservation-order-index, 0005-message-delivery/,
+      /not up to date: pending migrations 0001-base-schema, 0002-indexes, 0003-warre-tables, 0004-reservation-order-index, 0005-message-delivery, 0006-reservation-history/,
     );
     expect(r.stderr).toContain('Run "warre-manage db upgrade" first');
     const v = await runWarre(['manage', 'db', 'version'], warreEnv({ WARRE_DATABASE__CONNECTION: testDb.url }));

@@ -25,7 +25,14 @@ const FIXTURE = path.join(ROOT, 'test/fixtures/python-warre-a1b2c3d4e5f6.mysql.s
 const READER = path.join(ROOT, 'test/fixtures/read_with_sqlalchemy.py');
 const HEAD = 'a1b2c3d4e5f6';
 const PYTHON_TABLES = ['flavor', 'flavor_project', 'reservation', 'maintenance_window', 'maintenance_window_flavor'] as const;
-const WARRE_TABLES = ['warre_migration', 'warre_project_lock', 'warre_lease_job', 'warre_sent_message', 'warre_task_lock'];
+const WARRE_TABLES = [
+  'warre_migration',
+  'warre_project_lock',
+  'warre_lease_job',
+  'warre_sent_message',
+  'warre_task_lock',
+  'warre_reservation_history',
+];
 const PK: Record<string, string> = {
   flavor: 'id',
   flavor_project: 'id',
@@ -416,7 +423,7 @@ describe('adopting a Python Warre database at Alembic a1b2c3d4e5f6 (MariaDB)', (
     expect(v.code, v.stderr).toBe(0);
     expect(v.stdout).toMatch(/^alembic version: a1b2c3d4e5f6$/m);
     expect(v.stdout).toMatch(
-      /^applied: +0001-base-schema, 0002-indexes, 0003-warre-tables, 0004-reservation-order-index, 0005-message-delivery$/m,
+      /^applied: +0001-base-schema, 0002-indexes, 0003-warre-tables, 0004-reservation-order-index, 0005-message-delivery, 0006-reservation-history$/m,
     );
     expect(v.stdout).toMatch(/^pending: +\(none\)$/m);
   });

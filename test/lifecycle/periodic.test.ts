@@ -149,7 +149,16 @@ describe.each(DIALECTS)('periodic tasks on %s', (dialect) => {
     });
 
     const report = await periodic().runOnce();
-    expect(report).toEqual({ resent: 0, deletedReservations: 1, deletedWindows: 1, completed: 1, exists: 3, inUse: 1, skipped: false });
+    expect(report).toEqual({
+      resent: 0,
+      deletedReservations: 1,
+      deletedWindows: 1,
+      deletedHistory: 0,
+      completed: 1,
+      exists: 3,
+      inUse: 1,
+      skipped: false,
+    });
 
     expect(await reservationRow(db, oldComplete)).toBeUndefined();
     expect(await db.kysely.selectFrom('warre_sent_message').selectAll().where('reservation_id', '=', oldComplete).execute()).toEqual([]);

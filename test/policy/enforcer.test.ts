@@ -67,6 +67,7 @@ describe('Warre defaults as oslo.policy 4.0 evaluates them (docs/api.md#policy)'
       'warre:reservation:list',
       'warre:reservation:update',
       'warre:reservation:delete',
+      'warre:reservation:history',
       'warre:reservation:calendar',
       'warre:availability:get',
       'warre:offer:list',

@@ -8,6 +8,7 @@ import availabilityRoutes from './v1/availability.js';
 import calendarRoutes from './v1/calendar.js';
 import flavorProjectRoutes from './v1/flavorprojects.js';
 import flavorRoutes from './v1/flavors.js';
+import historyRoutes from './v1/history.js';
 import limitsRoutes from './v1/limits.js';
 import maintenanceWindowRoutes from './v1/maintenancewindows.js';
 import openApiRoutes from './v1/openapi.js';
@@ -39,6 +40,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   await maintenanceWindowRoutes(app, deps);
   await reservationRoutes(app, deps);
   await calendarRoutes(app, deps);
+  await historyRoutes(app, deps);
   await limitsRoutes(app, deps);
   await availabilityRoutes(app, deps);
   await openApiRoutes(app, deps);

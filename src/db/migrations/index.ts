@@ -9,6 +9,7 @@ import { hotQueryIndexes } from './0002-indexes.js';
 import { warreTables } from './0003-warre-tables.js';
 import { reservationOrderIndex } from './0004-reservation-order-index.js';
 import { messageDelivery } from './0005-message-delivery.js';
+import { reservationHistory } from './0006-reservation-history.js';
 
 export const PYTHON_HEAD_REVISION = 'a1b2c3d4e5f6';
 
@@ -18,4 +19,11 @@ export interface Migration {
   up(db: Db, opts: { adopting: boolean }): Promise<void>;
 }
 
-export const MIGRATIONS: readonly Migration[] = [baseSchema, hotQueryIndexes, warreTables, reservationOrderIndex, messageDelivery];
+export const MIGRATIONS: readonly Migration[] = [
+  baseSchema,
+  hotQueryIndexes,
+  warreTables,
+  reservationOrderIndex,
+  messageDelivery,
+  reservationHistory,
+];

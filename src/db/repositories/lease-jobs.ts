@@ -4,10 +4,12 @@
  * attempts it took. Claims are safe across processes and hosts.
  */
 
-import type { ReservationWithFlavor } from '../../domain/types.js';
+import { allocatedEntry, errorEntry } from '../../domain/history.js';
+import type { ReservationStatus, ReservationWithFlavor } from '../../domain/types.js';
 import { read } from '../codec.js';
 import type { Db } from '../connect.js';
 import { lockReservation, writeTransaction } from '../transaction.js';
+import { recordHistory } from './history.js';
 import { recordSent } from './outbox.js';
 import { getReservation } from './reservations.js';
 
@@ -136,6 +138,7 @@ export async function completeLeaseJob(
       .set({ lease_id: leaseId, compute_flavor: computeFlavor, status: 'ALLOCATED', status_reason: null })
       .where('id', '=', reservationId)
       .execute();
+    await recordHistory(tx, allocatedEntry(r, leaseId, computeFlavor, now));
     // The 'create' message is recorded with the state change (sent after the commit).
     const createRecorded = await recordSent(tx, reservationId, 'create', now);
     return {
@@ -146,16 +149,34 @@ export async function completeLeaseJob(
   });
 }
 
-/** Give up: ERROR with the reason; drop the job. Only a PENDING_CREATE reservation changes. */
-
-export async function failLeaseJob(db: Db, reservationId: string, reason: string): Promise<void> {
+/**
+ * Give up: ERROR with `reason` (what the member reads, `status_reason`); drop the job. Only a
+ * PENDING_CREATE reservation changes. The history records `detail`, the error as it happened
+ * (docs/api.md#history); without one, the reason.
+ */
+export async function failLeaseJob(
+  db: Db,
+  reservationId: string,
+  reason: string,
+  detail: string = reason,
+  now: number = Date.now(),
+): Promise<void> {
   await writeTransaction(db, async (tx) => {
-    await tx.kysely
-      .updateTable('reservation')
-      .set({ status: 'ERROR', status_reason: reason })
+    await lockReservation(tx, reservationId);
+    const r = await tx.kysely
+      .selectFrom('reservation')
+      .select(['id', 'project_id', 'status'])
       .where('id', '=', reservationId)
-      .where('status', '=', 'PENDING_CREATE')
-      .execute();
+      .executeTakeFirst();
+    if (r?.status === 'PENDING_CREATE') {
+      await tx.kysely
+        .updateTable('reservation')
+        .set({ status: 'ERROR', status_reason: reason })
+        .where('id', '=', reservationId)
+        .where('status', '=', 'PENDING_CREATE')
+        .execute();
+      await recordHistory(tx, errorEntry(r, r.status as ReservationStatus, detail, now));
+    }
     await tx.kysely.deleteFrom('warre_lease_job').where('reservation_id', '=', reservationId).execute();
   });
 }

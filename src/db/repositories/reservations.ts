@@ -161,8 +161,15 @@ export async function updateReservationEnd(db: Queryable, id: string, end: numbe
     .execute();
 }
 
-export async function deleteReservation(db: Queryable, id: string): Promise<void> {
+/**
+ * Delete a reservation and Warre's rows about it (its history stays). The row is locked and
+ * read first: the answer is the status it had, or null when it was already gone.
+ */
+export async function deleteReservation(db: Queryable, id: string): Promise<ReservationStatus | null> {
+  const row = await db.dialect.lockRows(db.kysely.selectFrom('reservation').select('status').where('id', '=', id)).executeTakeFirst();
+  if (!row) return null;
   await db.kysely.deleteFrom('warre_lease_job').where('reservation_id', '=', id).execute();
   await db.kysely.deleteFrom('warre_sent_message').where('reservation_id', '=', id).execute();
   await db.kysely.deleteFrom('reservation').where('id', '=', id).execute();
+  return row.status as ReservationStatus;
 }

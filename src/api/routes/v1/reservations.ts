@@ -5,6 +5,7 @@ import { BadRequest } from '../../../domain/errors.js';
 import { truncateToMinute } from '../../../domain/time.js';
 import { DEFAULT_RATE_EXTRA_SPEC } from '../../../services/availability.js';
 import {
+  actorOf,
   type CreateReservationInput,
   createReservation,
   deleteReservation,
@@ -87,7 +88,7 @@ export default async function reservationRoutes(app: FastifyInstance, { svc, aut
     const parsed = validateBody<{ end: number }>(UPDATE_FIELDS, body);
     if (!parsed.ok) throw new BadRequest(parsed.errors);
     authz.item(req, 'warre:reservation:update', `Reservation ${id} doesn't exist`, { project_id: r.project_id });
-    const updated = await extendReservation(svc, r, truncateToMinute(parsed.value.end), req.log);
+    const updated = await extendReservation(svc, r, truncateToMinute(parsed.value.end), actorOf(ctx(req)), req.log);
     return reservationView(updated);
   });
 
@@ -95,7 +96,7 @@ export default async function reservationRoutes(app: FastifyInstance, { svc, aut
     const id = req.params.id;
     const r = await load(id);
     authz.item(req, 'warre:reservation:delete', `Reservation ${id} doesn't exist`, { project_id: r.project_id });
-    await deleteReservation(svc, r, req.log);
+    await deleteReservation(svc, r, actorOf(ctx(req)), req.log);
     return reply.status(204).send();
   });
 }
