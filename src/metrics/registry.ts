@@ -8,6 +8,7 @@
  * from the lists below), so the number of series stays small whatever the traffic.
  */
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { LeaseFailureKind } from '../domain/lifecycle.js';
 
 /** The process's own metrics (counters and histograms, plus Node's process metrics). */
 export const registry = new Registry();
@@ -40,16 +41,20 @@ export const UNMATCHED_ROUTE = 'unmatched';
 
 // ---- Lease creation (the worker) ----
 
-/** Why a lease creation was retried or failed (a bounded set: the label's values). */
+/**
+ * Why a lease creation was retried or failed (the label's bounded values): the kinds of
+ * docs/api.md#lease-failures, as the worker's `describeLeaseFailure` names them (the same
+ * `kind` as its log line), and `record`: the lease exists but the database could not record it.
+ */
 export const LEASE_FAILURE_REASONS = [
-  'blazar_unavailable',
-  'blazar_refused',
-  'keystone',
-  'no_endpoint',
-  'network',
+  'refused',
+  'identity',
+  'catalog',
+  'service',
+  'unavailable',
+  'internal',
   'record',
-  'other',
-] as const;
+] as const satisfies readonly (LeaseFailureKind | 'record')[];
 export type LeaseFailureReason = (typeof LEASE_FAILURE_REASONS)[number];
 
 export const leaseCreations = new Counter({
@@ -67,25 +72,6 @@ for (const reason of LEASE_FAILURE_REASONS) {
   leaseCreations.inc({ outcome: 'failed', reason }, 0);
 }
 leaseCreations.inc({ outcome: 'abandoned', reason: 'reservation_changed' }, 0);
-
-/** The reason label of a lease creation error, from the error's class (names only: no import of the drivers). */
-export function leaseFailureReason(err: unknown): LeaseFailureReason {
-  const e = err as { name?: string; transient?: boolean; code?: string; message?: string } | null;
-  switch (e?.name) {
-    case 'LeaseError':
-      return e.transient ? 'blazar_unavailable' : 'blazar_refused';
-    case 'KeystoneUnavailableError':
-    case 'KeystoneAuthError':
-      return 'keystone';
-    case 'EndpointNotFoundError':
-      return 'no_endpoint';
-    case 'AbortError':
-    case 'TimeoutError':
-      return 'network';
-  }
-  if (/ECONN|ETIMEDOUT|EAI_AGAIN|socket hang up/i.test(String(e?.code ?? e?.message))) return 'network';
-  return 'other';
-}
 
 // ---- Lease events (the notification consumer, the all-in-one simulator) ----
 

@@ -17,7 +17,7 @@ import type { Logger } from '../domain/logger.js';
 import { KeystoneAuthError, KeystoneUnavailableError } from '../drivers/keystone/session.js';
 import { type LeaseBackend, LeaseError, type LeaseRequest, leaseName } from '../drivers/lease-backend.js';
 import { EndpointNotFoundError, type ServiceSession } from '../drivers/service-session.js';
-import { leaseCreations, leaseFailureReason } from '../metrics/registry.js';
+import { leaseCreations } from '../metrics/registry.js';
 import type { Messenger } from '../notification/messenger.js';
 
 export interface LeaseWorkerOptions {
@@ -205,7 +205,7 @@ export class LeaseWorker {
           'lease creation failed; will retry',
         );
         await retryLeaseJobLater(db, claim.reservationId, now + delay, message);
-        leaseCreations.inc({ outcome: 'retried', reason: leaseFailureReason(err) });
+        leaseCreations.inc({ outcome: 'retried', reason: describeLeaseFailure(err, stage).kind });
         setTimeout(() => this.wake(), delay + 10).unref();
       } else {
         // The member sees a plain reason; the error itself goes to the log (docs/api.md#lease-failures).
@@ -216,7 +216,7 @@ export class LeaseWorker {
         );
         // The history keeps the error as it happened (docs/api.md#history).
         await failLeaseJob(db, claim.reservationId, failure.reason, failure.detail, now);
-        leaseCreations.inc({ outcome: 'failed', reason: leaseFailureReason(err) });
+        leaseCreations.inc({ outcome: 'failed', reason: failure.kind });
       }
     } catch (dbErr) {
       // The claim expires by itself; the job is taken again then.

@@ -93,20 +93,20 @@ describe.each(DIALECTS)('lifecycle counters on %s', (dialect) => {
     { outcome, reason },
   ];
 
-  it('lease creations: created (new), failed (blazar_refused), retried (blazar_unavailable)', async () => {
+  it('lease creations: created (new), failed (refused), retried (unavailable)', async () => {
     const created = await seedReservation(db, { flavor, ...future(), instanceCount: 1 });
     expect(await delta([creations('created', 'new')], () => worker().runOnce())).toEqual([1]);
     expect((await reservationRow(db, created))!.status).toBe('ALLOCATED');
 
     blazar.capacity = 1;
     const refused = await seedReservation(db, { flavor, ...future(), instanceCount: 2 });
-    expect(await delta([creations('failed', 'blazar_refused'), creations('created', 'new')], () => worker().runOnce())).toEqual([1, 0]);
+    expect(await delta([creations('failed', 'refused'), creations('created', 'new')], () => worker().runOnce())).toEqual([1, 0]);
     expect((await reservationRow(db, refused))!.status).toBe('ERROR');
 
     blazar.reset();
     const later = await seedReservation(db, { flavor, ...future(), instanceCount: 1 });
     blazar.failNext(1, 503);
-    expect(await delta([creations('retried', 'blazar_unavailable')], () => worker().runOnce())).toEqual([1]);
+    expect(await delta([creations('retried', 'unavailable')], () => worker().runOnce())).toEqual([1]);
     expect((await reservationRow(db, later))!.status).toBe('PENDING_CREATE');
     await db.kysely.deleteFrom('warre_lease_job').execute();
     await db.kysely.deleteFrom('reservation').where('id', '=', later).execute();

@@ -1,14 +1,16 @@
 /**
  * The label values of docs/metrics.md stay in bounded sets: Keystone paths with ids replaced,
- * lease failure reasons from the error's class; and the network list of
+ * lease failure reasons as the worker classifies the error; and the network list of
  * `[api] metrics_allowed_networks` (docs/metrics.md#access).
  */
 import { describe, expect, it } from 'vitest';
+import type { LeaseFailureKind } from '../../src/domain/lifecycle.js';
 import { KeystoneAuthError, KeystoneUnavailableError } from '../../src/drivers/keystone/session.js';
 import { LeaseError } from '../../src/drivers/lease-backend.js';
 import { EndpointNotFoundError } from '../../src/drivers/service-session.js';
 import { LOOPBACK_NETWORKS, metricsAccess } from '../../src/metrics/access.js';
-import { keystonePathTemplate, LEASE_FAILURE_REASONS, leaseFailureReason } from '../../src/metrics/registry.js';
+import { keystonePathTemplate, LEASE_FAILURE_REASONS, type LeaseFailureReason } from '../../src/metrics/registry.js';
+import { describeLeaseFailure } from '../../src/worker/lease-worker.js';
 
 describe('keystonePathTemplate', () => {
   it('keeps the identity API words and replaces ids, with or without a prefix before /v3', () => {
@@ -23,20 +25,22 @@ describe('keystonePathTemplate', () => {
   });
 });
 
-describe('leaseFailureReason', () => {
-  it('names the reason by the error class, from a bounded set', () => {
-    const cases: [unknown, string][] = [
-      [new LeaseError('ERROR: Not enough hosts available', { status: 500, transient: false }), 'blazar_refused'],
-      [new LeaseError('Service Unavailable', { status: 503, transient: true }), 'blazar_unavailable'],
-      [new KeystoneUnavailableError('Unable to reach Keystone', 'connect'), 'keystone'],
-      [new KeystoneAuthError(401, 'Keystone refused'), 'keystone'],
-      [new EndpointNotFoundError('reservation', 'public', null), 'no_endpoint'],
-      [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }), 'network'],
-      [new Error('something else'), 'other'],
-      ['a string', 'other'],
+describe('lease failure reasons', () => {
+  it('are the kinds the worker gives its log line and the member (docs/api.md#lease-failures), and record', () => {
+    // Every kind has its label value (checked by the type checker), and nothing else is one.
+    const complete: [Exclude<LeaseFailureKind, LeaseFailureReason>] extends [never] ? true : false = true;
+    expect(complete).toBe(true);
+    const cases: [unknown, 'bot' | 'lease', LeaseFailureReason][] = [
+      [LeaseError.fromStatus(500, 'Not enough hosts available'), 'lease', 'refused'],
+      [LeaseError.fromStatus(503, 'Service Unavailable'), 'lease', 'unavailable'],
+      [LeaseError.fromStatus(403, 'Policy does not allow'), 'lease', 'service'],
+      [new KeystoneUnavailableError('Unable to reach Keystone', 'connect'), 'bot', 'unavailable'],
+      [new KeystoneAuthError(403, 'Keystone refused'), 'bot', 'identity'],
+      [new EndpointNotFoundError('reservation', 'public', null), 'lease', 'catalog'],
+      [new Error('something else'), 'lease', 'internal'],
     ];
-    for (const [err, reason] of cases) {
-      expect(leaseFailureReason(err), String(err)).toBe(reason);
+    for (const [err, stage, reason] of cases) {
+      expect(describeLeaseFailure(err, stage).kind, String(err)).toBe(reason);
       expect(LEASE_FAILURE_REASONS).toContain(reason);
     }
   });
@@ -68,7 +72,7 @@ describe('the registry', () => {
     const { registry } = await import('../../src/metrics/registry.js');
     const m = parseMetrics(await registry.metrics());
     expect(m.all('warre_lease_creations_total').map((s) => `${s.labels.outcome}/${s.labels.reason}`)).toEqual(
-      expect.arrayContaining(['created/new', 'created/found', 'failed/keystone', 'retried/record', 'abandoned/reservation_changed']),
+      expect.arrayContaining(['created/new', 'created/found', 'failed/identity', 'retried/record', 'abandoned/reservation_changed']),
     );
     expect(m.all('warre_lease_creations_total')).toHaveLength(2 + 2 * LEASE_FAILURE_REASONS.length + 1);
     expect(m.all('warre_lease_events_total')).toHaveLength(15);
