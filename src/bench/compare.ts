@@ -80,7 +80,8 @@ export async function compareRun(ctx: CompareContext): Promise<string> {
       }
       if (wanted(`${ctx.creates} sequential creates`)) {
         for (const side of order) {
-          const c = await runCreates(servers[side]!.url, ctx.seeded, noauthHeaders, ctx.creates);
+          const run = (round - 1) * order.length + order.indexOf(side);
+          const c = await runCreates(servers[side]!.url, ctx.seeded, noauthHeaders, ctx.creates, run);
           progress(
             `round ${round} ${side.padEnd(6)} creates: ${c.perSec.toFixed(1)}/s, ${c.failures} failed${c.firstFailure ? ` (${c.firstFailure})` : ''}`,
           );

@@ -215,7 +215,11 @@ export interface CreatesResult {
  * reservation on one of the 10-slot flavors, spread over days so none
  * runs out of capacity.
  */
-export async function runCreates(base: string, s: Seeded, headers: HeaderProvider, count: number): Promise<CreatesResult> {
+/**
+ * `count` creates one after another. `run` (0, 1, …) moves the bookings to later days, so that
+ * several runs on one database (a --baseline comparison) each find the capacity the first found.
+ */
+export async function runCreates(base: string, s: Seeded, headers: HeaderProvider, count: number, run = 0): Promise<CreatesResult> {
   const who: Identity = { projectId: s.createProject, userId: 'bench-creator', roles: ['member'] };
   const h = await headers(who);
   const client = new Client(base);
@@ -226,7 +230,7 @@ export async function runCreates(base: string, s: Seeded, headers: HeaderProvide
   const t0 = performance.now();
   try {
     for (let i = 0; i < count; i++) {
-      const start = s.createBase + Math.floor(i / n) * DAY + (i % n) * HOUR;
+      const start = s.createBase + (run * Math.ceil(count / n) + Math.floor(i / n)) * DAY + (i % n) * HOUR;
       const body = { flavor_id: s.tenSlotFlavors[i % n], start: formatApi(start), end: formatApi(start + 20 * HOUR), instance_count: 1 };
       const r = await client.request('POST', '/v1/reservations/', h, body);
       times.push(r.ms);

@@ -42,6 +42,18 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/**
+ * The node flags of `npm start` (package.json), with which the all-in-one is measured: the
+ * process a newcomer starts.
+ */
+export function npmStartNodeFlags(): string[] {
+  const pkg = JSON.parse(fs.readFileSync(path.resolve(path.dirname(WARRE_JS), '..', '..', 'package.json'), 'utf8')) as {
+    scripts?: Record<string, string>;
+  };
+  const m = /^node((?: --[\w-]+(?:=\S+)?)*) dist\/cli\/warre\.js all$/.exec(pkg.scripts?.start ?? '');
+  return m?.[1] ? m[1].trim().split(' ') : [];
+}
+
 /** A port nobody listens on right now. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -108,6 +120,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const logFile = path.join(opts.dir, `warre-${opts.command}-${port}.log`);
   const log = fs.openSync(logFile, 'w');
   const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.cpuProfDir)}`] : [];
+  if (opts.command === 'all') nodeArgs.push(...npmStartNodeFlags());
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, opts.warreJs ?? WARRE_JS, opts.command], {
     cwd: opts.dir,
     env: childEnv(opts, port, configFile),

@@ -6,6 +6,21 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 
+/**
+ * V8's young generation, per copy: at most 2 MiB per semi-space (Node's default on 64-bit is
+ * 16 MiB). A request's garbage dies young either way; with the default, V8 grows the young
+ * generation to 48 MiB under load and keeps it, which is most of what a copy holds above its
+ * idle size. Measured in BENCHMARKS.md (memory): RSS per API process after the benchmark, and the
+ * time spent in garbage collection. An operator's own `--max-semi-space-size` (in NODE_OPTIONS
+ * or on the command line) wins.
+ */
+const SEMI_SPACE_MB = 2;
+
+export function copyExecArgv(execArgv: readonly string[], nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
+  const set = (flag: string) => execArgv.some((a) => a.startsWith(flag)) || nodeOptions.includes(flag);
+  return set('--max-semi-space-size') ? [...execArgv] : [...execArgv, `--max-semi-space-size=${SEMI_SPACE_MB}`];
+}
+
 /** A copy that dies this soon after it was started counts as failing to start. */
 const QUICK_DEATH_MS = 10_000;
 /** This many quick deaths in a row: something every copy trips on (configuration, database); give up. */
@@ -16,6 +31,7 @@ export async function supervise(count: number, log: Logger, what: string, preche
   // Fail once, here, on what would make every copy fail.
   await precheck?.();
   log.info({ processes: count }, `starting ${count} ${what} processes`);
+  cluster.setupPrimary({ execArgv: copyExecArgv(process.execArgv) });
   const started = new Map<number, number>();
   const fork = () => {
     const w = cluster.fork();

@@ -4,8 +4,9 @@
  * dialect's value codec. Datetimes come back as strings on every dialect.
  */
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import SqliteDatabase from 'better-sqlite3';
+import type SqliteDatabase from 'better-sqlite3';
 import {
   Kysely,
   type KyselyPlugin,
@@ -22,8 +23,8 @@ import {
   type UnknownRow,
   type ValueNode,
 } from 'kysely';
-import { createPool } from 'mysql2';
-import pg from 'pg';
+import type * as Mysql2 from 'mysql2';
+import type Pg from 'pg';
 import type { DatabaseTarget } from '../config/database-url.js';
 import type { Codec } from './codec.js';
 import { type DialectAdapter, dialectAdapter } from './dialect.js';
@@ -65,11 +66,27 @@ export interface OpenOptions {
 /** The `[database]` defaults (docs/operations.md). */
 export const DB_TIMEOUT_DEFAULTS = { connectTimeoutMs: 5_000, acquireTimeoutMs: 5_000, statementTimeoutMs: 10_000 };
 
-// PostgreSQL `timestamp without time zone` (1114): keep the naive UTC string.
-pg.types.setTypeParser(1114, (v: string) => v);
-// bigint counts (COUNT(*), SUM) as numbers: our counts are far below 2^53.
-pg.types.setTypeParser(20, (v: string) => Number(v));
-pg.types.setTypeParser(1700, (v: string) => Number(v));
+/**
+ * Each driver is loaded when a database of its kind is opened, not with this module: a process
+ * holds only the one it uses (mysql2, pg and better-sqlite3 together are about 6 MB of memory
+ * per process; BENCHMARKS.md, memory). They are CommonJS packages, so `require` loads them
+ * synchronously and opening stays synchronous.
+ */
+const load = createRequire(import.meta.url);
+const sqliteDriver = () => load('better-sqlite3') as typeof SqliteDatabase;
+const mysqlDriver = () => load('mysql2') as typeof Mysql2;
+let pgLoaded: typeof Pg | null = null;
+function pgDriver(): typeof Pg {
+  if (pgLoaded) return pgLoaded;
+  const pg = load('pg') as typeof Pg;
+  // PostgreSQL `timestamp without time zone` (1114): keep the naive UTC string.
+  pg.types.setTypeParser(1114, (v: string) => v);
+  // bigint counts (COUNT(*), SUM) as numbers: our counts are far below 2^53.
+  pg.types.setTypeParser(20, (v: string) => Number(v));
+  pg.types.setTypeParser(1700, (v: string) => Number(v));
+  pgLoaded = pg;
+  return pg;
+}
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 const wellFormed = (v: unknown): unknown => (typeof v === 'string' ? v.replace(LONE_SURROGATE, '\ufffd') : v);
@@ -138,7 +155,8 @@ export function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Db
   switch (target.dialect) {
     case 'sqlite': {
       if (target.filename !== ':memory:') fs.mkdirSync(path.dirname(target.filename), { recursive: true });
-      const database = new SqliteDatabase(target.filename);
+      const Sqlite = sqliteDriver();
+      const database = new Sqlite(target.filename);
       database.pragma('journal_mode = WAL');
       database.pragma('busy_timeout = 10000');
       database.pragma('synchronous = NORMAL');
@@ -151,7 +169,7 @@ export function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Db
       break;
     }
     case 'mysql': {
-      const pool = createPool({
+      const pool = mysqlDriver().createPool({
         host: target.socketPath ? undefined : target.host,
         port: target.port,
         socketPath: target.socketPath,
@@ -165,6 +183,10 @@ export function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Db
         connectTimeout,
         supportBigNumbers: true,
         decimalNumbers: true,
+        // Several statements in one round trip (src/db/dialect.ts, batch): a reservation create
+        // sends its locks and reads as one query. Safe here because every statement is built by
+        // Kysely with parameters (mysql2 escapes them); no SQL text is ever made from input.
+        multipleStatements: true,
       });
       // READ COMMITTED for every transaction (see src/db/transaction.ts), set once per connection.
       pool.on('connection', (conn) => {
@@ -175,7 +197,7 @@ export function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Db
       break;
     }
     case 'postgres': {
-      const pool = new pg.Pool({
+      const pool = new (pgDriver().Pool)({
         host: target.host,
         port: target.port,
         user: target.user,

@@ -9,6 +9,7 @@
  *   serialises writers across processes; within a process Kysely's single
  *   connection already serialises.
  */
+import { runSteps, type Step, step } from './batch.js';
 import type { Db, Queryable } from './connect.js';
 import { isDatabaseUnavailable } from './resilience.js';
 
@@ -64,8 +65,16 @@ export async function ensureProjectLockRow(db: Db, projectId: string): Promise<v
 
 /** Lock the project's row for the rest of the transaction (quota serialisation). */
 export async function lockProject(tx: Tx, projectId: string): Promise<void> {
-  if (!tx.dialect.rowLocks) return;
-  await tx.dialect.lockRows(tx.kysely.selectFrom('warre_project_lock').select('project_id').where('project_id', '=', projectId)).execute();
+  await runSteps(tx, [lockProjectStep(tx, projectId)]);
+}
+
+/** {@link lockProject} as a step of a batch (src/db/batch.ts); null where there are no row locks. */
+export function lockProjectStep(tx: Tx, projectId: string): Step<void> | null {
+  if (!tx.dialect.rowLocks) return null;
+  return step(
+    tx.dialect.lockRows(tx.kysely.selectFrom('warre_project_lock').select('project_id').where('project_id', '=', projectId)),
+    () => undefined,
+  );
 }
 
 /** Lock the flavor's row for the rest of the transaction (capacity serialisation). */

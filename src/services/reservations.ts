@@ -6,10 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../auth/context.js';
 import * as flavors from '../db/repositories/flavors.js';
-import { recordHistory } from '../db/repositories/history.js';
-import { flavorOccupancy } from '../db/repositories/occupancy.js';
+import { runSteps } from '../db/batch.js';
+import { recordHistory, recordHistoryStep } from '../db/repositories/history.js';
+import { flavorOccupancy, flavorOccupancyStep } from '../db/repositories/occupancy.js';
 import * as reservations from '../db/repositories/reservations.js';
-import { ensureProjectLockRow, lockFlavor, lockProject, readOnly, writeTransaction } from '../db/transaction.js';
+import { ensureProjectLockRow, lockFlavor, lockProject, lockProjectStep, readOnly, writeTransaction } from '../db/transaction.js';
 import { BadRequest, InvalidReservation, NotFound, OverQuota, ValidationFailed, WarreError } from '../domain/errors.js';
 import { type Actor, createdEntry, deletedEntry, extendedEntry, type LeaseOnDelete } from '../domain/history.js';
 import { isUuid } from '../domain/ids.js';
@@ -80,25 +81,32 @@ export async function createReservation(
   const { db } = svc;
   if (!dryRun) await ensureProjectLockRow(db, projectId);
   const created = await (dryRun ? readOnly : writeTransaction)(db, async (tx) => {
-    if (!dryRun) await lockProject(tx, projectId);
-    const usage = usageOf(await reservations.effectiveReservationsOfProject(tx, projectId));
+    const body = parsed.ok ? parsed.value : null;
+    const flavorId = body !== null && isUuid(body.flavor_id) ? body.flavor_id : null;
+    const window = body !== null && body.end > body.start ? body : null;
+    // One batch (one round trip on MySQL, src/db/batch.ts), in the order the locks are always
+    // taken: the project's row (quota), its usage, then the flavor's row (capacity) and what the
+    // rules read about the flavor. The checks below then decide in their historical order.
+    const [, usageRows, flavor, grantedToProject, occupancyOf] = await runSteps(tx, [
+      dryRun ? null : lockProjectStep(tx, projectId),
+      reservations.effectiveReservationsStep(tx, projectId),
+      flavorId ? flavors.getFlavorStep(tx, flavorId, dryRun ? null : 'lock') : null,
+      flavorId ? flavors.isGrantedStep(tx, flavorId, projectId) : null,
+      flavorId && window ? flavorOccupancyStep(tx, flavorId, window.start, window.end) : null,
+    ]);
+    const usage = usageOf(usageRows);
     const overCount = quotaRefusal(projectId, limits, usage, { reservation: 1 });
     if (overCount) throw new OverQuota(overCount);
     if (!parsed.ok) throw new ValidationFailed(parsed.errors);
     const input = parsed.value;
-    // The flavor row lock serialises capacity checks of this flavor (a dry run takes none).
-    const flavor = isUuid(input.flavor_id) ? await flavors.getFlavor(tx, input.flavor_id, dryRun ? null : 'lock') : null;
     if (!flavor) throw new NotFound('Flavor does not exist');
     const hours = totalHours(input.start, input.end);
     const overHours = quotaRefusal(projectId, limits, usage, { hours: Math.max(0, hours) * input.instance_count });
     if (overHours) throw new OverQuota(overHours);
 
     const now = truncateToMinute(svc.now());
-    const granted = flavor.is_public ? true : await flavors.isGranted(tx, flavor.id, projectId);
-    const valid = input.end > input.start;
-    const { reservations: occupied, maintenance } = valid
-      ? await flavorOccupancy(tx, flavor, input.start, input.end)
-      : { reservations: [], maintenance: [] };
+    const granted = flavor.is_public || grantedToProject === true;
+    const { reservations: occupied, maintenance } = occupancyOf ? occupancyOf(flavor.slots) : { reservations: [], maintenance: [] };
     const refusal = createRefusal({
       flavor,
       granted,
@@ -125,10 +133,8 @@ export async function createReservation(
       end: input.end,
       instance_count: input.instance_count,
     };
-    if (!dryRun) {
-      await reservations.insertReservation(tx, r);
-      await recordHistory(tx, createdEntry(r, actorOf(ctx)));
-    }
+    // The reservation and its history's first row: one more batch, then the commit.
+    if (!dryRun) await runSteps(tx, [reservations.insertReservationStep(tx, r), recordHistoryStep(tx, [createdEntry(r, actorOf(ctx))])]);
     return { ...r, flavor };
   });
   if (dryRun) {

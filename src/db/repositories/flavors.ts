@@ -1,6 +1,7 @@
 /** SQL for flavors and their project grants. */
 import { type Selectable, sql } from 'kysely';
 import type { Flavor } from '../../domain/types.js';
+import { runSteps, type Step, step } from '../batch.js';
 import { type Codec, read } from '../codec.js';
 import type { Queryable } from '../connect.js';
 import type { FlavorTable } from '../schema.js';
@@ -52,10 +53,14 @@ function toRow(f: Flavor, codec: Codec): FlavorTable {
 
 /** A flavor by id; `forUpdate` also locks its row until the transaction ends (MySQL/PostgreSQL). */
 export async function getFlavor(db: Queryable, id: string, forUpdate: 'lock' | null = null): Promise<Flavor | null> {
+  return (await runSteps(db, [getFlavorStep(db, id, forUpdate)]))[0];
+}
+
+/** {@link getFlavor} as a step of a batch (src/db/batch.ts). */
+export function getFlavorStep(db: Queryable, id: string, forUpdate: 'lock' | null = null): Step<Flavor | null> {
   let q = db.kysely.selectFrom('flavor').selectAll().where('id', '=', id);
   if (forUpdate) q = db.dialect.lockRows(q);
-  const r = await q.executeTakeFirst();
-  return r ? rowToFlavor(r) : null;
+  return step(q, (rows) => (rows[0] ? rowToFlavor(rows[0]) : null));
 }
 
 export interface FlavorFilter {
@@ -123,13 +128,15 @@ export async function deleteFlavor(db: Queryable, id: string): Promise<void> {
 }
 
 export async function isGranted(db: Queryable, flavorId: string, projectId: string): Promise<boolean> {
-  const r = await db.kysely
-    .selectFrom('flavor_project')
-    .select('id')
-    .where('flavor_id', '=', flavorId)
-    .where('project_id', '=', projectId)
-    .executeTakeFirst();
-  return r !== undefined;
+  return (await runSteps(db, [isGrantedStep(db, flavorId, projectId)]))[0];
+}
+
+/** {@link isGranted} as a step of a batch (src/db/batch.ts). */
+export function isGrantedStep(db: Queryable, flavorId: string, projectId: string): Step<boolean> {
+  return step(
+    db.kysely.selectFrom('flavor_project').select('id').where('flavor_id', '=', flavorId).where('project_id', '=', projectId).limit(1),
+    (rows) => rows.length > 0,
+  );
 }
 
 export async function flavorsByIds(db: Queryable, ids: string[]): Promise<{ id: string; name: string }[]> {

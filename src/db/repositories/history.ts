@@ -7,6 +7,7 @@
 import type { Selectable } from 'kysely';
 import type { HistoryDetail, HistoryEntry, HistoryEvent, HistoryRecord } from '../../domain/history.js';
 import type { ReservationStatus } from '../../domain/types.js';
+import { runSteps, type Step, step } from '../batch.js';
 import { read } from '../codec.js';
 import type { Queryable } from '../connect.js';
 import type { WarreReservationHistoryTable } from '../schema.js';
@@ -18,21 +19,25 @@ const INSERT_CHUNK = 500;
 /** Append history rows: one INSERT statement (per {@link INSERT_CHUNK} rows). */
 export async function recordHistory(db: Queryable, entries: HistoryEntry | readonly HistoryEntry[]): Promise<void> {
   const list: readonly HistoryEntry[] = Array.isArray(entries) ? entries : [entries as HistoryEntry];
-  for (let i = 0; i < list.length; i += INSERT_CHUNK) {
-    const rows = list.slice(i, i + INSERT_CHUNK).map((e) => ({
-      reservation_id: e.reservationId,
-      project_id: e.projectId,
-      event: e.event,
-      time: db.codec.dt(e.time),
-      user_id: e.userId,
-      request_id: e.requestId,
-      status_before: e.statusBefore,
-      status_after: e.statusAfter,
-      detail: e.detail === null ? null : JSON.stringify(e.detail),
-    }));
-    await db.kysely.insertInto('warre_reservation_history').values(rows).execute();
-  }
+  for (let i = 0; i < list.length; i += INSERT_CHUNK) await runSteps(db, [recordHistoryStep(db, list.slice(i, i + INSERT_CHUNK))]);
 }
+
+/** {@link recordHistory} of at most {@link INSERT_CHUNK} entries as a step of a batch (src/db/batch.ts). */
+export function recordHistoryStep(db: Queryable, entries: readonly HistoryEntry[]): Step<void> {
+  const rows = entries.map((e) => ({
+    reservation_id: e.reservationId,
+    project_id: e.projectId,
+    event: e.event,
+    time: db.codec.dt(e.time),
+    user_id: e.userId,
+    request_id: e.requestId,
+    status_before: e.statusBefore,
+    status_after: e.statusAfter,
+    detail: e.detail === null ? null : JSON.stringify(e.detail),
+  }));
+  return step(db.kysely.insertInto('warre_reservation_history').values(rows), () => undefined);
+}
+
 export interface HistoryFilter {
   reservationId?: string | null;
   projectId?: string | null;

@@ -8,6 +8,7 @@
 import { sql } from 'kysely';
 import type { Occupant } from '../../domain/capacity.js';
 import { EFFECTIVE_STATUSES } from '../../domain/types.js';
+import { runSteps, type Step, step } from '../batch.js';
 import type { Queryable } from '../connect.js';
 
 /**
@@ -90,10 +91,26 @@ export async function flavorOccupancy(
   end: number,
   opts: { excludeId?: string | null; withMaintenance?: boolean } = {},
 ): Promise<FlavorOccupancy> {
-  const rows = await occupancyQuery(db, [flavor.id], start, end, opts).execute();
-  const out: FlavorOccupancy = { reservations: [], maintenance: [] };
-  for (let i = 0; i < rows.length; i++) addRow(out, flavor.slots, rows[i]!);
-  return out;
+  const [of] = await runSteps(db, [flavorOccupancyStep(db, flavor.id, start, end, opts)]);
+  return of(flavor.slots);
+}
+
+/**
+ * {@link flavorOccupancy} as a step of a batch (src/db/batch.ts), for a flavor whose row is read
+ * in the same batch: the answer is read once its slots (what a maintenance window takes) are known.
+ */
+export function flavorOccupancyStep(
+  db: Queryable,
+  flavorId: string,
+  start: number,
+  end: number,
+  opts: { excludeId?: string | null; withMaintenance?: boolean } = {},
+): Step<(slots: number) => FlavorOccupancy> {
+  return step(occupancyQuery(db, [flavorId], start, end, opts), (rows) => (slots: number) => {
+    const out: FlavorOccupancy = { reservations: [], maintenance: [] };
+    for (let i = 0; i < rows.length; i++) addRow(out, slots, rows[i]!);
+    return out;
+  });
 }
 
 /** Flavors per query of {@link flavorsOccupancy}: keeps the IN list and the statement small. */

@@ -1,6 +1,7 @@
 /** SQL for reservations: reads with their flavor, capacity occupancy, usage, writes. */
 import { type Selectable, sql } from 'kysely';
 import { EFFECTIVE_STATUSES, type Reservation, type ReservationStatus, type ReservationWithFlavor } from '../../domain/types.js';
+import { runSteps, type Step, step } from '../batch.js';
 import { read } from '../codec.js';
 import type { Queryable } from '../connect.js';
 import type { ReservationTable } from '../schema.js';
@@ -124,33 +125,45 @@ export async function effectiveReservationsOfProject(
   db: Queryable,
   projectId: string,
 ): Promise<{ start: number; end: number; instance_count: number }[]> {
-  const rows = await db.kysely
-    .selectFrom('reservation')
-    .select(['start', 'end', 'instance_count'])
-    .where('project_id', '=', projectId)
-    .where('status', 'in', EFFECTIVE_STATUSES)
-    .execute();
-  return rows.map((r) => ({ start: read.dt(r.start), end: read.dt(r.end), instance_count: r.instance_count }));
+  return (await runSteps(db, [effectiveReservationsStep(db, projectId)]))[0];
+}
+
+/** {@link effectiveReservationsOfProject} as a step of a batch (src/db/batch.ts). */
+export function effectiveReservationsStep(
+  db: Queryable,
+  projectId: string,
+): Step<{ start: number; end: number; instance_count: number }[]> {
+  return step(
+    db.kysely
+      .selectFrom('reservation')
+      .select(['start', 'end', 'instance_count'])
+      .where('project_id', '=', projectId)
+      .where('status', 'in', EFFECTIVE_STATUSES),
+    (rows) => rows.map((r) => ({ start: read.dt(r.start), end: read.dt(r.end), instance_count: r.instance_count })),
+  );
 }
 
 export async function insertReservation(db: Queryable, r: Reservation): Promise<void> {
-  await db.kysely
-    .insertInto('reservation')
-    .values({
-      id: r.id,
-      created_at: db.codec.dt(r.created_at),
-      user_id: r.user_id,
-      project_id: r.project_id,
-      flavor_id: r.flavor_id,
-      lease_id: r.lease_id,
-      compute_flavor: r.compute_flavor,
-      status: r.status,
-      status_reason: r.status_reason,
-      start: db.codec.dt(r.start),
-      end: db.codec.dt(r.end),
-      instance_count: r.instance_count,
-    })
-    .execute();
+  await runSteps(db, [insertReservationStep(db, r)]);
+}
+
+/** {@link insertReservation} as a step of a batch (src/db/batch.ts). */
+export function insertReservationStep(db: Queryable, r: Reservation): Step<void> {
+  const q = db.kysely.insertInto('reservation').values({
+    id: r.id,
+    created_at: db.codec.dt(r.created_at),
+    user_id: r.user_id,
+    project_id: r.project_id,
+    flavor_id: r.flavor_id,
+    lease_id: r.lease_id,
+    compute_flavor: r.compute_flavor,
+    status: r.status,
+    status_reason: r.status_reason,
+    start: db.codec.dt(r.start),
+    end: db.codec.dt(r.end),
+    instance_count: r.instance_count,
+  });
+  return step(q, () => undefined);
 }
 
 export async function updateReservationEnd(db: Queryable, id: string, end: number): Promise<void> {

@@ -5,7 +5,9 @@
  * few times, then logged; `send` never throws, so a mail problem never undoes or
  * blocks a reservation's state change.
  */
-import nodemailer, { type Transporter } from 'nodemailer';
+import { createRequire } from 'node:module';
+import type Nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 
 import type { ServiceSession } from '../../drivers/service-session.js';
@@ -184,6 +186,8 @@ export class SmtpSender extends BaseSender {
     const s = opts.smtp;
     const timeout = s.timeoutMs ?? 30_000;
     this.from = s.from;
+    // Loaded by the processes that send mail only (2.6 MB of memory; BENCHMARKS.md, memory).
+    const nodemailer = createRequire(import.meta.url)('nodemailer') as typeof Nodemailer;
     this.transport = nodemailer.createTransport({
       host: s.host,
       port: s.port,
