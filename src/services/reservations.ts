@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../auth/context.js';
-import * as flavors from '../db/repositories/flavors.js';
 import { runSteps } from '../db/batch.js';
+import * as flavors from '../db/repositories/flavors.js';
 import { recordHistory, recordHistoryStep } from '../db/repositories/history.js';
 import { flavorOccupancy, flavorOccupancyStep } from '../db/repositories/occupancy.js';
 import * as reservations from '../db/repositories/reservations.js';

@@ -48,7 +48,8 @@ describe('layers', () => {
   it('one file knows the database dialect: src/db/dialect.ts (and the codec it carries)', () => {
     // Comparisons with the database's dialect name (not a parsed URL's: `target.dialect`), and the
     // dialect-specific query builder calls.
-    const DIALECT_SPECIFIC = /(?:(?<![Tt]arget\.)dialect(?:\.name)?\s*[!=]==?\s*'(?:sqlite|mysql|postgres)')|\.forUpdate\(|\.skipLocked\(|\.ignore\(\)|\.onConflict\(|force index/i;
+    const DIALECT_SPECIFIC =
+      /(?:(?<![Tt]arget\.)dialect(?:\.name)?\s*[!=]==?\s*'(?:sqlite|mysql|postgres)')|\.forUpdate\(|\.skipLocked\(|\.ignore\(\)|\.onConflict\(|force index/i;
     // The adapter and codec; the connection factory and the URL parser pick a driver by dialect;
     // the benchmark tooling creates and analyses its own databases.
     const allowed = new Set(['db/dialect.ts', 'db/codec.ts', 'db/connect.ts', 'config/database-url.ts']);
