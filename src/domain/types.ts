@@ -49,6 +49,33 @@ export interface Reservation {
   instance_count: number;
 }
 
+/**
+ * A reservation row as a list reads it, for writing the list's JSON without building a
+ * {@link Reservation} per row (src/api/reservation-json.ts): the columns as the database
+ * returned them, datetimes in its text form (read with src/domain/time.ts#formatApiFromDb).
+ */
+export interface StoredReservation {
+  id: string;
+  created_at: string;
+  user_id: string;
+  project_id: string;
+  flavor_id: string;
+  lease_id: string | null;
+  compute_flavor: string | null;
+  status: string;
+  status_reason: string | null;
+  start: string;
+  end: string;
+  instance_count: number;
+}
+
+/** A page of a reservation list as read: its rows, the flavors they name (by id), the total. */
+export interface StoredReservationPage {
+  rows: StoredReservation[];
+  flavors: ReadonlyMap<string, Flavor>;
+  total: number;
+}
+
 export interface MaintenanceWindow {
   id: string;
   start: number;

@@ -18,7 +18,7 @@ import type { Logger } from '../domain/logger.js';
 import { quotaRefusal, usageOf } from '../domain/quota.js';
 import { createRefusal, extendRefusal, extensionHours } from '../domain/reservation-rules.js';
 import { totalHours, truncateToMinute } from '../domain/time.js';
-import type { Reservation, ReservationWithFlavor } from '../domain/types.js';
+import type { Reservation, ReservationWithFlavor, StoredReservationPage } from '../domain/types.js';
 import { LeaseError } from '../drivers/lease-backend.js';
 import type { Services } from './dependencies.js';
 
@@ -34,13 +34,16 @@ export async function getReservation(svc: Services, id: string): Promise<Reserva
   return r;
 }
 
-/** A page of reservations, newest first; `projectId` null: every project. */
+/**
+ * A page of reservations, oldest first, as stored (the list writes its JSON from the rows,
+ * src/api/reservation-json.ts); `projectId` null: every project.
+ */
 export async function listReservations(
   svc: Services,
   filter: { projectId: string | null; flavorId: string | null },
   page: { limit: number; offset: number },
-): Promise<{ rows: ReservationWithFlavor[]; total: number }> {
-  return reservations.listReservations(svc.db, filter, page);
+): Promise<StoredReservationPage> {
+  return reservations.listReservationRows(svc.db, filter, page);
 }
 
 /** The effective reservations of a project (null: every project) by start, at most `max` (docs/calendar.md). */

@@ -1,6 +1,13 @@
 /** SQL for reservations: reads with their flavor, capacity occupancy, usage, writes. */
 import { type Selectable, sql } from 'kysely';
-import { EFFECTIVE_STATUSES, type Reservation, type ReservationStatus, type ReservationWithFlavor } from '../../domain/types.js';
+import {
+  EFFECTIVE_STATUSES,
+  type Reservation,
+  type ReservationStatus,
+  type ReservationWithFlavor,
+  type StoredReservation,
+  type StoredReservationPage,
+} from '../../domain/types.js';
 import { runSteps, type Step, step } from '../batch.js';
 import { read } from '../codec.js';
 import type { Queryable } from '../connect.js';
@@ -69,11 +76,15 @@ export async function getReservationByLease(db: Queryable, leaseId: string): Pro
   return r ? joinedRow(r as Record<string, unknown>) : null;
 }
 
-export async function listReservations(
+/**
+ * A page of reservations (oldest first) as stored, the flavors they name and the total: what
+ * the list writes its JSON from (src/api/reservation-json.ts) without a domain record per row.
+ */
+export async function listReservationRows(
   db: Queryable,
   filter: { projectId: string | null; flavorId?: string | null; statuses?: readonly ReservationStatus[] },
   page: { limit: number; offset: number },
-): Promise<{ rows: ReservationWithFlavor[]; total: number }> {
+): Promise<StoredReservationPage> {
   let q = db.kysely.selectFrom('reservation');
   if (filter.projectId !== null) q = q.where('project_id', '=', filter.projectId);
   if (filter.flavorId) q = q.where('flavor_id', '=', filter.flavorId);
@@ -86,9 +97,7 @@ export async function listReservations(
       // (EXPLAIN: ALL, Using filesort), 2.8x slower at 13,000 rows than walking the
       // (created_at, id) index, which it must be told to use. Kysely has no index hints.
       unfiltered
-        ? sql<
-            Selectable<ReservationTable>
-          >`select * from ${db.dialect.tableUsingIndex('reservation', 'warre_ix_reservation_created')} order by created_at, id limit ${page.limit} offset ${page.offset}`
+        ? sql<StoredReservation>`select * from ${db.dialect.tableUsingIndex('reservation', 'warre_ix_reservation_created')} order by created_at, id limit ${page.limit} offset ${page.offset}`
             .execute(db.kysely)
             .then((r) => r.rows)
         : q.selectAll().orderBy('created_at').orderBy('id').limit(page.limit).offset(page.offset).execute(),
@@ -97,11 +106,17 @@ export async function listReservations(
   // Flavors are few: read each once instead of joining it onto every row.
   const flavorIds = [...new Set(rows.map((r) => r.flavor_id))];
   const flavorRows = flavorIds.length > 0 ? await db.kysely.selectFrom('flavor').selectAll().where('id', 'in', flavorIds).execute() : [];
-  const byId = new Map(flavorRows.map((f) => [f.id, rowToFlavor(f)]));
-  return {
-    rows: rows.map((r) => ({ ...rowToReservation(r), flavor: byId.get(r.flavor_id)! })),
-    total,
-  };
+  return { rows, flavors: new Map(flavorRows.map((f) => [f.id, rowToFlavor(f)])), total };
+}
+
+/** {@link listReservationRows} as domain records, each with its flavor. */
+export async function listReservations(
+  db: Queryable,
+  filter: { projectId: string | null; flavorId?: string | null; statuses?: readonly ReservationStatus[] },
+  page: { limit: number; offset: number },
+): Promise<{ rows: ReservationWithFlavor[]; total: number }> {
+  const { rows, flavors, total } = await listReservationRows(db, filter, page);
+  return { rows: rows.map((r) => ({ ...rowToReservation(r), flavor: flavors.get(r.flavor_id)! })), total };
 }
 
 /**
