@@ -70,7 +70,11 @@ function parseQuery(s: string): Record<string, string> {
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const { authenticator } = opts;
   // A nudge only triggers the worker's work: it is not the request's (its log lines carry no request id).
-  const svc: Services = { ...opts.svc, nudgeWorker: (id) => outsideRequestScope(() => opts.svc.nudgeWorker(id)) };
+  // Everything else is read through to the caller's object (a test may swap its limits or database
+  // after the app is built); only the nudge is wrapped.
+  const svc: Services = Object.create(opts.svc, {
+    nudgeWorker: { value: (id: string) => outsideRequestScope(() => opts.svc.nudgeWorker(id)) },
+  }) as Services;
   const t: AppTimeouts = { ...TIMEOUT_DEFAULTS, ...opts.timeouts };
   const headersMs = t.requestMs > 0 ? Math.min(t.headersMs, t.requestMs) : t.headersMs;
   const app = Fastify({
