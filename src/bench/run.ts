@@ -52,7 +52,7 @@ const NO_KEYSTONE = (url: string) => `bench: no Keystone answers at ${url}.
 domain Default) has the password in $OS_PASSWORD (default "secret").
 Start the one the tests use (127.0.0.1:5001; installs the Debian packages the
 first time, about a minute; uwsgi keeps running afterwards):
-  npx vitest run test/keystone/keystone.test.ts
+  npx vitest run test/drivers/keystone/keystone.test.ts
 or point OS_AUTH_URL / OS_PASSWORD at another Keystone v3.
 `;
 

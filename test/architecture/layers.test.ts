@@ -61,6 +61,20 @@ describe('layers', () => {
     expect(DIALECT_SPECIFIC.test(readFileSync(join(SRC, 'db', 'dialect.ts'), 'utf8'))).toBe(true);
   });
 
+  it('test/ mirrors src/ (ARCHITECTURE.md): every test folder is a source folder, or one of the four that cut across', () => {
+    const TEST = join(SRC, '..', 'test');
+    const crossCutting = new Set(['hardening', 'architecture', 'support', 'fixtures']);
+    const sourceFolders = new Set(readdirSync(SRC).filter((n) => statSync(join(SRC, n)).isDirectory()));
+    const strays = readdirSync(TEST)
+      .filter((n) => statSync(join(TEST, n)).isDirectory())
+      .filter((n) => !crossCutting.has(n) && !sourceFolders.has(n));
+    expect(strays).toEqual([]);
+    const driverStrays = readdirSync(join(TEST, 'drivers'))
+      .filter((n) => statSync(join(TEST, 'drivers', n)).isDirectory())
+      .filter((n) => !statSync(join(SRC, 'drivers', n), { throwIfNoEntry: false })?.isDirectory());
+    expect(driverStrays).toEqual([]);
+  });
+
   it('the check sees imports at all (it would pass vacuously otherwise)', () => {
     expect(inArea('api').some((f) => f.areas.includes('services'))).toBe(true);
     expect(inArea('services').some((f) => f.areas.includes('db'))).toBe(true);

@@ -4,7 +4,7 @@
  * and sends the request again only when the fresh catalog moved the endpoint and the first
  * attempt cannot have been acted on. Driven through the Blazar client against fake Blazars;
  * the session is a stand-in whose catalog changes only when it logs in again.
- * (test/keystone/catalog.test.ts does the same with the real Keystone and the worker.)
+ * (test/drivers/keystone/catalog.test.ts does the same with the real Keystone and the worker.)
  */
 import { createServer } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

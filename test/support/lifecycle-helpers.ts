@@ -1,5 +1,5 @@
 /**
- * Helpers for the reservation lifecycle tests (test/lifecycle/): a recording
+ * Helpers for the reservation lifecycle tests (test/worker/, test/notification/): a recording
  * Messenger, seeding flavors and reservations straight into a database,
  * configuration files, real `warre` child processes, and an HTTP proxy that
  * can hold a service's answers (to kill a worker between Blazar's reply and

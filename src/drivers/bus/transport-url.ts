@@ -224,7 +224,7 @@ export function redactUrl(url: string): string {
 
 function tlsSocketOptions(options: BusOptions): SocketOptions {
   if (!options.ssl) return {};
-  // As oslo.messaging on py-amqp 5 (checked against Debian's, test/bus/tls.test.ts): the broker
+  // As oslo.messaging on py-amqp 5 (checked against Debian's, test/drivers/bus/tls.test.ts): the broker
   // certificate is always verified, against ssl_ca_file (instead of the system CAs) when set;
   // its host name only with ssl_ca_file and ssl_enforce_hostname_verification.
   const out: SocketOptions = { rejectUnauthorized: true };

@@ -1,12 +1,12 @@
 /** RPC casts API → worker (docs/interop.md#rpc-casts), both directions with the real oslo.messaging. */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BusConnection } from '../../src/drivers/bus/connection.js';
-import { encodeBody, PUBLISH_PROPERTIES, rpcCastMessage } from '../../src/drivers/bus/envelope.js';
-import { RpcClient, RpcServer } from '../../src/drivers/bus/rpc.js';
-import { ALICE_CONTEXT } from '../support/contexts.js';
-import { ensureOsloMessaging, runScript, ScriptProcess } from '../support/python/oslo.js';
-import { createVhost, recordingLogger, type TestVhost, waitFor } from '../support/rabbit.js';
+import { BusConnection } from '../../../src/drivers/bus/connection.js';
+import { encodeBody, PUBLISH_PROPERTIES, rpcCastMessage } from '../../../src/drivers/bus/envelope.js';
+import { RpcClient, RpcServer } from '../../../src/drivers/bus/rpc.js';
+import { ALICE_CONTEXT } from '../../support/contexts.js';
+import { ensureOsloMessaging, runScript, ScriptProcess } from '../../support/python/oslo.js';
+import { createVhost, recordingLogger, type TestVhost, waitFor } from '../../support/rabbit.js';
 
 let vh: TestVhost;
 let conn: BusConnection;

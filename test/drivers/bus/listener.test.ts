@@ -1,9 +1,9 @@
 /** NotificationListener delivery semantics against the real RabbitMQ. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BusConnection } from '../../src/drivers/bus/connection.js';
-import { encodeBody, notificationMessage, type ParsedNotification, PUBLISH_PROPERTIES } from '../../src/drivers/bus/envelope.js';
-import { NotificationListener } from '../../src/drivers/bus/listener.js';
-import { createVhost, rabbitmqctl, recordingLogger, type TestVhost, waitFor } from '../support/rabbit.js';
+import { BusConnection } from '../../../src/drivers/bus/connection.js';
+import { encodeBody, notificationMessage, type ParsedNotification, PUBLISH_PROPERTIES } from '../../../src/drivers/bus/envelope.js';
+import { NotificationListener } from '../../../src/drivers/bus/listener.js';
+import { createVhost, rabbitmqctl, recordingLogger, type TestVhost, waitFor } from '../../support/rabbit.js';
 
 let vh: TestVhost;
 let conn: BusConnection;

@@ -2,8 +2,8 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { Logger } from '../../src/domain/logger.js';
-import { Notifier, notificationTransportUrl } from '../../src/drivers/bus/notifier.js';
+import type { Logger } from '../../../src/domain/logger.js';
+import { Notifier, notificationTransportUrl } from '../../../src/drivers/bus/notifier.js';
 
 describe('Notifier without a broker', () => {
   it('no driver = silently disabled', async () => {

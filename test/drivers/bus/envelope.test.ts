@@ -8,13 +8,13 @@ import {
   parseNotification,
   parseRpcMessage,
   rpcCastMessage,
-} from '../../src/drivers/bus/envelope.js';
-import { pyIsoformat, pyJsonDumps, pyStrDatetime, pyStrtime } from '../../src/drivers/bus/python-json.js';
-import { requestContextDict, rpcContext, sanitizeNotificationContext } from '../../src/drivers/bus/request-context.js';
-import { ceilometerEvent } from '../../src/notification/ceilometer-events.js';
-import { type ReservationForPayload, renderReservationPayload } from '../../src/notification/reservation-payload.js';
-import { ALICE_CONTEXT } from '../support/contexts.js';
-import { ensureOsloMessaging, runScript } from '../support/python/oslo.js';
+} from '../../../src/drivers/bus/envelope.js';
+import { pyIsoformat, pyJsonDumps, pyStrDatetime, pyStrtime } from '../../../src/drivers/bus/python-json.js';
+import { requestContextDict, rpcContext, sanitizeNotificationContext } from '../../../src/drivers/bus/request-context.js';
+import { ceilometerEvent } from '../../../src/notification/ceilometer-events.js';
+import { type ReservationForPayload, renderReservationPayload } from '../../../src/notification/reservation-payload.js';
+import { ALICE_CONTEXT } from '../../support/contexts.js';
+import { ensureOsloMessaging, runScript } from '../../support/python/oslo.js';
 
 const reservation: ReservationForPayload = {
   id: '3c2b1a09-8f7e-4d6c-b5a4-9382716f5e4d',

@@ -19,18 +19,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type RunningApi, startApiProcess } from '../../src/cli/api.js';
-import { createServiceSession } from '../../src/cli/runtime.js';
-import { botSessions } from '../../src/cli/worker-parts.js';
-import { loadConfig, type WarreConfig } from '../../src/config/load.js';
-import { getUser } from '../../src/drivers/keystone/identity.js';
-import type { KeystoneSession } from '../../src/drivers/keystone/session.js';
-import { EndpointNotFoundError } from '../../src/drivers/service-session.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { countHttpRequests } from '../support/http-spy.js';
-import * as ks from '../support/keystone.js';
+import { type RunningApi, startApiProcess } from '../../../src/cli/api.js';
+import { createServiceSession } from '../../../src/cli/runtime.js';
+import { botSessions } from '../../../src/cli/worker-parts.js';
+import { loadConfig, type WarreConfig } from '../../../src/config/load.js';
+import { getUser } from '../../../src/drivers/keystone/identity.js';
+import type { KeystoneSession } from '../../../src/drivers/keystone/session.js';
+import { EndpointNotFoundError } from '../../../src/drivers/service-session.js';
+import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { countHttpRequests } from '../../support/http-spy.js';
+import * as ks from '../../support/keystone.js';
 
-/** Not 5011: test/keystone/keystone.test.ts may run its own outage at the same time. */
+/** Not 5011: test/drivers/keystone/keystone.test.ts may run its own outage at the same time. */
 const OUTAGE_PORT = 5012;
 const PUBLIC_KEYSTONE = 'https://keystone.example.org:5000/v3';
 const UNAUTHENTICATED = { error_message: 'The request you have made requires authentication.' };

@@ -5,19 +5,19 @@
  */
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AuthError } from '../../src/auth/context.js';
-import { KeystoneAuthenticator } from '../../src/auth/keystone.js';
-import type { Logger } from '../../src/domain/logger.js';
-import { botSession, getUser, grantProjectRole } from '../../src/drivers/keystone/identity.js';
-import type { AuthTokenOptions, OsloLimitOptions } from '../../src/drivers/keystone/options.js';
-import { identityBase, KeystoneAuthError, KeystoneSession, passwordAuthBody } from '../../src/drivers/keystone/session.js';
-import { InvalidTokenError, TokenValidator } from '../../src/drivers/keystone/tokens.js';
-import { EndpointNotFoundError } from '../../src/drivers/service-session.js';
-import { LimitsConfigurationError, LimitsUnavailableError, UnknownProjectError } from '../../src/quota/limits.js';
-import { formatOverLimit } from '../../src/quota/messages.js';
-import { UnifiedLimitsProvider } from '../../src/quota/unified-limits.js';
-import { countHttpRequests } from '../support/http-spy.js';
-import * as ks from '../support/keystone.js';
+import { AuthError } from '../../../src/auth/context.js';
+import { KeystoneAuthenticator } from '../../../src/auth/keystone.js';
+import type { Logger } from '../../../src/domain/logger.js';
+import { botSession, getUser, grantProjectRole } from '../../../src/drivers/keystone/identity.js';
+import type { AuthTokenOptions, OsloLimitOptions } from '../../../src/drivers/keystone/options.js';
+import { identityBase, KeystoneAuthError, KeystoneSession, passwordAuthBody } from '../../../src/drivers/keystone/session.js';
+import { InvalidTokenError, TokenValidator } from '../../../src/drivers/keystone/tokens.js';
+import { EndpointNotFoundError } from '../../../src/drivers/service-session.js';
+import { LimitsConfigurationError, LimitsUnavailableError, UnknownProjectError } from '../../../src/quota/limits.js';
+import { formatOverLimit } from '../../../src/quota/messages.js';
+import { UnifiedLimitsProvider } from '../../../src/quota/unified-limits.js';
+import { countHttpRequests } from '../../support/http-spy.js';
+import * as ks from '../../support/keystone.js';
 
 const OUTAGE_PORT = 5011;
 let fx: ks.WarreFixtures;

@@ -1,13 +1,13 @@
 /** Declared flags (docs/interop.md#oslo-messaging-topology, docs/interop.md#rpc-casts), checked on the real broker with rabbitmqctl. */
 import { afterAll, describe, expect, it } from 'vitest';
-import { BusConnection } from '../../src/drivers/bus/connection.js';
-import { NotificationListener } from '../../src/drivers/bus/listener.js';
-import { Notifier } from '../../src/drivers/bus/notifier.js';
-import { DEFAULT_BUS_OPTIONS } from '../../src/drivers/bus/options.js';
-import { ConfirmPublisher } from '../../src/drivers/bus/publisher.js';
-import { RpcServer } from '../../src/drivers/bus/rpc.js';
-import { queueArguments, topicExchange } from '../../src/drivers/bus/topology.js';
-import { createVhost, recordingLogger, type TestVhost } from '../support/rabbit.js';
+import { BusConnection } from '../../../src/drivers/bus/connection.js';
+import { NotificationListener } from '../../../src/drivers/bus/listener.js';
+import { Notifier } from '../../../src/drivers/bus/notifier.js';
+import { DEFAULT_BUS_OPTIONS } from '../../../src/drivers/bus/options.js';
+import { ConfirmPublisher } from '../../../src/drivers/bus/publisher.js';
+import { RpcServer } from '../../../src/drivers/bus/rpc.js';
+import { queueArguments, topicExchange } from '../../../src/drivers/bus/topology.js';
+import { createVhost, recordingLogger, type TestVhost } from '../../support/rabbit.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterAll(async () => {

@@ -9,11 +9,11 @@
  * - valid tokens are unaffected.
  */
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AuthError } from '../../src/auth/context.js';
-import { KeystoneAuthenticator } from '../../src/auth/keystone.js';
-import { InvalidTokenError, MAX_TOKEN_LENGTH, REJECTED_CACHE_TIME_MS } from '../../src/drivers/keystone/tokens.js';
-import { countHttpRequests } from '../support/http-spy.js';
-import * as ks from '../support/keystone.js';
+import { AuthError } from '../../../src/auth/context.js';
+import { KeystoneAuthenticator } from '../../../src/auth/keystone.js';
+import { InvalidTokenError, MAX_TOKEN_LENGTH, REJECTED_CACHE_TIME_MS } from '../../../src/drivers/keystone/tokens.js';
+import { countHttpRequests } from '../../support/http-spy.js';
+import * as ks from '../../support/keystone.js';
 
 const SILENT = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 

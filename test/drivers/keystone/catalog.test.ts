@@ -10,17 +10,17 @@
  */
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createServiceSession } from '../../src/cli/runtime.js';
-import { botSessions } from '../../src/cli/worker-parts.js';
-import type { Db } from '../../src/db/connect.js';
-import { leaseFailure } from '../../src/domain/lifecycle.js';
-import { BlazarLeaseBackend } from '../../src/drivers/blazar/client.js';
-import type { KeystoneSession } from '../../src/drivers/keystone/session.js';
-import { LeaseWorker } from '../../src/worker/lease-worker.js';
-import { DIALECTS, migratedDatabase } from '../support/db.js';
-import { FakeBlazar } from '../support/fake-blazar.js';
-import { countHttpRequests } from '../support/http-spy.js';
-import * as ks from '../support/keystone.js';
+import { createServiceSession } from '../../../src/cli/runtime.js';
+import { botSessions } from '../../../src/cli/worker-parts.js';
+import type { Db } from '../../../src/db/connect.js';
+import { leaseFailure } from '../../../src/domain/lifecycle.js';
+import { BlazarLeaseBackend } from '../../../src/drivers/blazar/client.js';
+import type { KeystoneSession } from '../../../src/drivers/keystone/session.js';
+import { LeaseWorker } from '../../../src/worker/lease-worker.js';
+import { DIALECTS, migratedDatabase } from '../../support/db.js';
+import { FakeBlazar } from '../../support/fake-blazar.js';
+import { countHttpRequests } from '../../support/http-spy.js';
+import * as ks from '../../support/keystone.js';
 import {
   configFrom,
   DAY,
@@ -29,7 +29,7 @@ import {
   reservationRow,
   seedFlavor,
   seedReservation,
-} from '../support/lifecycle-helpers.js';
+} from '../../support/lifecycle-helpers.js';
 
 const regions: string[] = [];
 let bot: { id: string; password: string; roleId: string };

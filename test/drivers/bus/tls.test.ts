@@ -10,14 +10,14 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { connectBus, createNotifier } from '../../src/cli/bus.js';
-import type { BusConnection } from '../../src/drivers/bus/connection.js';
-import type { ParsedNotification } from '../../src/drivers/bus/envelope.js';
-import { NotificationListener } from '../../src/drivers/bus/listener.js';
-import { ceilometerEvent } from '../../src/notification/ceilometer-events.js';
-import { capturePino, configFrom, PrivateBroker, waitFor } from '../support/lifecycle-helpers.js';
-import { makeTestPki, type TestPki } from '../support/pki.js';
-import { ensureOsloMessaging, runScript, ScriptProcess } from '../support/python/oslo.js';
+import { connectBus, createNotifier } from '../../../src/cli/bus.js';
+import type { BusConnection } from '../../../src/drivers/bus/connection.js';
+import type { ParsedNotification } from '../../../src/drivers/bus/envelope.js';
+import { NotificationListener } from '../../../src/drivers/bus/listener.js';
+import { ceilometerEvent } from '../../../src/notification/ceilometer-events.js';
+import { capturePino, configFrom, PrivateBroker, waitFor } from '../../support/lifecycle-helpers.js';
+import { makeTestPki, type TestPki } from '../../support/pki.js';
+import { ensureOsloMessaging, runScript, ScriptProcess } from '../../support/python/oslo.js';
 
 let pki: TestPki;
 let broker: PrivateBroker;

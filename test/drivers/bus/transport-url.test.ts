@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_BUS_OPTIONS } from '../../src/drivers/bus/options.js';
+import { DEFAULT_BUS_OPTIONS } from '../../../src/drivers/bus/options.js';
 import {
   applyQueryOptions,
   connectTargets,
@@ -11,8 +11,8 @@ import {
   redactUrl,
   resolveTransport,
   TransportUrlError,
-} from '../../src/drivers/bus/transport-url.js';
-import { ensureOsloMessaging, runScript } from '../support/python/oslo.js';
+} from '../../../src/drivers/bus/transport-url.js';
+import { ensureOsloMessaging, runScript } from '../../support/python/oslo.js';
 
 describe('parseTransportUrl (oslo.messaging parse results, docs/interop.md#transport-url)', () => {
   it('rabbit://guest:guest@127.0.0.1:5672/ → one host, vhost ""', () => {

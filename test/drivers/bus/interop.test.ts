@@ -4,19 +4,19 @@
  * our notifications, and our listener understands Ceilometer-style events.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RequestContext } from '../../src/auth/context.js';
-import { BusConnection } from '../../src/drivers/bus/connection.js';
-import { encodeBody, notificationMessage, type ParsedNotification, rpcCastMessage } from '../../src/drivers/bus/envelope.js';
-import { NotificationListener } from '../../src/drivers/bus/listener.js';
-import { Notifier } from '../../src/drivers/bus/notifier.js';
-import { DEFAULT_BUS_OPTIONS } from '../../src/drivers/bus/options.js';
-import { rpcContext, sanitizeNotificationContext } from '../../src/drivers/bus/request-context.js';
-import { RpcClient } from '../../src/drivers/bus/rpc.js';
-import { declareBinding, topicExchange, topicQueue } from '../../src/drivers/bus/topology.js';
-import { ceilometerEvent } from '../../src/notification/ceilometer-events.js';
-import { type ReservationForPayload, renderReservationPayload } from '../../src/notification/reservation-payload.js';
-import { ensureOsloMessaging, runScript, ScriptProcess } from '../support/python/oslo.js';
-import { createVhost, recordingLogger, type TestVhost, waitFor } from '../support/rabbit.js';
+import type { RequestContext } from '../../../src/auth/context.js';
+import { BusConnection } from '../../../src/drivers/bus/connection.js';
+import { encodeBody, notificationMessage, type ParsedNotification, rpcCastMessage } from '../../../src/drivers/bus/envelope.js';
+import { NotificationListener } from '../../../src/drivers/bus/listener.js';
+import { Notifier } from '../../../src/drivers/bus/notifier.js';
+import { DEFAULT_BUS_OPTIONS } from '../../../src/drivers/bus/options.js';
+import { rpcContext, sanitizeNotificationContext } from '../../../src/drivers/bus/request-context.js';
+import { RpcClient } from '../../../src/drivers/bus/rpc.js';
+import { declareBinding, topicExchange, topicQueue } from '../../../src/drivers/bus/topology.js';
+import { ceilometerEvent } from '../../../src/notification/ceilometer-events.js';
+import { type ReservationForPayload, renderReservationPayload } from '../../../src/notification/reservation-payload.js';
+import { ensureOsloMessaging, runScript, ScriptProcess } from '../../support/python/oslo.js';
+import { createVhost, recordingLogger, type TestVhost, waitFor } from '../../support/rabbit.js';
 
 let vh: TestVhost;
 let conn: BusConnection;

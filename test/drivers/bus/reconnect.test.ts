@@ -3,11 +3,11 @@
  * only) while 200 notifications are being published; every one still arrives.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BusConnection } from '../../src/drivers/bus/connection.js';
-import { NotificationListener } from '../../src/drivers/bus/listener.js';
-import { Notifier } from '../../src/drivers/bus/notifier.js';
-import { resolveTransport } from '../../src/drivers/bus/transport-url.js';
-import { createVhost, recordingLogger, type TestVhost, waitFor } from '../support/rabbit.js';
+import { BusConnection } from '../../../src/drivers/bus/connection.js';
+import { NotificationListener } from '../../../src/drivers/bus/listener.js';
+import { Notifier } from '../../../src/drivers/bus/notifier.js';
+import { resolveTransport } from '../../../src/drivers/bus/transport-url.js';
+import { createVhost, recordingLogger, type TestVhost, waitFor } from '../../support/rabbit.js';
 
 let vh: TestVhost;
 const fast = { rabbit_retry_interval: 0.2, rabbit_retry_backoff: 0.2, rabbit_interval_max: 1 };

@@ -9,16 +9,16 @@
 import { randomBytes } from 'node:crypto';
 import { type Logger, pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningApi, startApiProcess } from '../../src/cli/api.js';
-import { loadConfig } from '../../src/config/load.js';
-import { checkServiceUser, checkTokenValidation, type EndpointNeed, type Finding } from '../../src/drivers/keystone/checks.js';
-import { getUser, grantProjectRole } from '../../src/drivers/keystone/identity.js';
-import { KeystoneAuthError, KeystoneSession, KeystoneUnavailableError } from '../../src/drivers/keystone/session.js';
-import { TokenValidator } from '../../src/drivers/keystone/tokens.js';
-import { UnifiedLimitsProvider } from '../../src/quota/unified-limits.js';
-import { createTestDatabase, migratedDatabase, type TestDatabase } from '../support/db.js';
-import * as ks from '../support/keystone.js';
-import { WarreProcess, waitFor, writeConfig } from '../support/lifecycle-helpers.js';
+import { type RunningApi, startApiProcess } from '../../../src/cli/api.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { checkServiceUser, checkTokenValidation, type EndpointNeed, type Finding } from '../../../src/drivers/keystone/checks.js';
+import { getUser, grantProjectRole } from '../../../src/drivers/keystone/identity.js';
+import { KeystoneAuthError, KeystoneSession, KeystoneUnavailableError } from '../../../src/drivers/keystone/session.js';
+import { TokenValidator } from '../../../src/drivers/keystone/tokens.js';
+import { UnifiedLimitsProvider } from '../../../src/quota/unified-limits.js';
+import { createTestDatabase, migratedDatabase, type TestDatabase } from '../../support/db.js';
+import * as ks from '../../support/keystone.js';
+import { WarreProcess, waitFor, writeConfig } from '../../support/lifecycle-helpers.js';
 
 let fx: ks.WarreFixtures;
 /** A user with only the `service` role, on fx.project. */
