@@ -43,7 +43,9 @@ export async function listReservations(
   filter: { projectId: string | null; flavorId: string | null },
   page: { limit: number; offset: number },
 ): Promise<StoredReservationPage> {
-  return reservations.listReservationRows(svc.db, filter, page);
+  const catalog = svc.flavorCatalog;
+  const known = catalog?.enabled ? (await catalog.snapshot()).byId : undefined;
+  return reservations.listReservationRows(svc.db, filter, page, known);
 }
 
 /** The effective reservations of a project (null: every project) by start, at most `max` (docs/calendar.md). */

@@ -107,6 +107,9 @@ describe.each(DIALECTS)('flavor cache on %s', (dialect) => {
     // And a reservation on it is decided by the database, not the snapshot.
     const day = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
     expect((await book(cached, as(p.id), f.id, `${day}T10:00`, `${day}T12:00`)).statusCode).toBe(200);
+    // The list names its flavor though the snapshot lacks it (read from the database).
+    const list = expectOk(await call(cached, 'GET', '/v1/reservations/', as(p.id)));
+    expect(list.results.map((r: { flavor: { name: string } }) => r.flavor.name)).toEqual([f.name]);
   });
 
   it('filters by text (category, availability zone) go to the database, whose collation decides', async () => {

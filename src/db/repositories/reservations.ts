@@ -2,6 +2,7 @@
 import { type Selectable, sql } from 'kysely';
 import {
   EFFECTIVE_STATUSES,
+  type Flavor,
   type Reservation,
   type ReservationStatus,
   type ReservationWithFlavor,
@@ -84,6 +85,8 @@ export async function listReservationRows(
   db: Queryable,
   filter: { projectId: string | null; flavorId?: string | null; statuses?: readonly ReservationStatus[] },
   page: { limit: number; offset: number },
+  /** Flavors already at hand (the flavor cache, src/services/flavor-catalog.ts): only the others are read. */
+  known: ReadonlyMap<string, Flavor> = new Map(),
 ): Promise<StoredReservationPage> {
   let q = db.kysely.selectFrom('reservation');
   if (filter.projectId !== null) q = q.where('project_id', '=', filter.projectId);
@@ -103,10 +106,19 @@ export async function listReservationRows(
         : q.selectAll().orderBy('created_at').orderBy('id').limit(page.limit).offset(page.offset).execute(),
     () => q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
   );
-  // Flavors are few: read each once instead of joining it onto every row.
-  const flavorIds = [...new Set(rows.map((r) => r.flavor_id))];
-  const flavorRows = flavorIds.length > 0 ? await db.kysely.selectFrom('flavor').selectAll().where('id', 'in', flavorIds).execute() : [];
-  return { rows, flavors: new Map(flavorRows.map((f) => [f.id, rowToFlavor(f)])), total };
+  // Flavors are few: read each once instead of joining it onto every row, and only those not at hand.
+  const flavors = new Map<string, Flavor>();
+  const missing: string[] = [];
+  for (const id of new Set(rows.map((r) => r.flavor_id))) {
+    const f = known.get(id);
+    if (f) flavors.set(id, f);
+    else missing.push(id);
+  }
+  if (missing.length > 0) {
+    for (const f of await db.kysely.selectFrom('flavor').selectAll().where('id', 'in', missing).execute())
+      flavors.set(f.id, rowToFlavor(f));
+  }
+  return { rows, flavors, total };
 }
 
 /** {@link listReservationRows} as domain records, each with its flavor. */
