@@ -175,32 +175,37 @@ function twoDigits(text: string, i: number): number {
 }
 
 /**
- * A stored datetime as the API writes it: always `formatApi(parseDbDateTime(text))`, but by
- * string work when the text is a database's usual form (`YYYY-MM-DD HH:MM:SS` with an
+ * Whether a stored datetime is in a database's usual form (`YYYY-MM-DD HH:MM:SS` with an
  * optional fraction, as MariaDB, PostgreSQL and SQLAlchemy's SQLite text give it) and names a
- * real calendar time: its date and time of day with a `T` between and `+00:00` after, the
- * fraction dropped. Anything else (another form, a day 31 of a 30-day month, which the parse
- * rolls over) takes the parse and format. Lists format thousands of datetimes: this saves
- * the round trip through epoch milliseconds.
+ * real calendar time from the year 1000: then its API form is its first 10 characters, `T`,
+ * the next 8 after the separator, `+00:00` ({@link formatApiFromDb}).
+ */
+export function isPlainDbDateTime(text: string): boolean {
+  if (!DB_DATETIME.test(text)) return false;
+  const y = twoDigits(text, 0) * 100 + twoDigits(text, 2);
+  const mo = twoDigits(text, 5);
+  const d = twoDigits(text, 8);
+  return (
+    mo >= 1 &&
+    mo <= 12 &&
+    d >= 1 &&
+    d <= DAYS_IN_MONTH[mo]! &&
+    (mo !== 2 || d < 29 || (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0))) &&
+    twoDigits(text, 11) <= 23 &&
+    twoDigits(text, 14) <= 59 &&
+    twoDigits(text, 17) <= 59
+  );
+}
+
+/**
+ * A stored datetime as the API writes it: always `formatApi(parseDbDateTime(text))`, but by
+ * string work when {@link isPlainDbDateTime}: its date and time of day with a `T` between and
+ * `+00:00` after, the fraction dropped. Anything else (another form, a day 31 of a 30-day
+ * month, which the parse rolls over) takes the parse and format. Lists format thousands of
+ * datetimes: this saves the round trip through epoch milliseconds.
  */
 export function formatApiFromDb(text: string | Date): string {
-  if (typeof text === 'string' && DB_DATETIME.test(text)) {
-    const y = twoDigits(text, 0) * 100 + twoDigits(text, 2);
-    const mo = twoDigits(text, 5);
-    const d = twoDigits(text, 8);
-    if (
-      mo >= 1 &&
-      mo <= 12 &&
-      d >= 1 &&
-      d <= DAYS_IN_MONTH[mo]! &&
-      (mo !== 2 || d < 29 || (y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0))) &&
-      twoDigits(text, 11) <= 23 &&
-      twoDigits(text, 14) <= 59 &&
-      twoDigits(text, 17) <= 59
-    ) {
-      return `${text.slice(0, 10)}T${text.slice(11, 19)}+00:00`;
-    }
-  }
+  if (typeof text === 'string' && isPlainDbDateTime(text)) return `${text.slice(0, 10)}T${text.slice(11, 19)}+00:00`;
   return formatApi(parseDbDateTime(text));
 }
 

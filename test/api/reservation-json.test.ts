@@ -7,11 +7,12 @@
  * zero date, unicode, control characters, quotes), directly and through the route.
  */
 
+import { EventEmitter } from 'node:events';
 import fc from 'fast-check';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pageRequest, pageResponse } from '../../src/api/request.js';
-import { reservationListJson } from '../../src/api/reservation-json.js';
+import { reservationListJson, sendListJson } from '../../src/api/reservation-json.js';
 import { reservationView } from '../../src/api/views.js';
 import type { Db } from '../../src/db/connect.js';
 import { insertFlavor } from '../../src/db/repositories/flavors.js';
@@ -94,11 +95,35 @@ const pageArb: fc.Arbitrary<{ page: StoredReservationPage; next: string | undefi
   )
   .map(({ flavors, rows, total, next }) => ({ page: { rows, flavors: new Map(flavors.map((f) => [f.id, f])), total }, next }));
 
+/** A page of one small row. */
+function onePage(): StoredReservationPage {
+  return {
+    rows: [
+      {
+        id: 'r',
+        created_at: '2030-01-01 00:00:00',
+        user_id: 'u',
+        project_id: 'p',
+        flavor_id: 'f',
+        lease_id: null,
+        compute_flavor: null,
+        status: 'ACTIVE',
+        status_reason: null,
+        start: '2030-01-01 00:00:00',
+        end: '2030-01-01 01:00:00',
+        instance_count: 1,
+      },
+    ],
+    flavors: new Map([['f', flavor('f', 'small')]]),
+    total: 1,
+  };
+}
+
 describe('reservationListJson', () => {
   it('writes the bytes of the view path for any rows, flavors, total and next link', () => {
     fc.assert(
       fc.property(pageArb, ({ page, next }) => {
-        expect(reservationListJson(page, next).equals(Buffer.from(viewJson(page, next)))).toBe(true);
+        expect(reservationListJson(page, next).bytes.equals(Buffer.from(viewJson(page, next)))).toBe(true);
       }),
       { numRuns: 2_000 },
     );
@@ -139,7 +164,44 @@ describe('reservationListJson', () => {
       instance_count: 1,
     };
     const page = { rows: [row, row, row], flavors: new Map([['f', flavor]]), total: 3 };
-    expect(reservationListJson(page, undefined).toString('utf8')).toBe(viewJson(page));
+    expect(reservationListJson(page, undefined).bytes.toString('utf8')).toBe(viewJson(page));
+  });
+
+  it("reuses a page's buffer for a later page only once it was released, and only once", () => {
+    const page = onePage();
+    const a = reservationListJson(page, undefined);
+    const b = reservationListJson(page, undefined);
+    expect(b.bytes.buffer).not.toBe(a.bytes.buffer);
+    a.release();
+    a.release();
+    const c = reservationListJson(page, undefined);
+    expect(c.bytes.buffer).toBe(a.bytes.buffer);
+    const d = reservationListJson(page, undefined);
+    expect(d.bytes.buffer).not.toBe(a.bytes.buffer);
+    for (const x of [b, c, d]) expect(x.bytes.toString('utf8')).toBe(viewJson(page));
+  });
+
+  it("sends a page as JSON and lets its buffer serve again only once the answer was handed to the kernel ('finish')", () => {
+    const page = onePage();
+    const raw = new EventEmitter();
+    const sent: { type?: string; bytes?: Buffer } = {};
+    const reply = {
+      raw,
+      type(t: string) {
+        sent.type = t;
+        return this;
+      },
+      send(b: Buffer) {
+        sent.bytes = b;
+        return this;
+      },
+    } as unknown as FastifyReply;
+    const a = reservationListJson(page, undefined);
+    sendListJson(reply, a);
+    expect(sent).toEqual({ type: 'application/json; charset=utf-8', bytes: a.bytes });
+    expect(reservationListJson(page, undefined).bytes.buffer).not.toBe(a.bytes.buffer);
+    raw.emit('finish');
+    expect(reservationListJson(page, undefined).bytes.buffer).toBe(a.bytes.buffer);
   });
 
   it('fails as the view did when a row names a flavor that was not read', () => {
@@ -254,7 +316,7 @@ describe.each(DIALECTS)('the reservation list on %s', (dialect) => {
     for (const { filter, page } of cases) {
       const stored = await listReservationRows(db, filter, page);
       for (const next of [undefined, 'https://warre.example/v1/reservations/?q="é"&page=2']) {
-        expect(reservationListJson(stored, next).equals(Buffer.from(viewJson(stored, next)))).toBe(true);
+        expect(reservationListJson(stored, next).bytes.equals(Buffer.from(viewJson(stored, next)))).toBe(true);
       }
     }
     const all = await listReservationRows(db, { projectId: null }, { limit: 1000, offset: 0 });

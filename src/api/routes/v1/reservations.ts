@@ -14,7 +14,7 @@ import {
   listReservations,
 } from '../../../services/reservations.js';
 import { ctx, pageRequest, pageResponse, projectOf, query, queryBool, queryString, requireBody } from '../../request.js';
-import { reservationListJson } from '../../reservation-json.js';
+import { reservationListJson, sendListJson } from '../../reservation-json.js';
 import { type Schema, validateBody } from '../../validate.js';
 import { reservationView } from '../../views.js';
 import type { RouteDeps } from '../index.js';
@@ -43,9 +43,9 @@ export default async function reservationRoutes(app: FastifyInstance, { svc, aut
     const projectId: string | null =
       (allProjects || projectFilter) && authz.allowed(req, 'warre:reservation:list:all') ? projectFilter : projectOf(req);
     const list = await listReservations(svc, { projectId, flavorId }, page);
-    // The JSON text straight from the rows: the bytes of pageResponse(…, rows.map(reservationView)).
+    // The JSON straight from the rows: the bytes of pageResponse(…, rows.map(reservationView)).
     const { next } = pageResponse(req, publicUrl, page, list.total, list.rows);
-    return reply.type('application/json; charset=utf-8').send(reservationListJson(list, next));
+    return sendListJson(reply, reservationListJson(list, next));
   });
 
   app.post('/v1/reservations', async (req) => {
