@@ -14,6 +14,7 @@ export default defineConfig({
       'test/architecture/**/*.test.ts',
       'test/api/views.test.ts',
       'test/bench/bench.test.ts',
+      'test/cli/heap-flags.test.ts',
       'test/drivers/bus/notifier.test.ts',
       'test/drivers/blazar-client.test.ts',
       'test/drivers/lease-simulator.test.ts',

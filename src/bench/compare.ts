@@ -58,6 +58,9 @@ export async function compareRun(ctx: CompareContext): Promise<string> {
   const scenarios = loadScenarios(ctx.seeded).filter((s) => wanted(s.name));
   const sides = { before: newSide(), after: newSide() };
   const servers: { before: RunningServer | null; after: RunningServer | null } = { before: null, after: null };
+  let gc: number | null = null;
+  let wall = 0;
+  const t0 = performance.now();
   try {
     progress(`starting the baseline (${baselineJs}) and this build, ${args.workers} workers each`);
     servers.before = await startServer({
@@ -96,11 +99,31 @@ export async function compareRun(ctx: CompareContext): Promise<string> {
     }
     sides.before.rss = servers.before.rss();
     sides.after.rss = servers.after.rss();
+    gc = await gcSeconds(servers.after.url);
+    wall = (performance.now() - t0) / 1000;
   } finally {
     await servers.before?.stop();
     await servers.after?.stop();
   }
-  return compareTable(scenarios, sides.before, sides.after, ctx);
+  const table = compareTable(scenarios, sides.before, sides.after, ctx);
+  if (gc === null) return table;
+  // The "after" API's own count (prom-client's nodejs_gc_duration_seconds, summed over its workers).
+  return `${table}\n\nGarbage collection in the "after" API: ${num(gc)} s over ${num(wall)} s of run, both workers together (${num((gc / (wall * args.workers)) * 100)} % of their time).`;
+}
+
+/** Seconds spent in garbage collection by every process behind `url` (its /metrics), or null. */
+async function gcSeconds(url: string): Promise<number | null> {
+  try {
+    const res = await fetch(`${url}/metrics`);
+    if (res.status !== 200) return null;
+    let sum = 0;
+    for (const line of (await res.text()).split('\n')) {
+      if (line.startsWith('nodejs_gc_duration_seconds_sum')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+    return sum;
+  } catch {
+    return null;
+  }
 }
 
 function row(cells: string[]): string {
