@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createWorkerNudge } from '../../src/cli/bus.js';
 import type { Db } from '../../src/db/connect.js';
+import { leaseFailure } from '../../src/domain/lifecycle.js';
 import { migratedDatabase, type TestDatabase } from '../support/db.js';
 import {
   capturePino,
@@ -70,9 +71,9 @@ describe('warre worker and the create_lease cast', () => {
       await nudge.close();
     }
     await waitFor(async () => (await reservationRow(db, id))?.status === 'ERROR', 'the reservation to fail', 20_000);
-    expect((await reservationRow(db, id))!.status_reason).toBe(
-      'The bot identity is not configured: set [warre] bot_user_id, bot_password, bot_role_id and [service_auth]',
-    );
+    // The member reads a plain reason (docs/api.md#lease-failures); the operator's detail is logged.
+    expect((await reservationRow(db, id))!.status_reason).toBe(leaseFailure('identity', '').reason);
+    await worker.waitForLog('lease creation failed; reservation in ERROR', { reservation: id }, 5_000);
     expect(worker.alive).toBe(true);
   });
 });
