@@ -10,7 +10,6 @@ import type SqliteDatabase from 'better-sqlite3';
 import {
   Kysely,
   type KyselyPlugin,
-  MysqlDialect,
   OperationNodeTransformer,
   type PluginTransformQueryArgs,
   type PluginTransformResultArgs,
@@ -28,6 +27,7 @@ import type Pg from 'pg';
 import type { DatabaseTarget } from '../config/database-url.js';
 import type { Codec } from './codec.js';
 import { type DialectAdapter, dialectAdapter } from './dialect.js';
+import { LazyBeginMysqlDialect } from './lazy-begin.js';
 import { type AvailabilityLogger, DbAvailability, guardMysqlPool, guardPgPool, type Limits } from './resilience.js';
 import type { Database } from './schema.js';
 
@@ -193,7 +193,7 @@ export function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Db
         conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
       });
       location = `mysql://${target.user}@${target.socketPath ?? `${target.host}:${target.port}`}/${target.database}`;
-      kysely = new Kysely<Database>({ dialect: new MysqlDialect({ pool: guardMysqlPool(pool, limits(location)) }) });
+      kysely = new Kysely<Database>({ dialect: new LazyBeginMysqlDialect({ pool: guardMysqlPool(pool, limits(location)) }) });
       break;
     }
     case 'postgres': {

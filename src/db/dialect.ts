@@ -114,15 +114,19 @@ async function multiStatement(kysely: Kysely<Database>, queries: readonly Compil
   const text = queries.map((q) => q.sql).join(';\n');
   const parameters = queries.flatMap((q) => q.parameters);
   const { rows } = await kysely.executeQuery(CompiledQuery.raw(text, parameters as unknown[]));
-  return (rows as unknown[]).map((r): QueryResult<unknown> => {
-    if (Array.isArray(r)) return { rows: r };
-    const ok = r as { affectedRows?: number; insertId?: number | string };
-    return {
-      rows: [],
-      numAffectedRows: BigInt(ok.affectedRows ?? 0),
-      ...(ok.insertId !== undefined && String(ok.insertId) !== '0' ? { insertId: BigInt(ok.insertId) } : {}),
-    };
-  });
+  return (rows as unknown[]).map(mysqlQueryResult);
+}
+
+/** One statement's answer within a mysql2 multi-statement answer, as Kysely's result. */
+export function mysqlQueryResult(r: unknown): QueryResult<unknown> {
+  if (Array.isArray(r)) return { rows: r };
+  const ok = r as { affectedRows?: number; changedRows?: number; insertId?: number | string };
+  return {
+    rows: [],
+    numAffectedRows: BigInt(ok.affectedRows ?? 0),
+    ...(ok.changedRows !== undefined ? { numChangedRows: BigInt(ok.changedRows) } : {}),
+    ...(ok.insertId !== undefined && ok.insertId !== null && String(ok.insertId) !== '0' ? { insertId: BigInt(ok.insertId) } : {}),
+  };
 }
 
 const sqlite: DialectAdapter = {
