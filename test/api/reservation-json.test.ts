@@ -312,9 +312,17 @@ describe.each(DIALECTS)('the reservation list on %s', (dialect) => {
       { filter: { projectId: project }, page: { limit: 1000, offset: 0 } },
       { filter: { projectId: null, flavorId: FLAVOR_B }, page: { limit: 5, offset: 0 } },
       { filter: { projectId: 'nobody' }, page: { limit: 1000, offset: 0 } },
+      { filter: { projectId: null }, page: { limit: 7, offset: 10_000 } },
     ];
+    const everything = await db.kysely.selectFrom('reservation').select(['project_id', 'flavor_id']).execute();
     for (const { filter, page } of cases) {
       const stored = await listReservationRows(db, filter, page);
+      const matching = everything.filter(
+        (r) =>
+          (filter.projectId === null || r.project_id === filter.projectId) && (!('flavorId' in filter) || r.flavor_id === filter.flavorId),
+      );
+      expect(stored.total).toBe(matching.length);
+      expect(stored.rows.length).toBe(Math.max(0, Math.min(page.limit, matching.length - page.offset)));
       for (const next of [undefined, 'https://warre.example/v1/reservations/?q="é"&page=2']) {
         expect(reservationListJson(stored, next).bytes.equals(Buffer.from(viewJson(stored, next)))).toBe(true);
       }
