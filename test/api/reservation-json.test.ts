@@ -204,6 +204,16 @@ describe('reservationListJson', () => {
     expect(reservationListJson(page, undefined).bytes.buffer).toBe(a.bytes.buffer);
   });
 
+  it("writes a flavor record's JSON once for many pages, and a changed flavor (a new record) anew", () => {
+    const page = onePage();
+    expect(reservationListJson(page, undefined).bytes.toString('utf8')).toBe(viewJson(page));
+    expect(reservationListJson(page, undefined).bytes.toString('utf8')).toBe(viewJson(page));
+    const renamed = { ...page, flavors: new Map([['f', { ...page.flavors.get('f')!, name: 'renamed', slots: 9 }]]) };
+    const text = reservationListJson(renamed, undefined).bytes.toString('utf8');
+    expect(text).toBe(viewJson(renamed));
+    expect(text).toContain('"name":"renamed"');
+  });
+
   it('fails as the view did when a row names a flavor that was not read', () => {
     const page = { rows: [{ flavor_id: 'gone' } as StoredReservation], flavors: new Map(), total: 1 };
     expect(() => viewJson(page)).toThrow(TypeError);
