@@ -73,6 +73,7 @@ export async function compareRun(ctx: CompareContext): Promise<string> {
     servers.after = await startServer({ command: 'api', databaseUrl: ctx.databaseUrl, dir: ctx.dir, workers: args.workers });
     await new Promise((r) => setTimeout(r, 1000));
     const order = ['before', 'after'] as const;
+    // Every load round first, then the creates: a create adds rows that a list's check counts.
     for (let round = 1; round <= args.rounds; round++) {
       for (const sc of scenarios) {
         for (const side of order) {
@@ -81,7 +82,14 @@ export async function compareRun(ctx: CompareContext): Promise<string> {
           push(sides[side].loads, sc.name, r);
         }
       }
-      if (wanted(`${ctx.creates} sequential creates`)) {
+      for (const sc of scenarios.filter((s) => s.goal?.singleMs !== undefined)) {
+        for (const side of order) {
+          push(sides[side].singles, sc.name, await singleLatency(servers[side]!.url, sc, noauthHeaders, ctx.singleRequests));
+        }
+      }
+    }
+    if (wanted(`${ctx.creates} sequential creates`)) {
+      for (let round = 1; round <= args.rounds; round++) {
         for (const side of order) {
           const run = (round - 1) * order.length + order.indexOf(side);
           const c = await runCreates(servers[side]!.url, ctx.seeded, noauthHeaders, ctx.creates, run);
@@ -89,11 +97,6 @@ export async function compareRun(ctx: CompareContext): Promise<string> {
             `round ${round} ${side.padEnd(6)} creates: ${c.perSec.toFixed(1)}/s, ${c.failures} failed${c.firstFailure ? ` (${c.firstFailure})` : ''}`,
           );
           sides[side].creates.push(c);
-        }
-      }
-      for (const sc of scenarios.filter((s) => s.goal?.singleMs !== undefined)) {
-        for (const side of order) {
-          push(sides[side].singles, sc.name, await singleLatency(servers[side]!.url, sc, noauthHeaders, ctx.singleRequests));
         }
       }
     }
