@@ -12,7 +12,7 @@ describe('heap flags of forked copies', () => {
   });
 
   it("leaves an operator's own sizes alone, on the command line or in NODE_OPTIONS", () => {
-    expect(copyExecArgv(['--max-old-space-size=1024'], '')).toEqual(['--max-old-space-size=1024', '--max-semi-space-size=4']);
+    expect(copyExecArgv(['--max-old-space-size=1024'], '')).toEqual(['--max-old-space-size=1024', '--max-semi-space-size=8']);
     expect(copyExecArgv([], '--max-semi-space-size=16 --max-old-space-size=512')).toEqual([]);
   });
 });
