@@ -86,7 +86,12 @@ export class FlavorCatalog {
   }
 }
 
+/** Whether the snapshot holds a grant of the flavor to the project. */
+export function grantedTo(s: CatalogSnapshot, projectId: string, flavorId: string): boolean {
+  return s.grants.get(projectId)?.has(flavorId) ?? false;
+}
+
 /** May a member of `projectId` see (and book) this flavor: active, and public or granted. */
 export function visibleTo(s: CatalogSnapshot, projectId: string, f: Flavor): boolean {
-  return f.active && (f.is_public || (s.grants.get(projectId)?.has(f.id) ?? false));
+  return f.active && (f.is_public || grantedTo(s, projectId, f.id));
 }

@@ -18,7 +18,7 @@ import { isUuid } from '../domain/ids.js';
 import { truncateToMinute } from '../domain/time.js';
 import type { Flavor } from '../domain/types.js';
 import type { Services } from './dependencies.js';
-import { visibleTo } from './flavor-catalog.js';
+import { grantedTo, visibleTo } from './flavor-catalog.js';
 
 /** Who is asking: their project, and whether they may see every flavor (warre:flavor:list:all). */
 export interface FlavorViewer {
@@ -71,7 +71,7 @@ export async function visibleFlavor(svc: Services, viewer: FlavorViewer, id: str
   if (catalog?.enabled) {
     const s = await catalog.snapshot();
     const f = s.byId.get(id);
-    if (f && (f.is_public || viewer.seesAll || (viewer.projectId !== null && (s.grants.get(viewer.projectId)?.has(id) ?? false)))) return f;
+    if (f && (f.is_public || viewer.seesAll || (viewer.projectId !== null && grantedTo(s, viewer.projectId, id)))) return f;
     // Not in the snapshot, or not visible by it: the database decides (a flavor or grant made
     // elsewhere within the cache's age is found, never refused).
   }
