@@ -200,7 +200,9 @@ export function Timeline(props: {
     const list = all[r] ?? [];
     const c = Math.max(0, Math.min(list.length - 1, col));
     setActive({ row: r, col: c });
-    requestAnimationFrame(() => grid.current?.querySelector<HTMLButtonElement>(`button[data-r="${r}"][data-c="${c}"]`)?.focus());
+    // Focus at once (every stretch is already a button): a focus deferred to the next frame let a
+    // Tab pressed in between land on the new tab stop inside the grid instead of leaving it.
+    grid.current?.querySelector<HTMLButtonElement>(`button[data-r="${r}"][data-c="${c}"]`)?.focus();
   };
 
   /** The stretch of another row at the same moment as the focused one. */
