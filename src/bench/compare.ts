@@ -72,9 +72,12 @@ export async function compareRun(ctx: CompareContext): Promise<string> {
     });
     servers.after = await startServer({ command: 'api', databaseUrl: ctx.databaseUrl, dir: ctx.dir, workers: args.workers });
     await new Promise((r) => setTimeout(r, 1000));
-    const order = ['before', 'after'] as const;
+    // Which side goes first alternates from round to round: neither is always measured on a
+    // machine the other just warmed (or loaded).
+    const orderOf = (round: number) => (round % 2 === 1 ? (['before', 'after'] as const) : (['after', 'before'] as const));
     // Every load round first, then the creates: a create adds rows that a list's check counts.
     for (let round = 1; round <= args.rounds; round++) {
+      const order = orderOf(round);
       for (const sc of scenarios) {
         for (const side of order) {
           const r = await runLoad(servers[side]!.url, sc, noauthHeaders, { duration: args.duration, connections: ctx.connections });
@@ -90,6 +93,7 @@ export async function compareRun(ctx: CompareContext): Promise<string> {
     }
     if (wanted(`${ctx.creates} sequential creates`)) {
       for (let round = 1; round <= args.rounds; round++) {
+        const order = orderOf(round);
         for (const side of order) {
           const run = (round - 1) * order.length + order.indexOf(side);
           const c = await runCreates(servers[side]!.url, ctx.seeded, noauthHeaders, ctx.creates, run);

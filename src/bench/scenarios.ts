@@ -211,16 +211,15 @@ export interface CreatesResult {
 }
 
 /**
- * `count` creates one after another on one connection: each a 20-hour
- * reservation on one of the 10-slot flavors, spread over days so none
- * runs out of capacity.
- */
-/**
- * `count` creates one after another. `run` (0, 1, …) moves the bookings to later days, so that
- * several runs on one database (a --baseline comparison) each find the capacity the first found.
+ * `count` creates one after another on one connection: each a 20-hour reservation on one of the
+ * 10-slot flavors, spread over days so none runs out of capacity. Run `run` > 0 (a --baseline
+ * comparison runs several on one database) books later days, so each finds the capacity the
+ * first found, in a project of its own: a create reads its project's usage, whose cost grows
+ * with the project's reservations, so every run starts from an empty project.
  */
 export async function runCreates(base: string, s: Seeded, headers: HeaderProvider, count: number, run = 0): Promise<CreatesResult> {
-  const who: Identity = { projectId: s.createProject, userId: 'bench-creator', roles: ['member'] };
+  const projectId = run === 0 ? s.createProject : `${s.createProject.slice(0, 24)}${run.toString(16).padStart(8, '0')}`;
+  const who: Identity = { projectId, userId: 'bench-creator', roles: ['member'] };
   const h = await headers(who);
   const client = new Client(base);
   const times: number[] = [];

@@ -51,6 +51,12 @@ export interface DialectAdapter {
    * one (PostgreSQL's extended protocol takes one statement per message; SQLite has no round trip).
    */
   batch(kysely: Kysely<Database>, queries: readonly CompiledQuery[]): Promise<QueryResult<unknown>[]>;
+  /**
+   * {@link batch} for a write transaction's last statements: MySQL sends the transaction's COMMIT
+   * with them, in the same round trip (src/db/lazy-begin.ts then sends no COMMIT of its own);
+   * the others run them and leave the COMMIT to {@link writeTransaction}, as ever.
+   */
+  batchThenCommit(kysely: Kysely<Database>, queries: readonly CompiledQuery[]): Promise<QueryResult<unknown>[]>;
   /** A datetime column as whole epoch seconds, computed by the database. */
   epochSeconds(column: string): RawBuilder<number>;
   /** Lock the selected rows until the transaction ends; unchanged on SQLite. */
@@ -117,6 +123,23 @@ async function multiStatement(kysely: Kysely<Database>, queries: readonly Compil
   return (rows as unknown[]).map(mysqlQueryResult);
 }
 
+/** MySQL multi-statement queries whose last statement is the transaction's COMMIT (src/db/lazy-begin.ts). */
+export const COMMITTING = new WeakSet<CompiledQuery>();
+
+/**
+ * MySQL: the statements and the COMMIT in one multi-statement query, marked for the driver
+ * (src/db/lazy-begin.ts) so that Kysely's COMMIT is not sent again. The server stops at the first
+ * failing statement: then nothing was committed, and the transaction rolls back as ever.
+ */
+async function multiStatementThenCommit(kysely: Kysely<Database>, queries: readonly CompiledQuery[]): Promise<QueryResult<unknown>[]> {
+  const text = [...queries.map((q) => q.sql), 'commit'].join(';\n');
+  const query = CompiledQuery.raw(text, queries.flatMap((q) => q.parameters) as unknown[]);
+  COMMITTING.add(query);
+  const { rows } = await kysely.executeQuery(query);
+  // One answer per statement, the COMMIT's last (a lone statement and its COMMIT: two).
+  return (rows as unknown[]).slice(0, queries.length).map(mysqlQueryResult);
+}
+
 /** One statement's answer within a mysql2 multi-statement answer, as Kysely's result. */
 export function mysqlQueryResult(r: unknown): QueryResult<unknown> {
   if (Array.isArray(r)) return { rows: r };
@@ -146,6 +169,7 @@ const sqlite: DialectAdapter = {
       }
     }),
   batch: oneByOne,
+  batchThenCommit: oneByOne,
   epochSeconds: (column) => sql<number>`unixepoch(${sql.ref(column)})`,
   lockRows: (q) => q,
   claimRows: (q) => q,
@@ -172,6 +196,7 @@ const mysql: DialectAdapter = {
   rowLocks: true,
   writeTransaction: (kysely, fn) => kysely.transaction().execute((trx: Transaction<Database>) => fn(trx)),
   batch: multiStatement,
+  batchThenCommit: multiStatementThenCommit,
   epochSeconds: (column) => sql<number>`timestampdiff(second, '1970-01-01 00:00:00', ${sql.ref(column)})`,
   lockRows: (q) => q.forUpdate(),
   claimRows: (q) => q.forUpdate().skipLocked(),
@@ -206,6 +231,7 @@ const postgres: DialectAdapter = {
   // numeric (and a bigint cast int8), both sent back as text: 25% slower at 10,000 rows. Whole
   // seconds are exact in a double.
   batch: oneByOne,
+  batchThenCommit: oneByOne,
   epochSeconds: (column) => sql<number>`date_part('epoch', ${sql.ref(column)})`,
   lockRows: (q) => q.forUpdate(),
   // FOR UPDATE OF: only the claimed table's rows, not those of the outer-joined job table.

@@ -7,15 +7,28 @@
  * the same order on the same connection, and a transaction that sent no statement sends no
  * COMMIT or ROLLBACK either. Transactions with settings (isolation level, access mode) begin
  * the ordinary way.
+ *
+ * The other end likewise: a transaction's last statements may carry its COMMIT (src/db/batch.ts,
+ * `runStepsThenCommit`; the query is listed in {@link COMMITTING}); once that query succeeded,
+ * Kysely's own COMMIT is not sent again. Should it fail, the server stopped at the failing
+ * statement, before the COMMIT, and the ROLLBACK that follows undoes the transaction as ever.
  */
 import { CompiledQuery, type DatabaseConnection, type Driver, MysqlDialect, type QueryResult, type TransactionSettings } from 'kysely';
-import { mysqlQueryResult } from './dialect.js';
+import { COMMITTING, mysqlQueryResult } from './dialect.js';
 
 class LazyBeginConnection implements DatabaseConnection {
   pendingBegin = false;
+  /** The transaction's COMMIT went with its last statements: nothing left to send. */
+  committed = false;
   constructor(readonly inner: DatabaseConnection) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    const result = await this.send<R>(query);
+    if (COMMITTING.has(query)) this.committed = true;
+    return result;
+  }
+
+  private async send<R>(query: CompiledQuery): Promise<QueryResult<R>> {
     if (!this.pendingBegin) return this.inner.executeQuery<R>(query);
     this.pendingBegin = false;
     const { rows } = await this.inner.executeQuery(CompiledQuery.raw(`begin;\n${query.sql}`, [...query.parameters]));
@@ -52,16 +65,21 @@ class LazyBeginDriver implements Driver {
   }
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     const c = connection as LazyBeginConnection;
-    if (c.pendingBegin) {
-      c.pendingBegin = false; // nothing was sent: nothing to commit
+    if (c.pendingBegin || c.committed) {
+      // nothing was sent, or the COMMIT already went with the last statements: nothing to commit
+      c.pendingBegin = false;
+      c.committed = false;
       return;
     }
     return this.inner.commitTransaction(c.inner);
   }
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     const c = connection as LazyBeginConnection;
-    if (c.pendingBegin) {
+    if (c.pendingBegin || c.committed) {
+      // A callback that failed after its COMMIT went (runStepsThenCommit must be its last
+      // await): what it wrote is kept, there is nothing left to undo.
       c.pendingBegin = false;
+      c.committed = false;
       return;
     }
     return this.inner.rollbackTransaction(c.inner);

@@ -106,8 +106,10 @@ function neverSent(err: unknown): boolean {
 /** Statements that change nothing when run twice (or start a transaction that a retry starts anew). */
 const SAFE_TO_REPEAT = /^\s*(select|with\s|show|begin|start transaction|set transaction|set session)\b/i;
 const BEGINS = /^\s*(begin|start transaction)\b/i;
-const ENDS = /^\s*(commit|rollback)\b/i;
-const COMMIT = /^\s*commit\b/i;
+// A COMMIT alone, or as the last statement of a multi-statement query (src/db/dialect.ts,
+// batchThenCommit): the statement text has `?` for every value, so no value can fake one.
+const ENDS = /(?:^|;)\s*(commit|rollback)\s*;?\s*$/i;
+const COMMIT = /(?:^|;)\s*commit\s*;?\s*$/i;
 /** Schema changes (migrations) may rightly take long on big tables: no statement limit. */
 const SCHEMA_CHANGE = /^\s*(create|alter|drop|rename|truncate)\b/i;
 
@@ -254,8 +256,9 @@ abstract class Guarded<Raw> {
   }
 
   private track(sql: string): void {
-    if (BEGINS.test(sql)) this.inTransaction = true;
-    else if (ENDS.test(sql)) this.inTransaction = false;
+    // A query may do both ("begin; …; commit"): it ended the transaction.
+    if (ENDS.test(sql)) this.inTransaction = false;
+    else if (BEGINS.test(sql)) this.inTransaction = true;
   }
 
   private timed(sql: string, params: readonly unknown[]): Promise<unknown> {

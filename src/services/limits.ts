@@ -1,12 +1,9 @@
 /** A project's quota limits and what it uses of them (docs/api.md#limits). */
-import { effectiveReservationsOfProject } from '../db/repositories/reservations.js';
-import { type ProjectLimits, type Usage, usageOf } from '../domain/quota.js';
+import { projectUsage } from '../db/repositories/reservations.js';
+import type { ProjectLimits, Usage } from '../domain/quota.js';
 import type { Services } from './dependencies.js';
 
 export async function projectQuota(svc: Services, projectId: string): Promise<{ limits: ProjectLimits; usage: Usage }> {
-  const [limits, usage] = await Promise.all([
-    svc.limits.getLimits(projectId),
-    effectiveReservationsOfProject(svc.db, projectId).then(usageOf),
-  ]);
+  const [limits, usage] = await Promise.all([svc.limits.getLimits(projectId), projectUsage(svc.db, projectId)]);
   return { limits, usage };
 }

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { RequestContext } from '../auth/context.js';
-import { runSteps } from '../db/batch.js';
+import { runSteps, runStepsThenCommit } from '../db/batch.js';
 import * as flavors from '../db/repositories/flavors.js';
 import { recordHistory, recordHistoryStep } from '../db/repositories/history.js';
 import { flavorOccupancy, flavorOccupancyStep } from '../db/repositories/occupancy.js';
@@ -15,7 +15,7 @@ import { BadRequest, InvalidReservation, NotFound, OverQuota, ValidationFailed, 
 import { type Actor, createdEntry, deletedEntry, extendedEntry, type LeaseOnDelete } from '../domain/history.js';
 import { isUuid } from '../domain/ids.js';
 import type { Logger } from '../domain/logger.js';
-import { quotaRefusal, usageOf } from '../domain/quota.js';
+import { quotaRefusal } from '../domain/quota.js';
 import { createRefusal, extendRefusal, extensionHours } from '../domain/reservation-rules.js';
 import { totalHours, truncateToMinute } from '../domain/time.js';
 import type { Reservation, ReservationWithFlavor, StoredReservationPage } from '../domain/types.js';
@@ -92,14 +92,13 @@ export async function createReservation(
     // One batch (one round trip on MySQL, src/db/batch.ts), in the order the locks are always
     // taken: the project's row (quota), its usage, then the flavor's row (capacity) and what the
     // rules read about the flavor. The checks below then decide in their historical order.
-    const [, usageRows, flavor, grantedToProject, occupancyOf] = await runSteps(tx, [
+    const [, usage, flavor, grantedToProject, occupancyOf] = await runSteps(tx, [
       dryRun ? null : lockProjectStep(tx, projectId),
-      reservations.effectiveReservationsStep(tx, projectId),
+      reservations.projectUsageStep(tx, projectId),
       flavorId ? flavors.getFlavorStep(tx, flavorId, dryRun ? null : 'lock') : null,
       flavorId ? flavors.isGrantedStep(tx, flavorId, projectId) : null,
       flavorId && window ? flavorOccupancyStep(tx, flavorId, window.start, window.end) : null,
     ]);
-    const usage = usageOf(usageRows);
     const overCount = quotaRefusal(projectId, limits, usage, { reservation: 1 });
     if (overCount) throw new OverQuota(overCount);
     if (!parsed.ok) throw new ValidationFailed(parsed.errors);
@@ -138,8 +137,11 @@ export async function createReservation(
       end: input.end,
       instance_count: input.instance_count,
     };
-    // The reservation and its history's first row: one more batch, then the commit.
-    if (!dryRun) await runSteps(tx, [reservations.insertReservationStep(tx, r), recordHistoryStep(tx, [createdEntry(r, actorOf(ctx))])]);
+    // The reservation and its history's first row: one more batch, which carries the COMMIT
+    // where the database allows (MySQL); nothing follows it.
+    if (!dryRun) {
+      await runStepsThenCommit(tx, [reservations.insertReservationStep(tx, r), recordHistoryStep(tx, [createdEntry(r, actorOf(ctx))])]);
+    }
     return { ...r, flavor };
   });
   if (dryRun) {
@@ -175,7 +177,7 @@ export async function extendReservation(
     const r = await reservations.getReservation(tx, current.id);
     if (!r) throw new NotFound(`Reservation ${current.id} doesn't exist`);
     if (newEnd <= r.end) throw new BadRequest('New end date must be greater then existing');
-    const usage = usageOf(await reservations.effectiveReservationsOfProject(tx, projectId));
+    const usage = await reservations.projectUsage(tx, projectId);
     const over = quotaRefusal(projectId, limits, usage, { hours: extensionHours(r, newEnd) });
     if (over) throw new OverQuota(over);
     const { reservations: occupied, maintenance } = await flavorOccupancy(tx, r.flavor, r.end, newEnd, {

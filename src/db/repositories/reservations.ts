@@ -1,5 +1,6 @@
 /** SQL for reservations: reads with their flavor, capacity occupancy, usage, writes. */
 import { type Selectable, sql } from 'kysely';
+import type { Usage } from '../../domain/quota.js';
 import {
   EFFECTIVE_STATUSES,
   type Flavor,
@@ -176,6 +177,34 @@ export function effectiveReservationsStep(
       .where('status', 'in', EFFECTIVE_STATUSES),
     (rows) => rows.map((r) => ({ start: read.dt(r.start), end: read.dt(r.end), instance_count: r.instance_count })),
   );
+}
+
+/**
+ * A project's quota usage (docs/api.md#quotas) counted by the database: how many effective
+ * reservations it has and their Σ instance_count × hours begun — src/domain/quota.ts's
+ * `usageOf`, spelled as one aggregate so that a create reads one row instead of every
+ * effective reservation of the project (its cost grew with each booking). `ceil` over whole
+ * epoch seconds equals `totalHours` for the dates Warre stores (the API's have no seconds);
+ * test/db/repositories/project-usage.test.ts checks the two agree on every database.
+ */
+export function projectUsageStep(db: Queryable, projectId: string): Step<Usage> {
+  const seconds = sql<number>`(${db.dialect.epochSeconds('end')} - ${db.dialect.epochSeconds('start')})`;
+  return step(
+    db.kysely
+      .selectFrom('reservation')
+      .select([
+        sql<number | string | bigint>`count(*)`.as('n'),
+        sql<number | string | null>`sum(${sql.ref('instance_count')} * ceil(${seconds} / 3600.0))`.as('h'),
+      ])
+      .where('project_id', '=', projectId)
+      .where('status', 'in', EFFECTIVE_STATUSES),
+    (rows) => ({ reservation: Number(rows[0]?.n ?? 0), hours: Number(rows[0]?.h ?? 0) }),
+  );
+}
+
+/** {@link projectUsageStep} on its own. */
+export async function projectUsage(db: Queryable, projectId: string): Promise<Usage> {
+  return (await runSteps(db, [projectUsageStep(db, projectId)]))[0];
 }
 
 export async function insertReservation(db: Queryable, r: Reservation): Promise<void> {

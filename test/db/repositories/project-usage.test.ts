@@ -1,0 +1,88 @@
+/**
+ * A project's quota usage counted by the database (src/db/repositories/reservations.ts,
+ * `projectUsage`) equals the domain rule it spells in SQL (src/domain/quota.ts, `usageOf`) over
+ * the project's effective reservations, on every dialect: random reservations of any length in
+ * whole minutes (the API's dates), of several statuses and projects.
+ */
+import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../../../src/db/connect.js';
+import { insertFlavor } from '../../../src/db/repositories/flavors.js';
+import { insertReservation, projectUsage } from '../../../src/db/repositories/reservations.js';
+import { usageOf } from '../../../src/domain/quota.js';
+import { EFFECTIVE_STATUSES, type Flavor, type Reservation, type ReservationStatus } from '../../../src/domain/types.js';
+import { DIALECTS, migratedDatabase } from '../../support/db.js';
+
+const MINUTE = 60_000;
+const BASE = Date.UTC(2027, 0, 1);
+const STATUSES: ReservationStatus[] = ['PENDING_CREATE', 'ALLOCATED', 'ACTIVE', 'COMPLETE', 'ERROR'];
+
+const flavor: Flavor = {
+  id: randomUUID(),
+  name: 'usage.test',
+  description: null,
+  vcpu: 1,
+  memory_mb: 1024,
+  disk_gb: 10,
+  ephemeral_gb: 0,
+  active: true,
+  properties: null,
+  max_length_hours: 1000,
+  slots: 1000,
+  is_public: true,
+  extra_specs: null,
+  start: null,
+  end: null,
+  category: null,
+  availability_zone: null,
+};
+
+const reservationArb = fc.record({
+  startMinute: fc.integer({ min: 0, max: 60 * 24 * 400 }),
+  minutes: fc.integer({ min: 1, max: 60 * 24 * 40 }),
+  instanceCount: fc.integer({ min: 1, max: 50 }),
+  status: fc.constantFrom(...STATUSES),
+  ours: fc.boolean(),
+});
+
+describe.each(DIALECTS)('project usage on %s', (dialect) => {
+  let db: Db;
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    ({ db, close } = await migratedDatabase(dialect));
+    await insertFlavor(db, flavor);
+  });
+  afterAll(async () => close?.());
+
+  it('is zero reservations and zero hours for a project without any', async () => {
+    expect(await projectUsage(db, 'no-such-project')).toEqual({ reservation: 0, hours: 0 });
+  });
+
+  it('equals usageOf over the effective reservations of the project, whatever their lengths', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(reservationArb, { maxLength: 25 }), async (specs) => {
+        const project = randomUUID().replace(/-/g, '');
+        const other = randomUUID().replace(/-/g, '');
+        const rows: Reservation[] = specs.map((x) => ({
+          id: randomUUID(),
+          created_at: BASE,
+          user_id: 'u',
+          project_id: x.ours ? project : other,
+          flavor_id: flavor.id,
+          lease_id: null,
+          compute_flavor: null,
+          status: x.status,
+          status_reason: null,
+          start: BASE + x.startMinute * MINUTE,
+          end: BASE + (x.startMinute + x.minutes) * MINUTE,
+          instance_count: x.instanceCount,
+        }));
+        for (const r of rows) await insertReservation(db, r);
+        const effective = rows.filter((r) => r.project_id === project && (EFFECTIVE_STATUSES as readonly string[]).includes(r.status));
+        expect(await projectUsage(db, project)).toEqual(usageOf(effective));
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
