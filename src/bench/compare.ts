@@ -80,7 +80,11 @@ export async function compareRun(ctx: CompareContext): Promise<string> {
       const order = orderOf(round);
       for (const sc of scenarios) {
         for (const side of order) {
-          const r = await runLoad(servers[side]!.url, sc, noauthHeaders, { duration: args.duration, connections: ctx.connections });
+          const r = await runLoad(servers[side]!.url, sc, noauthHeaders, {
+            duration: args.duration,
+            connections: ctx.connections,
+            load: args.load ?? 'autocannon',
+          });
           progress(`round ${round} ${side.padEnd(6)} ${sc.name}: ${r.reqPerSec.toFixed(1)} req/s, p50 ${r.p50} ms (non-2xx ${r.non2xx})`);
           push(sides[side].loads, sc.name, r);
         }

@@ -21,7 +21,16 @@ import { createBenchDatabase } from './databases.js';
 import { Client } from './http.js';
 import { type KeystoneBench, setupKeystoneBench } from './keystone.js';
 import { type AuthPair, allInOneTable, type DbRun, dbTable, keystoneTable, type SingleResult } from './report.js';
-import { type CreatesResult, type LoadResult, loadScenarios, noauthHeaders, runCreates, runLoad, singleLatency } from './scenarios.js';
+import {
+  type CreatesResult,
+  type LoadResult,
+  loadGenerator,
+  loadScenarios,
+  noauthHeaders,
+  runCreates,
+  runLoad,
+  singleLatency,
+} from './scenarios.js';
 import { type Seeded, type SeedProjects, seed } from './seed.js';
 import { type RunningServer, startServer } from './server.js';
 
@@ -97,7 +106,11 @@ async function benchDatabase(dialect: BenchDialect, args: BenchArgs, tmp: string
     const scenarios = loadScenarios(seeded);
     for (const sc of scenarios.filter((x) => wanted(x.name))) {
       progress(`${sc.name}: ${args.duration} s at ${CONNECTIONS} connections`);
-      const r = await runLoad(server.url, sc, headers, { duration: args.duration, connections: CONNECTIONS });
+      const r = await runLoad(server.url, sc, headers, {
+        duration: args.duration,
+        connections: CONNECTIONS,
+        load: args.load ?? 'autocannon',
+      });
       progress(`  ${r.reqPerSec.toFixed(1)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`);
       loads.push(r);
     }
@@ -177,9 +190,17 @@ async function compareAuth(dialect: BenchDialect, args: BenchArgs, ks: KeystoneB
       `${r.reqPerSec.toFixed(1)} req/s, p50 ${r.p50} ms, p99 ${r.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`;
     for (const sc of loadScenarios(seeded).filter((x) => args.only === null || x.name.toLowerCase().includes(args.only))) {
       progress(`${sc.name}: ${args.duration} s at ${CONNECTIONS} connections, noauth then keystone`);
-      const a = await runLoad(noauth.url, sc, noauthHeaders, { duration: args.duration, connections: CONNECTIONS });
+      const a = await runLoad(noauth.url, sc, noauthHeaders, {
+        duration: args.duration,
+        connections: CONNECTIONS,
+        load: args.load ?? 'autocannon',
+      });
       progress(`  noauth:   ${show(a)}`);
-      const b = await runLoad(keystone.url, sc, ks.headers, { duration: args.duration, connections: CONNECTIONS });
+      const b = await runLoad(keystone.url, sc, ks.headers, {
+        duration: args.duration,
+        connections: CONNECTIONS,
+        load: args.load ?? 'autocannon',
+      });
       progress(`  keystone: ${show(b)}`);
       pairs.push({ noauth: a, keystone: b });
     }
@@ -239,6 +260,7 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  args.load = loadGenerator(args.load);
   if (args.keystone && !(await keystoneAnswers(KEYSTONE_URL))) {
     process.stderr.write(NO_KEYSTONE(KEYSTONE_URL));
     process.exitCode = 2;
@@ -252,7 +274,7 @@ async function main(): Promise<void> {
     `- Command: \`npm run bench -- ${process.argv.slice(2).join(' ')}\``.replace(/ -- `$/, '`'),
     args.breakdown
       ? '- Mode: --breakdown (in-process, no server, one call at a time; mean of 20–200 calls after 3 unmeasured)'
-      : `- Load: autocannon, ${CONNECTIONS} connections, ${args.duration} s per scenario after a 1 s warm-up, from the same machine; ${args.workers} API worker process(es); ${
+      : `- Load: ${args.load === 'wrk' ? 'wrk -t2' : 'autocannon'}, ${CONNECTIONS} connections, ${args.duration} s per scenario after a 1 s warm-up, from the same machine; ${args.workers} API worker process(es); ${
           args.keystone
             ? `noauth headers, then Keystone tokens (${KEYSTONE_URL}, token validated once per worker, then cached)`
             : 'noauth headers'

@@ -7,6 +7,7 @@ import autocannon from 'autocannon';
 import { DAY, formatApi, HOUR } from '../domain/time.js';
 import { Client, quantile } from './http.js';
 import type { Seeded } from './seed.js';
+import { runWrk, wrkInstalled } from './wrk.js';
 
 export interface Identity {
   projectId: string;
@@ -144,12 +145,15 @@ export function loadScenarios(s: Seeded): LoadScenario[] {
   return list;
 }
 
-/** Checks one answer, warms up for 1 s, then measures `duration` seconds at `connections` connections. */
+/**
+ * Checks one answer, warms up for 1 s, then measures `duration` seconds at `connections`
+ * connections with wrk (2 threads, as the issue's side-by-side run) or autocannon.
+ */
 export async function runLoad(
   base: string,
   sc: LoadScenario,
   headers: HeaderProvider,
-  opts: { duration: number; connections: number },
+  opts: { duration: number; connections: number; load: 'wrk' | 'autocannon' },
 ): Promise<LoadResult> {
   const h = await headers(sc.who);
   const client = new Client(base);
@@ -160,6 +164,13 @@ export async function runLoad(
     client.close();
   }
   const url = new URL(sc.path, base).toString();
+  if (opts.load === 'wrk') {
+    await runWrk(url, h, { connections: opts.connections, duration: 1 });
+    await settle(base);
+    const r = await runWrk(url, h, opts);
+    await settle(base);
+    return { name: sc.name, goal: sc.goal, ...r, python: sc.python, answer };
+  }
   await autocannon({ url, headers: h, connections: opts.connections, duration: 1 });
   await settle(base);
   const r = await autocannon({ url, headers: h, connections: opts.connections, duration: opts.duration });
@@ -177,8 +188,14 @@ export async function runLoad(
   };
 }
 
+/** The load generator to use: the one asked for, else wrk when it is installed, else autocannon. */
+export function loadGenerator(asked: 'wrk' | 'autocannon' | null): 'wrk' | 'autocannon' {
+  if (asked === 'wrk' && !wrkInstalled()) throw new Error('--load wrk: wrk is not installed (apt-get install wrk)');
+  return asked ?? (wrkInstalled() ? 'wrk' : 'autocannon');
+}
+
 /**
- * Waits until the API has worked off the requests autocannon left in flight
+ * Waits until the API has worked off the requests the load generator left in flight
  * when it stopped (the server still answers them): until four requests in a
  * row, each on a new connection (so both workers are asked), answer within
  * 20 ms, or 20 s passed.
