@@ -114,7 +114,12 @@ async function startServers(env: Env, count: number): Promise<{ url: string; sto
   const workers = Array.from({ length: count }, () => cluster.fork(env));
   const port = await new Promise<number>((resolve) => workers[0]!.once('message', (m: { port: number }) => resolve(m.port)));
   await Promise.all(workers.slice(1).map((w) => new Promise((r) => w.once('message', r))));
-  return { url: `http://127.0.0.1:${port}`, stop: () => workers.forEach((w) => w.kill()) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () => {
+      for (const w of workers) w.kill();
+    },
+  };
 }
 
 async function main(): Promise<void> {
