@@ -8,82 +8,11 @@
 import type { FastifyReply } from 'fastify';
 import { formatApiFromDb, isPlainDbDateTime } from '../domain/time.js';
 import type { Flavor, StoredReservationPage } from '../domain/types.js';
+import { Out as BytesOut, type JsonBytes, sendJsonBytes } from './json-bytes.js';
 import { flavorView } from './views.js';
 
-/**
- * Buffers of pages already sent, kept for the next pages: a fresh megabyte costs the kernel a
- * page fault per 4 KiB page, more than writing the page into it. At most {@link SPARE_COUNT}
- * of at most {@link SPARE_BYTES} each are kept.
- */
-const spare: Buffer[] = [];
-const SPARE_COUNT = 4;
-const SPARE_BYTES = 4 << 20;
-
-function bufferOf(size: number): Buffer {
-  const b = spare.pop();
-  return b !== undefined && b.length >= size ? b : Buffer.allocUnsafeSlow(size);
-}
-
-/** Bytes of a page, written into one buffer that grows as needed. */
-class Out {
-  buf: Buffer;
-  at = 0;
-  constructor(size: number) {
-    this.buf = bufferOf(size);
-  }
-  /** Room for `bytes` more bytes. */
-  room(bytes: number): void {
-    if (this.at + bytes <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.at + bytes));
-    this.buf.copy(bigger, 0, 0, this.at);
-    this.buf = bigger;
-  }
-  /** Any string, as UTF-8 (at most 3 bytes per UTF-16 unit). */
-  text(s: string): void {
-    this.room(s.length * 3);
-    this.at += this.buf.write(s, this.at);
-  }
-  /** An ASCII constant of this module, byte by byte (no string is made). */
-  ascii(s: string): void {
-    this.room(s.length);
-    const { buf } = this;
-    let at = this.at;
-    for (let i = 0; i < s.length; i++) buf[at++] = s.charCodeAt(i);
-    this.at = at;
-  }
-  bytes(b: Buffer): void {
-    this.room(b.length);
-    this.buf.set(b, this.at);
-    this.at += b.length;
-  }
-  /**
-   * `JSON.stringify(v)` of a column value. A string of printable ASCII other than `"` and `\`
-   * (ids, statuses: nearly every value) is copied byte by byte between quotes; any other
-   * string, and any other value, is written as JSON.stringify gives it.
-   */
-  json(v: unknown): void {
-    if (typeof v === 'string') {
-      const n = v.length;
-      this.room(n + 2);
-      const { buf } = this;
-      let at = this.at;
-      buf[at++] = 0x22;
-      for (let i = 0; i < n; i++) {
-        const c = v.charCodeAt(i);
-        if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) {
-          this.text(JSON.stringify(v));
-          return;
-        }
-        buf[at++] = c;
-      }
-      buf[at++] = 0x22;
-      this.at = at;
-    } else if (v === null) {
-      this.ascii('null');
-    } else {
-      this.text(JSON.stringify(v));
-    }
-  }
+/** The shared byte writer (src/api/json-bytes.ts) and the stored datetimes of reservation rows. */
+class Out extends BytesOut {
   /** A stored datetime as a JSON string of its API form (formatApiFromDb), copied when it is plain. */
   datetime(t: string): void {
     if (typeof t !== 'string' || !isPlainDbDateTime(t)) {
@@ -120,10 +49,7 @@ function flavorJsonOf(f: Flavor): Buffer {
 }
 
 /** A page's bytes, and how to give their memory back once they were sent (never before: {@link sendListJson}). */
-export interface ListJson {
-  bytes: Buffer;
-  release(): void;
-}
+export type ListJson = JsonBytes;
 
 /**
  * `JSON.stringify({ results, total, next })` of a page of the reservation list, as the UTF-8
@@ -185,16 +111,7 @@ export function reservationListJson(page: StoredReservationPage, next: string | 
     out.json(next);
   }
   out.ascii('}');
-  const whole = out.buf;
-  let released = false;
-  return {
-    bytes: whole.subarray(0, out.at),
-    release: () => {
-      if (released) return;
-      released = true;
-      if (spare.length < SPARE_COUNT && whole.length <= SPARE_BYTES) spare.push(whole);
-    },
-  };
+  return out.done();
 }
 
 /**
@@ -202,6 +119,5 @@ export function reservationListJson(page: StoredReservationPage, next: string | 
  * ('finish'), never before; an answer cut short (the client gone) leaves it to the collector.
  */
 export function sendListJson(reply: FastifyReply, json: ListJson): FastifyReply {
-  reply.raw.once('finish', json.release);
-  return reply.type('application/json; charset=utf-8').send(json.bytes);
+  return sendJsonBytes(reply, json);
 }

@@ -154,7 +154,7 @@ const MaintenanceWindow = record(
   'A time during which its flavors cannot be reserved.',
 );
 
-/** The availability answer (`availabilityJson`). */
+/** The availability answer (`availabilityJson`, src/api/availability-json.ts). */
 const Availability = record({
   start: DATETIME,
   end: DATETIME,

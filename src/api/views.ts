@@ -43,37 +43,6 @@ export function bookableFlavorView(f: Flavor) {
 }
 
 /**
- * The availability answer as JSON text, written directly: a 90-day answer over busy flavors
- * holds tens of thousands of intervals, and building one object per interval for
- * JSON.stringify cost more than reading the occupancy (docs/availability.md). Each boundary
- * is formatted once (an interval's end is the next one's start). The text is exactly what
- * JSON.stringify would give for the same shape.
- */
-export function availabilityJson(
-  start: number,
-  end: number,
-  results: readonly { flavor: Flavor; intervals: readonly { start: number; end: number; free: number }[] }[],
-): string {
-  // String concatenation, not an array joined at the end: 4x faster on a 90-day answer (V8 ropes).
-  let out = `{"start":"${formatApi(start)}","end":"${formatApi(end)}","results":[`;
-  for (let r = 0; r < results.length; r++) {
-    const { flavor, intervals } = results[r]!;
-    out += `${r === 0 ? '' : ','}{"flavor":${JSON.stringify(bookableFlavorView(flavor))},"slots":${flavor.slots},"intervals":[`;
-    let previousEnd = NaN;
-    let previousText = '';
-    for (let i = 0; i < intervals.length; i++) {
-      const iv = intervals[i]!;
-      const startText = iv.start === previousEnd ? previousText : formatApi(iv.start);
-      previousEnd = iv.end;
-      previousText = formatApi(iv.end);
-      out += (i === 0 ? '{"start":"' : ',{"start":"') + startText + '","end":"' + previousText + '","free":' + iv.free + '}';
-    }
-    out += ']}';
-  }
-  return out + ']}';
-}
-
-/**
  * A reservation as the API shows it. `flavorViews` lets a list render each
  * flavor once and share it between its reservations.
  */

@@ -23,7 +23,7 @@
  * correspondence on random data. One more historical edge: when S' = E' (a window of no
  * length) the sweep may answer [{S', S'}] while the profile has no run.
  */
-import { type CapacityFlavor, type Occupant, occupancyTimeline } from './capacity.js';
+import { type CapacityFlavor, type Occupant, type OccupantColumns, occupancyTimeline } from './capacity.js';
 
 export interface FreeInterval {
   start: number;
@@ -31,51 +31,84 @@ export interface FreeInterval {
   free: number;
 }
 
-/** Appends [start, end) with `free`, merging it into the last interval when `free` is the same. */
-function append(out: FreeInterval[], start: number, end: number, free: number): void {
-  if (end <= start) return;
-  const last = out[out.length - 1];
-  if (last !== undefined && last.free === free && last.end === start) last.end = end;
-  else out.push({ start, end, free });
+/**
+ * The profile as steps, without an object per interval (a 90-day answer over busy flavors
+ * has tens of thousands): interval i is [times[i], times[i + 1]) with free[i] free slots, for
+ * i < length. The intervals are consecutive and merged (no two neighbours with the same free).
+ */
+export interface FreeSteps {
+  readonly times: Float64Array;
+  readonly free: Float64Array;
+  readonly length: number;
 }
 
+const NO_STEPS: FreeSteps = { times: new Float64Array(0), free: new Float64Array(0), length: 0 };
+
 /**
- * Free slots of `flavor` over [start, end) as merged intervals (no two neighbours with the
- * same `free`); `occupants` are its effective reservations and maintenance windows (count =
- * slots), in any order and not necessarily inside the window. `now` only decides whether the
- * flavor has expired. An empty window (end ≤ start) answers [].
+ * Free slots of `flavor` over [start, end) as merged steps; `occupants` are its effective
+ * reservations and maintenance windows (count = slots), in any order and not necessarily
+ * inside the window. `now` only decides whether the flavor has expired. An empty window
+ * (end ≤ start) has no step.
  */
-export function freeProfile(
+export function freeSteps(
   flavor: CapacityFlavor,
   start: number,
   end: number,
-  occupants: readonly Occupant[],
+  occupants: readonly Occupant[] | OccupantColumns,
   now: number,
-): FreeInterval[] {
-  const out: FreeInterval[] = [];
-  if (end <= start) return out;
+): FreeSteps {
+  if (end <= start) return NO_STEPS;
   const expired = flavor.end !== null && flavor.end < now;
   const validFrom = flavor.start !== null && flavor.start > start ? flavor.start : start;
   const validTo = flavor.end !== null && flavor.end < end ? flavor.end : end;
   if (!flavor.active || expired || validFrom >= validTo) {
-    append(out, start, end, 0);
-    return out;
+    return { times: Float64Array.of(start, end), free: Float64Array.of(0), length: 1 };
   }
-  append(out, start, validFrom, 0);
 
-  const { times, delta, length } = occupancyTimeline(occupants, validFrom, validTo);
+  const { times: at, delta, length } = occupancyTimeline(occupants, validFrom, validTo);
+  // At most: [start, validFrom), one step per instant inside (validFrom, validTo) and one
+  // more, [validTo, end).
+  const times = new Float64Array(length + 4);
+  const free = new Float64Array(length + 3);
+  let n = 0;
+  times[0] = start;
+  /** Extends the steps to `to` with `f` free: merged into the last step when it has the same. */
+  const step = (to: number, f: number): void => {
+    if (to <= times[n]!) return;
+    if (n > 0 && free[n - 1] === f) times[n] = to;
+    else {
+      free[n++] = f;
+      times[n] = to;
+    }
+  };
+  step(validFrom, 0);
+
   const slots = flavor.slots;
   let occupied = 0;
   let i = 0;
   let t = validFrom;
   for (;;) {
-    while (i < length && times[i]! <= t) occupied += delta[i++]!;
-    const next = i < length && times[i]! < validTo ? times[i]! : validTo;
-    append(out, t, next, occupied >= slots ? 0 : slots - occupied);
+    while (i < length && at[i]! <= t) occupied += delta[i++]!;
+    const next = i < length && at[i]! < validTo ? at[i]! : validTo;
+    step(next, occupied >= slots ? 0 : slots - occupied);
     if (next >= validTo) break;
     t = next;
   }
 
-  append(out, validTo, end, 0);
+  step(end, 0);
+  return { times, free, length: n };
+}
+
+/** {@link freeSteps} as interval objects. */
+export function freeProfile(
+  flavor: CapacityFlavor,
+  start: number,
+  end: number,
+  occupants: readonly Occupant[] | OccupantColumns,
+  now: number,
+): FreeInterval[] {
+  const { times, free, length } = freeSteps(flavor, start, end, occupants, now);
+  const out: FreeInterval[] = new Array(length);
+  for (let i = 0; i < length; i++) out[i] = { start: times[i]!, end: times[i + 1]!, free: free[i]! };
   return out;
 }

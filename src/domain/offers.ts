@@ -13,7 +13,7 @@
  * starts [a − d, b), d the duration; a maintenance window [ms, me] forbids [ms − d, me] (a
  * create refuses any window that touches the booking, whatever the capacity).
  */
-import { freeProfile } from './availability.js';
+import { freeSteps } from './availability.js';
 import type { CapacityFlavor, Occupant } from './capacity.js';
 import { HOUR, MINUTE } from './time.js';
 
@@ -54,8 +54,9 @@ export function earliestStart(flavor: OfferFlavor, q: StartSearch): number | nul
   const forbidden: { from: number; to: number }[] = [];
   const unbounded: CapacityFlavor = { active: true, slots: flavor.slots, start: null, end: null };
   const occupants = q.maintenance.length > 0 ? q.reservations.concat(q.maintenance) : q.reservations;
-  for (const run of freeProfile(unbounded, lo, hi + d + MINUTE, occupants, q.now)) {
-    if (run.free < q.instanceCount) forbidden.push({ from: run.start - d, to: run.end });
+  const { times, free, length } = freeSteps(unbounded, lo, hi + d + MINUTE, occupants, q.now);
+  for (let i = 0; i < length; i++) {
+    if (free[i]! < q.instanceCount) forbidden.push({ from: times[i]! - d, to: times[i + 1]! });
   }
   for (const m of q.maintenance) forbidden.push({ from: m.start - d, to: m.end + 1 });
   forbidden.sort((a, b) => a.from - b.from);

@@ -4,9 +4,9 @@
  * src/domain/availability.ts and src/domain/offers.ts. Read-only: no transaction, no lock —
  * an offer is a proposal, and the create that follows takes the locks and checks again.
  */
-import { flavorsOccupancy } from '../db/repositories/occupancy.js';
+import { flavorsOccupancy, flavorsOccupancyColumns } from '../db/repositories/occupancy.js';
 import { effectiveReservationsOfProject } from '../db/repositories/reservations.js';
-import { type FreeInterval, freeProfile } from '../domain/availability.js';
+import { type FreeSteps, freeSteps } from '../domain/availability.js';
 import type { Occupant } from '../domain/capacity.js';
 import { bookingCost, serviceUnitRate } from '../domain/cost.js';
 import { earliestStart } from '../domain/offers.js';
@@ -44,7 +44,7 @@ async function bookableFlavors(svc: Services, projectId: string | null, filter: 
 
 export interface FlavorAvailability {
   flavor: Flavor;
-  intervals: FreeInterval[];
+  steps: FreeSteps;
 }
 
 /**
@@ -59,13 +59,9 @@ export async function availability(
   end: number,
 ): Promise<FlavorAvailability[]> {
   const flavors = await bookableFlavors(svc, projectId, filter);
-  const occupancy = await flavorsOccupancy(svc.db, flavors, start, end);
+  const occupancy = await flavorsOccupancyColumns(svc.db, flavors, start, end);
   const now = svc.now();
-  return flavors.map((flavor) => {
-    const o = occupancy.get(flavor.id)!;
-    const occupants = o.maintenance.length > 0 ? o.reservations.concat(o.maintenance) : o.reservations;
-    return { flavor, intervals: freeProfile(flavor, start, end, occupants, now) };
-  });
+  return flavors.map((flavor) => ({ flavor, steps: freeSteps(flavor, start, end, occupancy.get(flavor.id)!, now) }));
 }
 
 export interface OfferQuery extends FlavorFilter {

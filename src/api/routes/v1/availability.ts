@@ -6,8 +6,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BadRequest } from '../../../domain/errors.js';
 import { DAY, formatApi, truncateToMinute } from '../../../domain/time.js';
 import { availability, type FlavorFilter, offers } from '../../../services/availability.js';
+import { availabilityJson } from '../../availability-json.js';
+import { sendJsonBytes } from '../../json-bytes.js';
 import { projectOf, type Query, query, queryBool, queryDate, queryIds, queryInt, queryString } from '../../request.js';
-import { availabilityJson, bookableFlavorView } from '../../views.js';
+import { bookableFlavorView } from '../../views.js';
 import type { RouteDeps } from '../index.js';
 
 /** Default length of an availability window and of an offer's start range. */
@@ -44,7 +46,7 @@ export default async function availabilityRoutes(app: FastifyInstance, { svc, au
     const filter = flavorFilter(req, q);
     const all = queryBool(q, 'all_projects') === true && authz.allowed(req, 'warre:flavor:list:all');
     const results = await availability(svc, all ? null : projectOf(req), filter, start, end);
-    return reply.type('application/json; charset=utf-8').send(availabilityJson(start, end, results));
+    return sendJsonBytes(reply, availabilityJson(start, end, results));
   });
 
   app.get('/v1/offers', async (req) => {
