@@ -13,7 +13,7 @@
  *   `wrk -t2 -c32`, two server processes as `[api] workers = 2`.
  *
  * Anything Warre does on top costs time, so a goal above these numbers cannot be met on this
- * machine (BENCHMARKS.md, "Issue 11: the machine's floor"). Hand-written: the point is to run
+ * machine (BENCHMARKS.md, "Issue 11, second pass": the machine's floor). Hand-written: the point is to run
  * nothing but the database work.
  */
 
