@@ -10,37 +10,17 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../../src/db/connect.js';
-import { insertFlavor } from '../../../src/db/repositories/flavors.js';
 import { insertMaintenanceWindow } from '../../../src/db/repositories/maintenance-windows.js';
 import { flavorsOccupancy, flavorsOccupancyColumns, readIntegerTriples } from '../../../src/db/repositories/occupancy.js';
 import { insertReservation } from '../../../src/db/repositories/reservations.js';
 import type { Occupant, OccupantColumns } from '../../../src/domain/capacity.js';
 import type { Flavor, ReservationStatus } from '../../../src/domain/types.js';
 import { DIALECTS, migratedDatabase } from '../../support/db.js';
+import { seedFlavor } from '../../support/lifecycle-helpers.js';
 
 const MINUTE = 60_000;
 const BASE = Date.UTC(2027, 0, 1);
 const STATUSES: ReservationStatus[] = ['PENDING_CREATE', 'ALLOCATED', 'ACTIVE', 'COMPLETE', 'ERROR'];
-
-const flavorOf = (slots: number): Flavor => ({
-  id: randomUUID(),
-  name: `occupancy.${slots}`,
-  description: null,
-  vcpu: 1,
-  memory_mb: 1024,
-  disk_gb: 10,
-  ephemeral_gb: 0,
-  active: true,
-  properties: null,
-  max_length_hours: 1000,
-  slots,
-  is_public: true,
-  extra_specs: null,
-  start: null,
-  end: null,
-  category: null,
-  availability_zone: null,
-});
 
 const timeArb = fc.oneof(
   fc.integer({ min: 0, max: 60 * 24 * 30 }).map((m) => BASE + m * MINUTE),
@@ -85,8 +65,8 @@ describe.each(DIALECTS)('occupancy on %s', (dialect) => {
         timeArb,
         fc.integer({ min: 1, max: 60 * 24 * 20 }),
         async (reservations, windows, from, minutes) => {
-          const flavors = [flavorOf(3), flavorOf(5), flavorOf(1), flavorOf(8)];
-          for (const f of flavors) await insertFlavor(db, f);
+          const flavors: Flavor[] = [];
+          for (const slots of [3, 5, 1, 8]) flavors.push(await seedFlavor(db, { slots }));
           for (const r of reservations) {
             await insertReservation(db, {
               id: randomUUID(),
@@ -128,9 +108,10 @@ describe.each(DIALECTS)('occupancy on %s', (dialect) => {
   });
 
   it('as columns: more flavors than one query asks about (200)', async () => {
-    const flavors = Array.from({ length: 205 }, (_, i) => flavorOf(1 + (i % 4)));
-    for (const [i, f] of flavors.entries()) {
-      await insertFlavor(db, f);
+    const flavors: Flavor[] = [];
+    for (let i = 0; i < 205; i++) {
+      const f = await seedFlavor(db, { slots: 1 + (i % 4) });
+      flavors.push(f);
       await insertReservation(db, {
         id: randomUUID(),
         created_at: BASE,
@@ -153,8 +134,7 @@ describe.each(DIALECTS)('occupancy on %s', (dialect) => {
   });
 
   it('as columns: flavors without occupants have empty columns', async () => {
-    const f = flavorOf(2);
-    await insertFlavor(db, f);
+    const f = await seedFlavor(db, { slots: 2 });
     const columns = await flavorsOccupancyColumns(db, [f], BASE, BASE + 60 * MINUTE);
     expect(columns.get(f.id)!.length).toBe(0);
     expect((await flavorsOccupancyColumns(db, [], BASE, BASE + MINUTE)).size).toBe(0);

@@ -8,35 +8,15 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../../src/db/connect.js';
-import { insertFlavor } from '../../../src/db/repositories/flavors.js';
 import { insertReservation, projectUsage } from '../../../src/db/repositories/reservations.js';
 import { usageOf } from '../../../src/domain/quota.js';
 import { EFFECTIVE_STATUSES, type Flavor, type Reservation, type ReservationStatus } from '../../../src/domain/types.js';
 import { DIALECTS, migratedDatabase } from '../../support/db.js';
+import { seedFlavor } from '../../support/lifecycle-helpers.js';
 
 const MINUTE = 60_000;
 const BASE = Date.UTC(2027, 0, 1);
 const STATUSES: ReservationStatus[] = ['PENDING_CREATE', 'ALLOCATED', 'ACTIVE', 'COMPLETE', 'ERROR'];
-
-const flavor: Flavor = {
-  id: randomUUID(),
-  name: 'usage.test',
-  description: null,
-  vcpu: 1,
-  memory_mb: 1024,
-  disk_gb: 10,
-  ephemeral_gb: 0,
-  active: true,
-  properties: null,
-  max_length_hours: 1000,
-  slots: 1000,
-  is_public: true,
-  extra_specs: null,
-  start: null,
-  end: null,
-  category: null,
-  availability_zone: null,
-};
 
 const reservationArb = fc.record({
   startMinute: fc.integer({ min: 0, max: 60 * 24 * 400 }),
@@ -49,9 +29,10 @@ const reservationArb = fc.record({
 describe.each(DIALECTS)('project usage on %s', (dialect) => {
   let db: Db;
   let close: () => Promise<void>;
+  let flavor: Flavor;
   beforeAll(async () => {
     ({ db, close } = await migratedDatabase(dialect));
-    await insertFlavor(db, flavor);
+    flavor = await seedFlavor(db);
   });
   afterAll(async () => close?.());
 
