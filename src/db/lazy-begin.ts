@@ -43,6 +43,17 @@ class LazyBeginConnection implements DatabaseConnection {
     yield* this.inner.streamQuery<R>(query, chunkSize);
   }
 
+  /**
+   * Whether the transaction needs no COMMIT or ROLLBACK of its own: it sent nothing, or its
+   * COMMIT went with its last statements. Either way the connection is then outside any.
+   */
+  ended(): boolean {
+    const ended = this.pendingBegin || this.committed;
+    this.pendingBegin = false;
+    this.committed = false;
+    return ended;
+  }
+
   async flushBegin(): Promise<void> {
     if (!this.pendingBegin) return;
     this.pendingBegin = false;
@@ -65,24 +76,13 @@ class LazyBeginDriver implements Driver {
   }
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
     const c = connection as LazyBeginConnection;
-    if (c.pendingBegin || c.committed) {
-      // nothing was sent, or the COMMIT already went with the last statements: nothing to commit
-      c.pendingBegin = false;
-      c.committed = false;
-      return;
-    }
-    return this.inner.commitTransaction(c.inner);
+    if (!c.ended()) return this.inner.commitTransaction(c.inner);
   }
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    // After a COMMIT that went with the last statements, a callback that failed later
+    // (runStepsThenCommit must be its last await) has nothing left to undo: what it wrote is kept.
     const c = connection as LazyBeginConnection;
-    if (c.pendingBegin || c.committed) {
-      // A callback that failed after its COMMIT went (runStepsThenCommit must be its last
-      // await): what it wrote is kept, there is nothing left to undo.
-      c.pendingBegin = false;
-      c.committed = false;
-      return;
-    }
-    return this.inner.rollbackTransaction(c.inner);
+    if (!c.ended()) return this.inner.rollbackTransaction(c.inner);
   }
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
     return this.inner.releaseConnection((connection as LazyBeginConnection).inner);
