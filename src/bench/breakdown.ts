@@ -131,7 +131,7 @@ export async function breakdown(db: Db, s: Seeded): Promise<string> {
     i++;
     await createReservation(svc, ctx, { ok: true, value: input }, false);
   });
-  await step('create: effectiveReservationsOfProject (quota usage)', 100, () => reservations.effectiveReservationsOfProject(db, projectId));
+  await step('create: projectUsage (quota usage, one aggregate)', 100, () => reservations.projectUsage(db, projectId));
 
   const lines = ['| Step | ms per call |', '| --- | ---: |', ...steps.map((x) => `| ${x.name} | ${num(x.ms)} |`)];
   return lines.join('\n');

@@ -19,7 +19,11 @@ export function reservationHours(r: { start: number; end: number; instance_count
   return r.instance_count * totalHours(r.start, r.end);
 }
 
-/** Usage of a project from its effective reservations. */
+/**
+ * Usage of a project from its effective reservations. The services read it counted by the
+ * database in one aggregate (src/db/repositories/reservations.ts, `projectUsageStep`), which
+ * test/db/repositories/project-usage.test.ts holds equal to this rule.
+ */
 export function usageOf(reservations: readonly { start: number; end: number; instance_count: number }[]): Usage {
   let hours = 0;
   for (const r of reservations) hours += reservationHours(r);

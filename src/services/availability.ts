@@ -5,12 +5,12 @@
  * an offer is a proposal, and the create that follows takes the locks and checks again.
  */
 import { flavorsOccupancy, flavorsOccupancyColumns } from '../db/repositories/occupancy.js';
-import { effectiveReservationsOfProject } from '../db/repositories/reservations.js';
+import { projectUsage } from '../db/repositories/reservations.js';
 import { type FreeSteps, freeSteps } from '../domain/availability.js';
 import type { Occupant } from '../domain/capacity.js';
 import { bookingCost, serviceUnitRate } from '../domain/cost.js';
 import { earliestStart } from '../domain/offers.js';
-import { quotaRefusal, usageOf } from '../domain/quota.js';
+import { quotaRefusal } from '../domain/quota.js';
 import { createRefusal } from '../domain/reservation-rules.js';
 import { DAY, HOUR, MINUTE, truncateToMinute } from '../domain/time.js';
 import type { Flavor } from '../domain/types.js';
@@ -100,15 +100,14 @@ const overlapping = (start: number, end: number) => (o: Occupant) => o.start <= 
  */
 export async function offers(svc: Services, projectId: string, q: OfferQuery): Promise<Offer[]> {
   const { db } = svc;
-  const [flavors, limits, mine] = await Promise.all([
+  const [flavors, limits, usage] = await Promise.all([
     bookableFlavors(svc, projectId, q),
     svc.limits.getLimits(projectId),
-    effectiveReservationsOfProject(db, projectId),
+    projectUsage(db, projectId),
   ]);
   const matching = flavors.filter((f) => f.vcpu >= q.minVcpu && f.memory_mb >= q.minMemoryMb);
   const now = truncateToMinute(svc.now());
   const duration = q.hours * HOUR;
-  const usage = usageOf(mine);
   const quotaHours = q.hours * q.instanceCount;
   const quotaReason =
     quotaRefusal(projectId, limits, usage, { reservation: 1 }) ?? quotaRefusal(projectId, limits, usage, { hours: quotaHours });

@@ -156,29 +156,6 @@ export async function listCalendarReservations(
   return rows.map((r) => joinedRow(r as Record<string, unknown>));
 }
 
-/** A project's effective reservations, for quota usage. */
-export async function effectiveReservationsOfProject(
-  db: Queryable,
-  projectId: string,
-): Promise<{ start: number; end: number; instance_count: number }[]> {
-  return (await runSteps(db, [effectiveReservationsStep(db, projectId)]))[0];
-}
-
-/** {@link effectiveReservationsOfProject} as a step of a batch (src/db/batch.ts). */
-export function effectiveReservationsStep(
-  db: Queryable,
-  projectId: string,
-): Step<{ start: number; end: number; instance_count: number }[]> {
-  return step(
-    db.kysely
-      .selectFrom('reservation')
-      .select(['start', 'end', 'instance_count'])
-      .where('project_id', '=', projectId)
-      .where('status', 'in', EFFECTIVE_STATUSES),
-    (rows) => rows.map((r) => ({ start: read.dt(r.start), end: read.dt(r.end), instance_count: r.instance_count })),
-  );
-}
-
 /**
  * A project's quota usage (docs/api.md#quotas) counted by the database: how many effective
  * reservations it has and their Σ instance_count × hours begun — src/domain/quota.ts's
