@@ -8,11 +8,11 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../../src/db/connect.js';
-import { insertReservation, projectUsage } from '../../../src/db/repositories/reservations.js';
+import { projectUsage } from '../../../src/db/repositories/reservations.js';
 import { usageOf } from '../../../src/domain/quota.js';
-import { EFFECTIVE_STATUSES, type Flavor, type Reservation, type ReservationStatus } from '../../../src/domain/types.js';
+import { EFFECTIVE_STATUSES, type Flavor, type ReservationStatus } from '../../../src/domain/types.js';
 import { DIALECTS, migratedDatabase } from '../../support/db.js';
-import { seedFlavor } from '../../support/lifecycle-helpers.js';
+import { seedFlavor, seedReservation } from '../../support/lifecycle-helpers.js';
 
 const MINUTE = 60_000;
 const BASE = Date.UTC(2027, 0, 1);
@@ -45,23 +45,17 @@ describe.each(DIALECTS)('project usage on %s', (dialect) => {
       fc.asyncProperty(fc.array(reservationArb, { maxLength: 25 }), async (specs) => {
         const project = randomUUID().replace(/-/g, '');
         const other = randomUUID().replace(/-/g, '');
-        const rows: Reservation[] = specs.map((x) => ({
-          id: randomUUID(),
-          created_at: BASE,
-          user_id: 'u',
-          project_id: x.ours ? project : other,
-          flavor_id: flavor.id,
-          lease_id: null,
-          compute_flavor: null,
+        const rows = specs.map((x) => ({
+          projectId: x.ours ? project : other,
           status: x.status,
-          status_reason: null,
           start: BASE + x.startMinute * MINUTE,
           end: BASE + (x.startMinute + x.minutes) * MINUTE,
-          instance_count: x.instanceCount,
+          instanceCount: x.instanceCount,
         }));
-        for (const r of rows) await insertReservation(db, r);
-        const effective = rows.filter((r) => r.project_id === project && (EFFECTIVE_STATUSES as readonly string[]).includes(r.status));
-        expect(await projectUsage(db, project)).toEqual(usageOf(effective));
+        for (const r of rows) await seedReservation(db, { ...r, flavor });
+        const effective = rows.filter((r) => r.projectId === project && (EFFECTIVE_STATUSES as readonly string[]).includes(r.status));
+        const asRule = effective.map((r) => ({ start: r.start, end: r.end, instance_count: r.instanceCount }));
+        expect(await projectUsage(db, project)).toEqual(usageOf(asRule));
       }),
       { numRuns: 30 },
     );
