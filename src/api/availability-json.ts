@@ -9,24 +9,11 @@
  */
 import type { FreeSteps } from '../domain/availability.js';
 import type { Flavor } from '../domain/types.js';
-import { ApiDateTimes, type JsonBytes, Out, writeNumber } from './json-bytes.js';
+import { ApiDateTimes, type JsonBytes, jsonPerRecord, Out, writeNumber } from './json-bytes.js';
 import { bookableFlavorView } from './views.js';
 
-/**
- * Each flavor's JSON by flavor record: the flavor cache (src/services/flavor-catalog.ts) hands
- * the same records to every request until it reads the catalog again. Records are never
- * changed in place (a changed flavor is a new record).
- */
-const flavorJsonCache = new WeakMap<Flavor, Buffer>();
-
-function bookableFlavorJson(f: Flavor): Buffer {
-  let bytes = flavorJsonCache.get(f);
-  if (bytes === undefined) {
-    bytes = Buffer.from(JSON.stringify(bookableFlavorView(f)));
-    flavorJsonCache.set(f, bytes);
-  }
-  return bytes;
-}
+/** Each flavor's JSON as the availability answer shows it, once per flavor record. */
+const bookableFlavorJson = jsonPerRecord<Flavor>(bookableFlavorView);
 
 /** Bytes of one interval beyond its two datetimes: `,{"start":"` … `","end":"` … `","free":` n `}`. */
 const INTERVAL_BYTES = 48;

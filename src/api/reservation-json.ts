@@ -8,7 +8,7 @@
 import type { FastifyReply } from 'fastify';
 import { formatApiFromDb, isPlainDbDateTime } from '../domain/time.js';
 import type { Flavor, StoredReservationPage } from '../domain/types.js';
-import { Out as BytesOut, type JsonBytes, sendJsonBytes } from './json-bytes.js';
+import { Out as BytesOut, type JsonBytes, jsonPerRecord, sendJsonBytes } from './json-bytes.js';
 import { flavorView } from './views.js';
 
 /** The shared byte writer (src/api/json-bytes.ts) and the stored datetimes of reservation rows. */
@@ -31,22 +31,8 @@ class Out extends BytesOut {
   }
 }
 
-/**
- * Each flavor's JSON, by flavor record: the flavor cache (src/services/flavor-catalog.ts) hands
- * the same records to every page until it reads the catalog again, so a flavor is written once
- * per snapshot rather than once per page (half the time of a 40-row page). Flavor records are
- * never changed in place: a changed flavor is a new record, written anew.
- */
-const flavorJsonCache = new WeakMap<Flavor, Buffer>();
-
-function flavorJsonOf(f: Flavor): Buffer {
-  let bytes = flavorJsonCache.get(f);
-  if (bytes === undefined) {
-    bytes = Buffer.from(JSON.stringify(flavorView(f)));
-    flavorJsonCache.set(f, bytes);
-  }
-  return bytes;
-}
+/** Each flavor's JSON as a reservation shows it, once per flavor record. */
+const flavorJsonOf = jsonPerRecord<Flavor>(flavorView);
 
 /** A page's bytes, and how to give their memory back once they were sent (never before: {@link sendListJson}). */
 export type ListJson = JsonBytes;
