@@ -17,6 +17,11 @@ const spare: Buffer[] = [];
 const SPARE_COUNT = 4;
 const SPARE_BYTES = 4 << 20;
 
+/** Lets the kept buffers go (an idle process giving memory back, src/cli/idle-heap.ts). */
+export function releaseSpareBuffers(): void {
+  spare.length = 0;
+}
+
 function bufferOf(size: number): Buffer {
   const b = spare.pop();
   return b !== undefined && b.length >= size ? b : Buffer.allocUnsafeSlow(size);

@@ -5,6 +5,7 @@
  * change in the machine's load touches both alike (BENCHMARKS.md says how to read it).
  */
 import path from 'node:path';
+import { IDLE_MS } from '../cli/idle-heap.js';
 import type { BenchArgs } from './args.js';
 import { num } from './report.js';
 import {
@@ -18,7 +19,7 @@ import {
   singleLatency,
 } from './scenarios.js';
 import type { Seeded } from './seed.js';
-import { type ProcessRss, type RunningServer, startServer } from './server.js';
+import { type ProcessRss, type RunningServer, rssAfterIdle, startServer } from './server.js';
 
 const MB = 1024 * 1024;
 
@@ -38,9 +39,11 @@ interface Side {
   creates: CreatesResult[];
   singles: Map<string, number[]>;
   rss: ProcessRss[];
+  /** The same once the API fell idle (src/bench/server.ts, rssAfterIdle). */
+  rssIdle: ProcessRss[];
 }
 
-const newSide = (): Side => ({ loads: new Map(), creates: [], singles: new Map(), rss: [] });
+const newSide = (): Side => ({ loads: new Map(), creates: [], singles: new Map(), rss: [], rssIdle: [] });
 
 function push<T>(m: Map<string, T[]>, key: string, v: T): void {
   const list = m.get(key) ?? [];
@@ -112,6 +115,8 @@ export async function compareRun(ctx: CompareContext): Promise<string> {
     sides.after.rss = servers.after.rss();
     gc = await gcSeconds(servers.after.url);
     wall = (performance.now() - t0) / 1000;
+    progress(`waiting for both APIs to fall idle (${(IDLE_MS + 3000) / 1000} s) to read their memory again`);
+    [sides.before.rssIdle, sides.after.rssIdle] = await Promise.all([rssAfterIdle(servers.before), rssAfterIdle(servers.after)]);
   } finally {
     await servers.before?.stop();
     await servers.after?.stop();
@@ -217,7 +222,8 @@ function compareTable(scenarios: readonly LoadScenario[], before: Side, after: S
     const [primary, ...workers] = list;
     return `primary ${num((primary?.rss ?? 0) / MB)}, workers ${workers.map((w) => num(w.rss / MB)).join(' + ')} MB`;
   };
-  lines.push('', row(['API RSS after the run', 'before', 'after']), row(['---', '---', '---']));
-  lines.push(row(['', rss(before.rss), rss(after.rss)]));
+  lines.push('', row(['API RSS', 'before', 'after']), row(['---', '---', '---']));
+  lines.push(row(['right after the run', rss(before.rss), rss(after.rss)]));
+  lines.push(row(['after the run, once idle', rss(before.rssIdle), rss(after.rssIdle)]));
   return lines.join('\n');
 }

@@ -7,7 +7,9 @@ export const GOALS = {
   timesPython: 10,
   /** Under `auth_strategy = keystone` (warm token cache): at least this share of the noauth req/s. */
   keystoneShareOfNoauth: 0.85,
-  allInOneIdleMb: 120,
+  /** Issue 11: the all-in-one idle, and each API worker after the whole run. */
+  allInOneIdleMb: 90,
+  apiWorkerMb: 120,
 };
 
 export interface SingleResult {
@@ -29,6 +31,8 @@ export interface DbRun {
   /** The API's primary process first, then its workers: 1 s after start, and after the run. */
   idleRss: ProcessRss[];
   apiRss: ProcessRss[];
+  /** The same once the API fell idle (src/bench/server.ts, rssAfterIdle). */
+  apiRssIdle: ProcessRss[];
   loadBefore: number[];
   loadAfter: number[];
   seedSeconds: number;
@@ -108,7 +112,11 @@ export function dbTable(run: DbRun): string {
     );
   }
   extra.push(row(['API RSS 1 s after start', describe(run.idleRss), python, '—']));
-  extra.push(row(['API RSS after the run', describe(run.apiRss), python, '—']));
+  extra.push(row(['API RSS right after the run', describe(run.apiRss), python, '—']));
+  const perWorker = run.apiRssIdle.slice(1).map((w) => w.rss / MB);
+  const idleGoal =
+    perWorker.length > 0 ? `≤ ${GOALS.apiWorkerMb} MB per worker ${ok(perWorker.every((mb) => mb <= GOALS.apiWorkerMb))}` : '—';
+  extra.push(row(['API RSS after the run, once idle', describe(run.apiRssIdle), python, idleGoal]));
   return lines.concat(extra).join('\n');
 }
 
@@ -163,7 +171,7 @@ export function allInOneTable(idleRss: number): string {
       '`warre all` on SQLite, idle RSS 5 s after start',
       `${num(idleRss / MB)} MB`,
       `${lo}–${hi} MB per API worker alone`,
-      `< ${GOALS.allInOneIdleMb} MB ${ok(idleRss / MB < GOALS.allInOneIdleMb)}`,
+      `≤ ${GOALS.allInOneIdleMb} MB ${ok(idleRss / MB <= GOALS.allInOneIdleMb)}`,
     ]),
   ].join('\n');
 }

@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { IDLE_MS } from '../cli/idle-heap.js';
 import { openDatabase } from '../db/connect.js';
 import { upgrade } from '../db/migrate.js';
 import { type BenchArgs, type BenchDialect, parseArgs, USAGE, UsageError } from './args.js';
@@ -32,7 +33,7 @@ import {
   singleLatency,
 } from './scenarios.js';
 import { type Seeded, type SeedProjects, seed } from './seed.js';
-import { type RunningServer, startServer } from './server.js';
+import { type RunningServer, rssAfterIdle, startServer } from './server.js';
 
 const CONNECTIONS = 32;
 const CREATES = 200;
@@ -130,8 +131,22 @@ async function benchDatabase(dialect: BenchDialect, args: BenchArgs, tmp: string
     }
     const apiRss = server.rss();
     const loadAfter = loadavg();
+    progress(`waiting for the API to fall idle (${(IDLE_MS + 3000) / 1000} s) to read its memory again`);
+    const apiRssIdle = await rssAfterIdle(server);
     return {
-      run: { label: bdb.version, workers: args.workers, loads, creates, singles, idleRss, apiRss, loadBefore, loadAfter, seedSeconds },
+      run: {
+        label: bdb.version,
+        workers: args.workers,
+        loads,
+        creates,
+        singles,
+        idleRss,
+        apiRss,
+        apiRssIdle,
+        loadBefore,
+        loadAfter,
+        seedSeconds,
+      },
       version: bdb.version,
     };
   } finally {

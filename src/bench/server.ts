@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { IDLE_MS } from '../cli/idle-heap.js';
 
 /** dist/cli/warre.js, next to this compiled file's dist/bench/. */
 export const WARRE_JS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'warre.js');
@@ -53,6 +54,18 @@ export function npmStartNodeFlags(): string[] {
   const m = /^node((?: --[\w-]+(?:=\S+)?)*) dist\/cli\/warre\.js all$/.exec(pkg.scripts?.start ?? '');
   return m?.[1] ? m[1].trim().split(' ') : [];
 }
+
+/**
+ * VmRSS of each process once the API has been idle long enough to trim its heap
+ * (src/cli/idle-heap.ts): the wait is the same for any build, so an earlier one's own V8
+ * memory reducer gets the same chance.
+ */
+export async function rssAfterIdle(server: Pick<RunningServer, 'rss'>): Promise<ProcessRss[]> {
+  await new Promise((r) => setTimeout(r, IDLE_MS + IDLE_SETTLE_MS));
+  return server.rss();
+}
+/** Beyond IDLE_MS: the trim's own timer tick and collections. */
+const IDLE_SETTLE_MS = 3000;
 
 /** A port nobody listens on right now. */
 export async function freePort(): Promise<number> {

@@ -13,6 +13,7 @@ import type { Services } from '../services/dependencies.js';
 import { FlavorCatalog } from '../services/flavor-catalog.js';
 import { supervise } from './cluster.js';
 import { dashboardOptions } from './dashboard.js';
+import { trimHeapWhenIdle } from './idle-heap.js';
 import { type CheckTiming, type KeystoneCheck, serviceUserCheck, startKeystoneChecks, tokenValidationCheck } from './keystone-checks.js';
 import {
   checkSchema,
@@ -50,10 +51,11 @@ export async function startApiProcess(
   // better-sqlite3 waits for a lock synchronously and two connections in one
   // process would block each other.
   // Imported here, not at the top: the cluster primary only supervises and need not load them.
-  const [{ buildApp }, { createLeaseBackend }, { createWorkerNudge }] = await Promise.all([
+  const [{ buildApp }, { createLeaseBackend }, { createWorkerNudge }, { releaseSpareBuffers }] = await Promise.all([
     import('../api/app.js'),
     import('./leases.js'),
     import('./bus.js'),
+    import('../api/json-bytes.js'),
   ]);
   const ownDb = extra.db === undefined;
   const db = extra.db ?? openConfiguredDatabase(config, log);
@@ -96,11 +98,13 @@ export async function startApiProcess(
   prepareProcessMetrics();
   const port = extra.port ?? config.api.port;
   const address = await app.listen({ host: config.api.host, port });
+  const heapTrim = trimHeapWhenIdle(app.server, log, { beforeTrim: releaseSpareBuffers });
   return {
     url: address,
     keystoneChecked: keystoneChecks?.firstRound ?? Promise.resolve(),
     close: async () => {
       keystoneChecks?.stop();
+      heapTrim?.stop();
       await app.close();
       await authenticator.close?.();
       await busNudge?.close();

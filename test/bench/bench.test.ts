@@ -220,6 +220,7 @@ describe('report', () => {
       ],
       idleRss: [{ pid: 1, rss: 50 * 2 ** 20 }],
       apiRss: [{ pid: 1, rss: 60 * 2 ** 20 }],
+      apiRssIdle: [{ pid: 1, rss: 55 * 2 ** 20 }],
       loadBefore: [0],
       loadAfter: [0],
       seedSeconds: 1,
@@ -232,6 +233,23 @@ describe('report', () => {
     expect(table).toContain('| offers: one request alone (median of 20) | 31.0 ms | — | < 30 ms ✘ |');
     // A line without a Python reference is held to its own goal.
     expect(table).toContain('| offers | x | 150 | 1.00 | 2.00 | 0 | — | — | ≥ 100 ✔ |');
-    expect(table).toContain('60.0 MB (one process)');
+    expect(table).toContain('| API RSS right after the run | 60.0 MB (one process) |');
+    expect(table).toMatch(/\| API RSS after the run, once idle \| 55\.0 MB \(one process\) \| [^|]+ \| — \|/);
+    // With workers, each is held to the memory goal once idle.
+    const workers = (mbs: number[]) => [{ pid: 1, rss: 60 * 2 ** 20 }, ...mbs.map((mb, i) => ({ pid: i + 2, rss: mb * 2 ** 20 }))];
+    const base = {
+      label: 'x',
+      workers: 2,
+      loads: [],
+      creates: null,
+      singles: [],
+      idleRss: [],
+      apiRss: [],
+      loadBefore: [0],
+      loadAfter: [0],
+      seedSeconds: 1,
+    };
+    expect(dbTable({ ...base, apiRssIdle: workers([110, 119]) })).toContain('≤ 120 MB per worker ✔');
+    expect(dbTable({ ...base, apiRssIdle: workers([110, 121]) })).toContain('≤ 120 MB per worker ✘');
   });
 });
