@@ -102,6 +102,8 @@ export interface DialectAdapter {
      * auto_increment`; PostgreSQL has the `bigserial` type instead).
      */
     serialKey: { type: ColumnDataType; autoIncrement: boolean };
+    /** Index names belong to their table (MySQL: `DROP INDEX name ON table`), not to the schema. */
+    indexNamesPerTable: boolean;
   };
 }
 
@@ -200,6 +202,7 @@ const sqlite: DialectAdapter = {
     quote: (n) => `"${n}"`,
     tableOptions: '',
     serialKey: { type: 'integer', autoIncrement: true },
+    indexNamesPerTable: false,
   },
 };
 
@@ -232,6 +235,7 @@ const mysql: DialectAdapter = {
     quote: (n) => `\`${n}\``,
     tableOptions: ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4',
     serialKey: { type: 'bigint', autoIncrement: true },
+    indexNamesPerTable: true,
   },
 };
 
@@ -272,6 +276,7 @@ const postgres: DialectAdapter = {
     quote: (n) => `"${n}"`,
     tableOptions: '',
     serialKey: { type: 'bigserial', autoIncrement: false },
+    indexNamesPerTable: false,
   },
 };
 

@@ -58,6 +58,7 @@ const MIGRATIONS = [
   '0004-reservation-order-index',
   '0005-message-delivery',
   '0006-reservation-history',
+  '0007-project-usage-index',
 ];
 
 let tmp: string;
@@ -274,7 +275,7 @@ describe('warre api on a database with pending migrations', () => {
     expect(r.signal).toBeNull();
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /not up to date: pending migrations 0001-base-schema, 0002-indexes, 0003-warre-tables, 0004-reservation-order-index, 0005-message-delivery, 0006-reservation-history/,
+      /not up to date: pending migrations 0001-base-schema, 0002-indexes, 0003-warre-tables, 0004-reservation-order-index, 0005-message-delivery, 0006-reservation-history, 0007-project-usage-index/,
     );
     expect(r.stderr).toContain('Run "warre-manage db upgrade" first');
     const v = await runWarre(['manage', 'db', 'version'], warreEnv({ WARRE_DATABASE__CONNECTION: testDb.url }));

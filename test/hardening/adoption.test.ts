@@ -423,7 +423,7 @@ describe('adopting a Python Warre database at Alembic a1b2c3d4e5f6 (MariaDB)', (
     expect(v.code, v.stderr).toBe(0);
     expect(v.stdout).toMatch(/^alembic version: a1b2c3d4e5f6$/m);
     expect(v.stdout).toMatch(
-      /^applied: +0001-base-schema, 0002-indexes, 0003-warre-tables, 0004-reservation-order-index, 0005-message-delivery, 0006-reservation-history$/m,
+      /^applied: +0001-base-schema, 0002-indexes, 0003-warre-tables, 0004-reservation-order-index, 0005-message-delivery, 0006-reservation-history, 0007-project-usage-index$/m,
     );
     expect(v.stdout).toMatch(/^pending: +\(none\)$/m);
   });

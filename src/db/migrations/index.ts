@@ -10,6 +10,7 @@ import { warreTables } from './0003-warre-tables.js';
 import { reservationOrderIndex } from './0004-reservation-order-index.js';
 import { messageDelivery } from './0005-message-delivery.js';
 import { reservationHistory } from './0006-reservation-history.js';
+import { projectUsageIndex } from './0007-project-usage-index.js';
 
 export const PYTHON_HEAD_REVISION = 'a1b2c3d4e5f6';
 
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly Migration[] = [
   reservationOrderIndex,
   messageDelivery,
   reservationHistory,
+  projectUsageIndex,
 ];

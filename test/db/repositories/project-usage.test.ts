@@ -6,9 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
+import { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../../src/db/connect.js';
-import { projectUsage } from '../../../src/db/repositories/reservations.js';
+import { projectUsage, projectUsageStep } from '../../../src/db/repositories/reservations.js';
 import { usageOf } from '../../../src/domain/quota.js';
 import { EFFECTIVE_STATUSES, type Flavor, type ReservationStatus } from '../../../src/domain/types.js';
 import { DIALECTS, migratedDatabase } from '../../support/db.js';
@@ -59,5 +60,17 @@ describe.each(DIALECTS)('project usage on %s', (dialect) => {
       }),
       { numRuns: 30 },
     );
+  });
+
+  // 0007-project-usage-index: the sum is read from the index alone, never row by row from the
+  // table. PostgreSQL's planner picks by table size (a seq scan on a small table), so it is
+  // left to the two whose plans are fixed by the index.
+  it.runIf(dialect !== 'postgres')('reads the usage from the covering index alone', async () => {
+    const q = projectUsageStep(db, 'any-project').query;
+    const explain = dialect === 'mysql' ? 'explain' : 'explain query plan';
+    const plan = await db.kysely.executeQuery(CompiledQuery.raw(`${explain} ${q.sql}`, [...q.parameters]));
+    const text = JSON.stringify(plan.rows);
+    expect(text).toContain('warre_ix_reservation_project_usage');
+    expect(text).toMatch(dialect === 'mysql' ? /Using index(?! condition)/ : /COVERING INDEX/);
   });
 });
