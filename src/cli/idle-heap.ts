@@ -4,13 +4,15 @@
  * reuse; its own memory reducer gives them back only after several seconds of low allocation,
  * and not always (an API copy stayed at 119–147 MB for 30 s after the benchmark).
  *
- * Once no request has been in flight for {@link IDLE_MS} and the heap holds more than
- * {@link SLACK_BYTES} beyond its live objects, this runs two full collections: the first frees
+ * Once no request has been in flight for {@link IDLE_MS} and the heap has grown by more than
+ * {@link SLACK_BYTES} since the last trim (or since the start), this runs two full collections: the first frees
  * the garbage, and — the idle time being longer than the 5 s over which V8 measures the
  * allocation rate — sees a low rate and shrinks the young generation; the second returns the
  * emptied pages to the system. About 40–60 ms of a process that has nothing else to do; a
  * request arriving meanwhile waits for it. Busy processes are never interrupted, and a heap
- * already tight, or no request since the last trim, leaves it alone, so it does not repeat.
+ * that has not grown, or no request since the last trim, leaves it alone, so it does not repeat.
+ * (The growth is measured, not the heap's free part: until a collection runs, the garbage
+ * counts as used.)
  *
  * Node offers a collection on demand only through `--expose-gc`; the flag is turned on just long
  * enough to fetch the function from a fresh context, so no `gc` global appears in the process.
@@ -22,7 +24,7 @@ import type { Logger } from 'pino';
 
 /** How long no request may have been in flight before the heap is trimmed (above V8's 5 s). */
 export const IDLE_MS = 6000;
-/** Heap beyond the live objects that is worth a collection. */
+/** Heap growth since the last trim that is worth a collection. */
 export const SLACK_BYTES = 16 << 20;
 
 let cached: (() => void) | null | undefined;
@@ -49,13 +51,15 @@ export interface IdleState {
   idleForMs: number;
   /** Requests started since the last trim. */
   requestsSinceTrim: number;
+  /** V8's heap now. */
   heapTotal: number;
-  heapUsed: number;
+  /** V8's heap after the last trim, or when the watch began. */
+  heapFloor: number;
 }
 
 /** The decision, apart from the clock and the heap: trim now? */
 export function shouldTrim(s: IdleState, idleMs = IDLE_MS, slackBytes = SLACK_BYTES): boolean {
-  return s.inFlight === 0 && s.requestsSinceTrim > 0 && s.idleForMs >= idleMs && s.heapTotal - s.heapUsed > slackBytes;
+  return s.inFlight === 0 && s.requestsSinceTrim > 0 && s.idleForMs >= idleMs && s.heapTotal - s.heapFloor > slackBytes;
 }
 
 export interface IdleHeapTrimOptions {
@@ -81,6 +85,7 @@ export function trimHeapWhenIdle(server: Server, log: Logger, opts: IdleHeapTrim
   let lastActivity = Date.now();
   let requestsSinceTrim = 0;
   let trims = 0;
+  let heapFloor = v8.getHeapStatistics().total_heap_size;
   const onRequest = (_req: unknown, res: NodeJS.EventEmitter) => {
     inFlight++;
     requestsSinceTrim++;
@@ -99,7 +104,7 @@ export function trimHeapWhenIdle(server: Server, log: Logger, opts: IdleHeapTrim
         idleForMs: Date.now() - lastActivity,
         requestsSinceTrim,
         heapTotal: before.total_heap_size,
-        heapUsed: before.used_heap_size,
+        heapFloor,
       };
       if (!shouldTrim(state, idleMs, slackBytes)) return;
       requestsSinceTrim = 0;
@@ -109,6 +114,7 @@ export function trimHeapWhenIdle(server: Server, log: Logger, opts: IdleHeapTrim
       gc();
       gc();
       const after = v8.getHeapStatistics();
+      heapFloor = after.total_heap_size;
       log.debug(
         {
           ms: Math.round(performance.now() - t0),
