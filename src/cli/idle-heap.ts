@@ -5,7 +5,8 @@
  * and not always (an API copy stayed at 119–147 MB for 30 s after the benchmark).
  *
  * Once no request has been in flight for {@link IDLE_MS} and the heap has grown by more than
- * {@link SLACK_BYTES} since the last trim (or since the start), this runs two full collections: the first frees
+ * {@link SLACK_BYTES} since the last trim (the first idle spell after start-up always trims:
+ * the heap's live size is not known before a full collection), this runs two full collections: the first frees
  * the garbage, and — the idle time being longer than the 5 s over which V8 measures the
  * allocation rate — sees a low rate and shrinks the young generation; the second returns the
  * emptied pages to the system. About 40–60 ms of a process that has nothing else to do; a
@@ -53,7 +54,7 @@ export interface IdleState {
   requestsSinceTrim: number;
   /** V8's heap now. */
   heapTotal: number;
-  /** V8's heap after the last trim, or when the watch began. */
+  /** V8's heap after the last trim; 0 before the first. */
   heapFloor: number;
 }
 
@@ -85,7 +86,7 @@ export function trimHeapWhenIdle(server: Server, log: Logger, opts: IdleHeapTrim
   let lastActivity = Date.now();
   let requestsSinceTrim = 0;
   let trims = 0;
-  let heapFloor = v8.getHeapStatistics().total_heap_size;
+  let heapFloor = 0;
   const onRequest = (_req: unknown, res: NodeJS.EventEmitter) => {
     inFlight++;
     requestsSinceTrim++;

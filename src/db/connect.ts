@@ -7,21 +7,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type SqliteDatabase from 'better-sqlite3';
-import {
-  Kysely,
-  type KyselyPlugin,
-  OperationNodeTransformer,
-  type PluginTransformQueryArgs,
-  type PluginTransformResultArgs,
-  PostgresDialect,
-  type PrimitiveValueListNode,
-  type QueryResult,
-  type RootOperationNode,
-  SqliteDialect,
-  type SqliteDatabase as SqliteDialectDatabase,
-  type UnknownRow,
-  type ValueNode,
-} from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase as SqliteDialectDatabase } from 'kysely';
 import type * as Mysql2 from 'mysql2';
 import type Pg from 'pg';
 import type { DatabaseTarget } from '../config/database-url.js';
@@ -88,53 +74,56 @@ function pgDriver(): typeof Pg {
   return pg;
 }
 
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-const wellFormed = (v: unknown): unknown => (typeof v === 'string' ? v.replace(LONE_SURROGATE, '\ufffd') : v);
-
-/** Replaces lone surrogates in string parameters with U+FFFD, as mysql2 and pg already do when they encode. */
-class WellFormedValues extends OperationNodeTransformer {
-  protected override transformValue(node: ValueNode): ValueNode {
-    return typeof node.value === 'string' ? { ...node, value: wellFormed(node.value) } : node;
-  }
-  protected override transformPrimitiveValueList(node: PrimitiveValueListNode): PrimitiveValueListNode {
-    return { ...node, values: node.values.map(wellFormed) };
-  }
-}
-
-/**
- * SQLite only: better-sqlite3 would store a lone UTF-16 surrogate as invalid
- * UTF-8 bytes, which read back as three U+FFFD and which Python's sqlite3
- * module (the Python service) cannot decode at all.
- */
-class WellFormedStrings implements KyselyPlugin {
-  readonly #values = new WellFormedValues();
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    return this.#values.transformNode(args.node);
-  }
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result;
-  }
-}
-
 /**
  * Kysely's SQLite driver prepares every statement anew; preparing costs as
  * much as running a small query, so prepared statements are kept per SQL text
  * (the set of distinct statements Warre issues is small and fixed).
+ *
+ * The statements handed out also make string parameters well-formed: better-sqlite3 would
+ * store a lone UTF-16 surrogate as invalid UTF-8 bytes, which read back as three U+FFFD and
+ * which Python's sqlite3 module (the Python service) cannot decode at all; it becomes U+FFFD,
+ * as mysql2 and pg already do when they encode. (Here rather than in a Kysely plugin: a plugin
+ * copies every statement's syntax tree, which cost as much as a create's extra INSERT.)
  */
 function cachingStatements(database: SqliteDatabase.Database): SqliteDialectDatabase {
-  const cache = new Map<string, SqliteDatabase.Statement>();
+  const cache = new Map<string, SqliteStatement>();
   return {
     close: () => database.close(),
     prepare: (text: string) => {
       let stmt = cache.get(text);
       if (!stmt) {
-        stmt = database.prepare(text);
+        stmt = wellFormedParameters(database.prepare(text));
         if (cache.size >= 500) cache.delete(cache.keys().next().value!);
         cache.set(text, stmt);
       }
       return stmt;
     },
   };
+}
+
+type SqliteStatement = ReturnType<SqliteDialectDatabase['prepare']>;
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
+
+/** Parameters as given, unless one is a string with a lone surrogate: then a copy with each replaced. */
+export function wellFormed(parameters: readonly unknown[]): readonly unknown[] {
+  for (let i = 0; i < parameters.length; i++) {
+    const v = parameters[i];
+    if (typeof v === 'string' && LONE_SURROGATE.test(v)) {
+      return parameters.map((p) => (typeof p === 'string' ? p.replace(LONE_SURROGATES, '\ufffd') : p));
+    }
+  }
+  return parameters;
+}
+
+function wellFormedParameters(stmt: SqliteDatabase.Statement): SqliteStatement {
+  return {
+    reader: stmt.reader,
+    all: (parameters) => stmt.all(wellFormed(parameters)),
+    run: (parameters) => stmt.run(wellFormed(parameters)),
+    iterate: (parameters) => stmt.iterate(wellFormed(parameters)),
+  } as SqliteStatement;
 }
 
 export function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Db {
@@ -163,7 +152,6 @@ export function openDatabase(target: DatabaseTarget, opts: OpenOptions = {}): Db
       database.pragma('foreign_keys = ON');
       kysely = new Kysely<Database>({
         dialect: new SqliteDialect({ database: cachingStatements(database) }),
-        plugins: [new WellFormedStrings()],
       });
       location = target.filename;
       break;
