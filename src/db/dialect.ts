@@ -133,6 +133,97 @@ async function multiStatement(kysely: Kysely<Database>, queries: readonly Compil
   return (rows as unknown[]).map(mysqlQueryResult);
 }
 
+/**
+ * PostgreSQL: the statements as one simple-protocol query, a round trip for all of them (a
+ * create's reads under its locks, then its two inserts: 9 round trips become 4 with BEGIN and
+ * COMMIT). The simple protocol takes no parameters, so each one is written into its statement
+ * as a literal ({@link inlinePgParameters}); a batch holding a value of another kind runs one by
+ * one instead. The server runs the statements in order and stops at the first error, raised as
+ * the whole query's; node-postgres answers one result per statement (src/db/resilience.ts hands
+ * them to Kysely as the rows of one answer).
+ */
+async function pgMultiStatement(kysely: Kysely<Database>, queries: readonly CompiledQuery[]): Promise<QueryResult<unknown>[]> {
+  if (queries.length <= 1) return oneByOne(kysely, queries);
+  const texts: string[] = [];
+  for (const q of queries) {
+    const text = inlinePgParameters(q.sql, q.parameters);
+    if (text === null) return oneByOne(kysely, queries);
+    texts.push(text);
+  }
+  const { rows } = await kysely.executeQuery(CompiledQuery.raw(texts.join(';\n'), []));
+  if (rows.length !== queries.length) throw new Error(`batch of ${queries.length} statements answered ${rows.length} results`);
+  return (rows as PgStatementResult[]).map((r) => ({
+    rows: r.rows ?? [],
+    ...(PG_WRITES.has(r.command) ? { numAffectedRows: BigInt(r.rowCount ?? 0) } : {}),
+  }));
+}
+
+/** One statement's answer in a multi-statement PostgreSQL answer (src/db/resilience.ts). */
+export interface PgStatementResult {
+  command: string;
+  rowCount: number | null;
+  rows: unknown[] | undefined;
+}
+
+const PG_WRITES = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
+
+/**
+ * `sql` with each `$n` outside quotes replaced by parameter n as a PostgreSQL literal, or null
+ * when a parameter is of a kind not written here (a Date, a Buffer, an array…). Strings are
+ * written as node-postgres's `escapeLiteral` writes them — quotes doubled, and backslashes
+ * doubled in an E'' literal — so they mean the same whatever `standard_conforming_strings` says.
+ * Hand-written: node-postgres formats literals but does not substitute placeholders, and
+ * pulling it in here would load it in every process whatever its database.
+ */
+export function inlinePgParameters(sql: string, parameters: readonly unknown[]): string | null {
+  const literals: string[] = [];
+  for (const p of parameters) {
+    const literal = pgLiteral(p);
+    if (literal === null) return null;
+    literals.push(literal);
+  }
+  let out = '';
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === "'" || c === '"') {
+      // A quoted literal or identifier, copied as is (a doubled quote stays inside it).
+      let j = i + 1;
+      for (;;) {
+        if (j >= sql.length) return null;
+        if (sql[j] === c) {
+          if (sql[j + 1] === c) j += 2;
+          else break;
+        } else j++;
+      }
+      out += sql.slice(i, j + 1);
+      i = j + 1;
+    } else if (c === '$' && /[0-9]/.test(sql[i + 1] ?? '')) {
+      let j = i + 1;
+      while (j < sql.length && /[0-9]/.test(sql[j]!)) j++;
+      const literal = literals[Number(sql.slice(i + 1, j)) - 1];
+      if (literal === undefined) return null;
+      out += literal;
+      i = j;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
+}
+
+function pgLiteral(v: unknown): string | null {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'boolean') return v ? 'TRUE' : 'FALSE';
+  // Negative numbers in parentheses: after a minus sign, "--5" would start a comment.
+  if (typeof v === 'bigint') return v < 0n ? `(${v})` : String(v);
+  if (typeof v === 'number') return Number.isFinite(v) ? (v < 0 || Object.is(v, -0) ? `(${v})` : String(v)) : null;
+  if (typeof v !== 'string' || v.includes('\0')) return null;
+  const quoted = `'${v.replaceAll("'", "''")}'`;
+  return v.includes('\\') ? ` E${quoted.replaceAll('\\', '\\\\')}` : quoted;
+}
+
 /** MySQL multi-statement queries whose last statement is the transaction's COMMIT (src/db/lazy-begin.ts). */
 export const COMMITTING = new WeakSet<CompiledQuery>();
 
@@ -251,8 +342,8 @@ const postgres: DialectAdapter = {
   // date_part gives double precision, which node-postgres parses to a number; extract() gives
   // numeric (and a bigint cast int8), both sent back as text: 25% slower at 10,000 rows. Whole
   // seconds are exact in a double.
-  batch: oneByOne,
-  batchThenCommit: oneByOne,
+  batch: pgMultiStatement,
+  batchThenCommit: pgMultiStatement,
   epochSeconds: (column) => sql<number>`date_part('epoch', ${sql.ref(column)})`,
   integersAsText: null,
   lockRows: (q) => q.forUpdate(),

@@ -18,6 +18,7 @@
  * Kysely sees the same pool interfaces as without this module.
  */
 import type { MysqlPool, MysqlPoolConnection, PostgresPool, PostgresPoolClient } from 'kysely';
+import type { PgStatementResult } from './dialect.js';
 
 /** The database cannot be reached or did not answer in time. */
 export class DatabaseUnavailableError extends Error {
@@ -361,9 +362,20 @@ interface PgClient extends PostgresPoolClient {
   connection?: { stream?: { destroy(): void } };
 }
 
+/**
+ * node-postgres answers a multi-statement query (a batch, src/db/dialect.ts) with one result per
+ * statement; Kysely reads one. The results become the rows of one answer, which the batch
+ * reads back statement by statement.
+ */
+function oneAnswer(result: unknown): unknown {
+  if (!Array.isArray(result)) return result;
+  const rows: PgStatementResult[] = result.map((r: PgStatementResult) => ({ command: r.command, rowCount: r.rowCount, rows: r.rows }));
+  return { command: 'BATCH', rowCount: null, rows };
+}
+
 class GuardedPgClient extends Guarded<PgClient> {
   protected send(raw: PgClient, sql: string, params: readonly unknown[]): Promise<unknown> {
-    const p = raw.query(sql, params);
+    const p = raw.query(sql, params).then(oneAnswer);
     p.catch(() => {}); // a late failure after a timeout is not unhandled
     return p;
   }
