@@ -4,16 +4,17 @@
  * reuse; its own memory reducer gives them back only after several seconds of low allocation,
  * and not always (an API copy stayed at 119–147 MB for 30 s after the benchmark).
  *
- * Once no request has been in flight for {@link IDLE_MS} and the heap has grown by more than
- * {@link SLACK_BYTES} since the last trim (the first idle spell after start-up always trims:
- * the heap's live size is not known before a full collection), this runs two full collections: the first frees
+ * Once no request has been in flight for {@link IDLE_MS} and the process's memory (RSS) has grown
+ * by more than {@link SLACK_BYTES} since the last trim (the first idle spell after start-up
+ * always trims), this runs two full collections: the first frees
  * the garbage, and — the idle time being longer than the 5 s over which V8 measures the
  * allocation rate — sees a low rate and shrinks the young generation; the second returns the
  * emptied pages to the system. About 40–60 ms of a process that has nothing else to do; a
- * request arriving meanwhile waits for it. Busy processes are never interrupted, and a heap
+ * request arriving meanwhile waits for it. Busy processes are never interrupted, and memory
  * that has not grown, or no request since the last trim, leaves it alone, so it does not repeat.
- * (The growth is measured, not the heap's free part: until a collection runs, the garbage
- * counts as used.)
+ * (Growth, not V8's free part: until a collection runs, garbage counts as used; and growth of
+ * the process, not of V8's heap: a heap trimmed between two busy spells may end the second one
+ * less than the slack above its floor while the process has grown by more.)
  *
  * Node offers a collection on demand only through `--expose-gc`; the flag is turned on just long
  * enough to fetch the function from a fresh context, so no `gc` global appears in the process.
@@ -25,7 +26,7 @@ import type { Logger } from 'pino';
 
 /** How long no request may have been in flight before the heap is trimmed (above V8's 5 s). */
 export const IDLE_MS = 6000;
-/** Heap growth since the last trim that is worth a collection. */
+/** Growth since the last trim that is worth a collection. */
 export const SLACK_BYTES = 16 << 20;
 
 let cached: (() => void) | null | undefined;
@@ -52,15 +53,15 @@ export interface IdleState {
   idleForMs: number;
   /** Requests started since the last trim. */
   requestsSinceTrim: number;
-  /** V8's heap now. */
-  heapTotal: number;
-  /** V8's heap after the last trim; 0 before the first. */
-  heapFloor: number;
+  /** The process's resident memory now. */
+  rss: number;
+  /** The same after the last trim; 0 before the first. */
+  rssFloor: number;
 }
 
 /** The decision, apart from the clock and the heap: trim now? */
 export function shouldTrim(s: IdleState, idleMs = IDLE_MS, slackBytes = SLACK_BYTES): boolean {
-  return s.inFlight === 0 && s.requestsSinceTrim > 0 && s.idleForMs >= idleMs && s.heapTotal - s.heapFloor > slackBytes;
+  return s.inFlight === 0 && s.requestsSinceTrim > 0 && s.idleForMs >= idleMs && s.rss - s.rssFloor > slackBytes;
 }
 
 export interface IdleHeapTrimOptions {
@@ -86,7 +87,7 @@ export function trimHeapWhenIdle(server: Server, log: Logger, opts: IdleHeapTrim
   let lastActivity = Date.now();
   let requestsSinceTrim = 0;
   let trims = 0;
-  let heapFloor = 0;
+  let rssFloor = 0;
   const onRequest = (_req: unknown, res: NodeJS.EventEmitter) => {
     inFlight++;
     requestsSinceTrim++;
@@ -99,15 +100,15 @@ export function trimHeapWhenIdle(server: Server, log: Logger, opts: IdleHeapTrim
   server.on('request', onRequest);
   const timer = setInterval(
     () => {
-      const before = v8.getHeapStatistics();
       const state: IdleState = {
         inFlight,
         idleForMs: Date.now() - lastActivity,
         requestsSinceTrim,
-        heapTotal: before.total_heap_size,
-        heapFloor,
+        rss: process.memoryUsage.rss(),
+        rssFloor,
       };
       if (!shouldTrim(state, idleMs, slackBytes)) return;
+      const before = v8.getHeapStatistics();
       requestsSinceTrim = 0;
       trims++;
       opts.beforeTrim?.();
@@ -115,13 +116,14 @@ export function trimHeapWhenIdle(server: Server, log: Logger, opts: IdleHeapTrim
       gc();
       gc();
       const after = v8.getHeapStatistics();
-      heapFloor = after.total_heap_size;
+      rssFloor = process.memoryUsage.rss();
       log.debug(
         {
           ms: Math.round(performance.now() - t0),
           heapBeforeMb: Math.round(before.total_heap_size / 1048576),
           heapAfterMb: Math.round(after.total_heap_size / 1048576),
-          rssMb: Math.round(process.memoryUsage.rss() / 1048576),
+          rssBeforeMb: Math.round(state.rss / 1048576),
+          rssAfterMb: Math.round(rssFloor / 1048576),
         },
         'idle: heap trimmed',
       );

@@ -1,7 +1,8 @@
 /**
  * Statements sent together: a use case that knows its next statements before it reads the
  * answers (a reservation create's locks and reads, then its writes) runs them as one batch —
- * one round trip on MySQL (src/db/dialect.ts, `batch`), one by one elsewhere, always in order.
+ * one round trip on MySQL and PostgreSQL (src/db/dialect.ts, `batch`), one by one on SQLite, always
+ * in order.
  * Repositories build the steps; the service decides on their answers, as it would have one by one.
  */
 import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
