@@ -4,9 +4,10 @@
  * reuse; its own memory reducer gives them back only after several seconds of low allocation,
  * and not always (an API copy stayed at 119–147 MB for 30 s after the benchmark).
  *
- * Once no request has been in flight for {@link IDLE_MS} and the process's memory (RSS) has grown
- * by more than {@link SLACK_BYTES} since the last trim (the first idle spell after start-up
- * always trims), this runs two full collections: the first frees
+ * Once no request has been in flight for {@link IDLE_MS} and either the young generation has
+ * grown past {@link YOUNG_BYTES} (it starts at 1 MiB) or the process's memory (RSS) has grown by
+ * more than {@link SLACK_BYTES} since the last trim (the first idle spell after start-up always
+ * trims), this runs two full collections: the first frees
  * the garbage, and — the idle time being longer than the 5 s over which V8 measures the
  * allocation rate — sees a low rate and shrinks the young generation; the second returns the
  * emptied pages to the system. About 40–60 ms of a process that has nothing else to do; a
@@ -26,8 +27,10 @@ import type { Logger } from 'pino';
 
 /** How long no request may have been in flight before the heap is trimmed (above V8's 5 s). */
 export const IDLE_MS = 6000;
-/** Growth since the last trim that is worth a collection. */
+/** Growth of the process since the last trim that is worth a collection. */
 export const SLACK_BYTES = 16 << 20;
+/** A young generation this large has grown under load (1 MiB at start, 2 after a trim, 16 at most). */
+export const YOUNG_BYTES = 4 << 20;
 
 let cached: (() => void) | null | undefined;
 
@@ -53,6 +56,8 @@ export interface IdleState {
   idleForMs: number;
   /** Requests started since the last trim. */
   requestsSinceTrim: number;
+  /** V8's young generation (new space) now. */
+  youngGeneration: number;
   /** The process's resident memory now. */
   rss: number;
   /** The same after the last trim; 0 before the first. */
@@ -61,7 +66,16 @@ export interface IdleState {
 
 /** The decision, apart from the clock and the heap: trim now? */
 export function shouldTrim(s: IdleState, idleMs = IDLE_MS, slackBytes = SLACK_BYTES): boolean {
-  return s.inFlight === 0 && s.requestsSinceTrim > 0 && s.idleForMs >= idleMs && s.rss - s.rssFloor > slackBytes;
+  return (
+    s.inFlight === 0 &&
+    s.requestsSinceTrim > 0 &&
+    s.idleForMs >= idleMs &&
+    (s.youngGeneration > YOUNG_BYTES || s.rss - s.rssFloor > slackBytes)
+  );
+}
+
+function youngGeneration(): number {
+  return v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
 }
 
 export interface IdleHeapTrimOptions {
@@ -104,6 +118,7 @@ export function trimHeapWhenIdle(server: Server, log: Logger, opts: IdleHeapTrim
         inFlight,
         idleForMs: Date.now() - lastActivity,
         requestsSinceTrim,
+        youngGeneration: youngGeneration(),
         rss: process.memoryUsage.rss(),
         rssFloor,
       };
@@ -124,6 +139,7 @@ export function trimHeapWhenIdle(server: Server, log: Logger, opts: IdleHeapTrim
           heapAfterMb: Math.round(after.total_heap_size / 1048576),
           rssBeforeMb: Math.round(state.rss / 1048576),
           rssAfterMb: Math.round(rssFloor / 1048576),
+          youngBeforeMb: Math.round(state.youngGeneration / 1048576),
         },
         'idle: heap trimmed',
       );

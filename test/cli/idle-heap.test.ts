@@ -9,17 +9,27 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fullGc, type IdleHeapTrim, type IdleState, shouldTrim, trimHeapWhenIdle } from '../../src/cli/idle-heap.js';
 
 const MB = 1 << 20;
-const idle: IdleState = { inFlight: 0, idleForMs: 10_000, requestsSinceTrim: 3, rss: 130 * MB, rssFloor: 100 * MB };
+const idle: IdleState = {
+  inFlight: 0,
+  idleForMs: 10_000,
+  requestsSinceTrim: 3,
+  youngGeneration: 1 * MB,
+  rss: 130 * MB,
+  rssFloor: 100 * MB,
+};
 
 describe('shouldTrim', () => {
   it('trims an idle process that has grown', () => {
     expect(shouldTrim(idle, 6000, 16 * MB)).toBe(true);
   });
+  it('trims an idle process whose young generation has grown, even if the process has not', () => {
+    expect(shouldTrim({ ...idle, rss: 101 * MB, youngGeneration: 16 * MB }, 6000, 16 * MB)).toBe(true);
+  });
   it.each([
     ['a request is in flight', { inFlight: 1 }],
     ['the last request ended too recently', { idleForMs: 5999 }],
     ['no request came since the last trim', { requestsSinceTrim: 0 }],
-    ['the process has grown too little since the last trim', { rss: 116 * MB }],
+    ['neither the young generation nor the process has grown', { rss: 116 * MB }],
   ])('leaves the heap alone when %s', (_why, change) => {
     expect(shouldTrim({ ...idle, ...change }, 6000, 16 * MB)).toBe(false);
   });
