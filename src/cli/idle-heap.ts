@@ -10,7 +10,7 @@
  * trims), this runs two full collections: the first frees
  * the garbage, and — the idle time being longer than the 5 s over which V8 measures the
  * allocation rate — sees a low rate and shrinks the young generation; the second returns the
- * emptied pages to the system. About 40–60 ms of a process that has nothing else to do; a
+ * emptied pages to the system. About 40–90 ms of a process that has nothing else to do; a
  * request arriving meanwhile waits for it. Busy processes are never interrupted, and memory
  * that has not grown, or no request since the last trim, leaves it alone, so it does not repeat.
  * (Growth, not V8's free part: until a collection runs, garbage counts as used; and growth of
