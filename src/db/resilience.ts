@@ -106,9 +106,24 @@ function neverSent(err: unknown): boolean {
 
 /** Statements that change nothing when run twice (or start a transaction that a retry starts anew). */
 const SAFE_TO_REPEAT = /^\s*(select|with\s|show|begin|start transaction|set transaction|set session)\b/i;
+
+/**
+ * Whether running `sql` twice changes nothing: for a batch (statements joined by `;` and a new
+ * line, src/db/dialect.ts), every statement must be safe, not only the first. A PostgreSQL batch
+ * has its values written in, and a text value holding `;` and a new line splits off a piece
+ * that is then judged too: that can only make a batch look unsafe, never hide a write.
+ */
+export function safeToRepeat(sql: string): boolean {
+  // A batch that opens a transaction (MySQL's BEGIN sent with the first statements,
+  // src/db/lazy-begin.ts) runs the rest inside it: a retry starts it anew, as before.
+  if (BEGINS.test(sql)) return true;
+  return sql.split(/;\s*\n/).every((statement) => SAFE_TO_REPEAT.test(statement));
+}
 const BEGINS = /^\s*(begin|start transaction)\b/i;
 // A COMMIT alone, or as the last statement of a multi-statement query (src/db/dialect.ts,
-// batchThenCommit): the statement text has `?` for every value, so no value can fake one.
+// batchThenCommit, MySQL): that text has `?` for every value, so no value can fake one. A
+// PostgreSQL batch, whose values are written in, never carries a COMMIT, and its text ends with
+// its last statement's own text or a literal's closing quote, never inside a value.
 const ENDS = /(?:^|;)\s*(commit|rollback)\s*;?\s*$/i;
 const COMMIT = /(?:^|;)\s*commit\s*;?\s*$/i;
 /** Schema changes (migrations) may rightly take long on big tables: no statement limit. */
@@ -214,7 +229,7 @@ abstract class Guarded<Raw> {
   protected unavailable(message: string, cause: unknown, sql: string): DatabaseUnavailableError {
     // Nothing can have been committed unless the failed statement was (or followed) a COMMIT,
     // or was a write outside a transaction.
-    const retriable = !this.commitSent && !COMMIT.test(sql) && (this.inTransaction || SAFE_TO_REPEAT.test(sql) || ENDS.test(sql));
+    const retriable = !this.commitSent && !COMMIT.test(sql) && (this.inTransaction || safeToRepeat(sql) || ENDS.test(sql));
     return new DatabaseUnavailableError(message, retriable, { cause });
   }
 
@@ -235,7 +250,7 @@ abstract class Guarded<Raw> {
       // pool may hold several such connections after an outage: each is dropped in turn (at
       // most the pool's size); a database that is really down fails to connect.
       let last = err;
-      if (first && !this.inTransaction && (SAFE_TO_REPEAT.test(sql) || neverSent(err))) {
+      if (first && !this.inTransaction && (safeToRepeat(sql) || neverSent(err))) {
         for (let stale = 0; isStaleConnection(last) && stale < this.limits.poolSize; stale++) {
           try {
             this.raw = await acquireWithin(this.acquireRaw, this.limits, (r) => this.destroyRaw(r));

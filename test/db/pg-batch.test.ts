@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runSteps, step } from '../../src/db/batch.js';
 import type { Db } from '../../src/db/connect.js';
 import { inlinePgParameters } from '../../src/db/dialect.js';
+import { safeToRepeat } from '../../src/db/resilience.js';
 import { migratedDatabase } from '../support/db.js';
 
 describe('inlinePgParameters', () => {
@@ -113,5 +114,21 @@ describe('batches on postgres', () => {
     } finally {
       spy.mockRestore();
     }
+  });
+});
+
+describe('safeToRepeat (src/db/resilience.ts) on batches', () => {
+  it('holds a batch safe only when every statement is', () => {
+    expect(safeToRepeat('select 1;\nselect count(*) from "reservation"')).toBe(true);
+    expect(safeToRepeat('select 1;\ninsert into "t" values (1)')).toBe(false);
+    expect(safeToRepeat('insert into "t" values (1);\nselect 1')).toBe(false);
+    // A transaction's BEGIN in front (MySQL): nothing after it is kept unless committed.
+    expect(safeToRepeat('begin;\ninsert into "t" values (1)')).toBe(true);
+  });
+
+  it('is not fooled by a written-in value that holds a new statement', () => {
+    const text = inlinePgParameters('select $1;\ninsert into "t" values ($2)', ["x';\nselect '", 'y']);
+    expect(text).not.toBeNull();
+    expect(safeToRepeat(text!)).toBe(false);
   });
 });
