@@ -33,12 +33,17 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * escapes, which MariaDB's JSON check constraint refuses.
  */
 function wellFormed(v: unknown): unknown {
-  if (typeof v === 'string') return v.replace(LONE_SURROGATE, '\ufffd');
+  if (typeof v === 'string') return wellFormedText(v);
   if (Array.isArray(v)) return v.map(wellFormed);
   if (v !== null && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(LONE_SURROGATE, '\ufffd'), wellFormed(x)]));
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [wellFormedText(k), wellFormed(x)]));
   }
   return v;
+}
+
+/** The text with each lone UTF-16 surrogate replaced by U+FFFD (the same string when it has none). */
+export function wellFormedText(s: string): string {
+  return s.replace(LONE_SURROGATE, '\ufffd');
 }
 
 /** Column → domain, identical for every dialect. */

@@ -11,7 +11,7 @@ import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase as SqliteDi
 import type * as Mysql2 from 'mysql2';
 import type Pg from 'pg';
 import type { DatabaseTarget } from '../config/database-url.js';
-import type { Codec } from './codec.js';
+import { type Codec, wellFormedText } from './codec.js';
 import { type DialectAdapter, dialectAdapter } from './dialect.js';
 import { LazyBeginMysqlDialect } from './lazy-begin.js';
 import { type AvailabilityLogger, DbAvailability, guardMysqlPool, guardPgPool, type Limits } from './resilience.js';
@@ -103,15 +103,12 @@ function cachingStatements(database: SqliteDatabase.Database): SqliteDialectData
 
 type SqliteStatement = ReturnType<SqliteDialectDatabase['prepare']>;
 
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
-
 /** Parameters as given, unless one is a string with a lone surrogate: then a copy with each replaced. */
 export function wellFormed(parameters: readonly unknown[]): readonly unknown[] {
   for (let i = 0; i < parameters.length; i++) {
     const v = parameters[i];
-    if (typeof v === 'string' && LONE_SURROGATE.test(v)) {
-      return parameters.map((p) => (typeof p === 'string' ? p.replace(LONE_SURROGATES, '\ufffd') : p));
+    if (typeof v === 'string' && wellFormedText(v) !== v) {
+      return parameters.map((p) => (typeof p === 'string' ? wellFormedText(p) : p));
     }
   }
   return parameters;

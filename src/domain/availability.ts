@@ -25,12 +25,6 @@
  */
 import { type CapacityFlavor, type Occupant, type OccupantColumns, occupancyTimeline } from './capacity.js';
 
-export interface FreeInterval {
-  start: number;
-  end: number;
-  free: number;
-}
-
 /**
  * The profile as steps, without an object per interval (a 90-day answer over busy flavors
  * has tens of thousands): interval i is [times[i], times[i + 1]) with free[i] free slots, for
@@ -97,18 +91,4 @@ export function freeSteps(
 
   step(end, 0);
   return { times, free, length: n };
-}
-
-/** {@link freeSteps} as interval objects. */
-export function freeProfile(
-  flavor: CapacityFlavor,
-  start: number,
-  end: number,
-  occupants: readonly Occupant[] | OccupantColumns,
-  now: number,
-): FreeInterval[] {
-  const { times, free, length } = freeSteps(flavor, start, end, occupants, now);
-  const out: FreeInterval[] = new Array(length);
-  for (let i = 0; i < length; i++) out[i] = { start: times[i]!, end: times[i + 1]!, free: free[i]! };
-  return out;
 }

@@ -2,13 +2,14 @@
  * src/domain/availability.ts#freeSteps — the profile as typed arrays, read straight from the
  * occupancy columns availability loads — against a brute force written from the rule at the top
  * of that file: on any numbers (milliseconds, not only minutes; counts large enough for the
- * sweep's general path), from occupant objects and from columns alike; freeProfile is the same
+ * sweep's general path), from occupant objects and from columns alike; freeProfile (test/support) is the same
  * steps as objects.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type FreeInterval, freeProfile, freeSteps } from '../../src/domain/availability.js';
+import { freeSteps } from '../../src/domain/availability.js';
 import { type CapacityFlavor, type Occupant, occupancyTimeline, occupantColumns } from '../../src/domain/capacity.js';
+import { type FreeInterval, freeProfile } from '../support/free-profile.js';
 
 const BASE = Date.UTC(2030, 0, 1);
 const SPAN = 3 * 86_400_000;

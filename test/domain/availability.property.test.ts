@@ -7,11 +7,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type FreeInterval, freeProfile } from '../../src/domain/availability.js';
+
 import { type CapacityFlavor, freeSlots, type Occupant, type Slot } from '../../src/domain/capacity.js';
 import { earliestStart } from '../../src/domain/offers.js';
 import { createRefusal } from '../../src/domain/reservation-rules.js';
 import type { Flavor } from '../../src/domain/types.js';
+import { type FreeInterval, freeProfile } from '../support/free-profile.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
