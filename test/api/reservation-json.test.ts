@@ -20,6 +20,7 @@ import { listReservationRows, listReservations, rowToReservation } from '../../s
 import type { Flavor, StoredReservation, StoredReservationPage } from '../../src/domain/types.js';
 import { ADMIN, buildTestApp, type TestApp } from '../support/app.js';
 import { DIALECTS, type Dialect, migratedDatabase } from '../support/db.js';
+import { anyString, flavorArb } from '../support/json-arbitraries.js';
 
 /** The list's JSON as the view path writes it. */
 function viewJson(page: StoredReservationPage, next?: string): string {
@@ -27,19 +28,6 @@ function viewJson(page: StoredReservationPage, next?: string): string {
   return JSON.stringify({ results, total: page.total, next });
 }
 
-const ODD_STRINGS = [
-  '',
-  'a"b\\c',
-  'line\nbreak\ttab\r',
-  '\u0000\u0001\u001f\u007f',
-  '\u2028\u2029',
-  'é ü ß 中文',
-  '😀 🇫🇷',
-  '\ud800',
-  'x\udc00y',
-  '</script>',
-];
-const anyString = fc.oneof(fc.string({ unit: 'binary', maxLength: 12 }), fc.constantFrom(...ODD_STRINGS), fc.uuid());
 const storedTime = fc.oneof(
   fc.integer({ min: Date.UTC(1000, 0, 1), max: Date.UTC(9999, 11, 31, 23, 59, 59) }).chain((ms) => {
     const base = new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
@@ -47,31 +35,11 @@ const storedTime = fc.oneof(
   }),
   fc.constantFrom('2030-04-31 10:00:00', '2031-02-29 00:00:00', '0000-00-00 00:00:00', '2030-01-01 10:00', '2030-01-01 24:00:00'),
 );
-const flavorArb = (id: string): fc.Arbitrary<Flavor> =>
-  fc.record({
-    id: fc.constant(id),
-    name: anyString,
-    description: fc.option(anyString, { nil: null }),
-    vcpu: fc.nat(),
-    memory_mb: fc.nat(),
-    disk_gb: fc.nat(),
-    ephemeral_gb: fc.nat(),
-    active: fc.boolean(),
-    properties: fc.option(anyString, { nil: null }),
-    max_length_hours: fc.nat(),
-    slots: fc.nat(),
-    is_public: fc.boolean(),
-    extra_specs: fc.option(fc.dictionary(anyString, fc.jsonValue({ maxDepth: 2 })), { nil: null }),
-    start: fc.option(fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2100, 0, 1) }), { nil: null }),
-    end: fc.option(fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2100, 0, 1) }), { nil: null }),
-    category: fc.option(anyString, { nil: null }),
-    availability_zone: fc.option(anyString, { nil: null }),
-  });
 const pageArb: fc.Arbitrary<{ page: StoredReservationPage; next: string | undefined }> = fc
   .uniqueArray(anyString, { minLength: 1, maxLength: 4 })
   .chain((flavorIds) =>
     fc.record({
-      flavors: fc.tuple(...flavorIds.map(flavorArb)),
+      flavors: fc.tuple(...flavorIds.map((id) => flavorArb(fc.constant(id)))),
       rows: fc.array(
         fc.record<StoredReservation>({
           id: anyString,
