@@ -114,6 +114,8 @@ export function trimHeapWhenIdle(server: Server, log: Logger, opts: IdleHeapTrim
   server.on('request', onRequest);
   const timer = setInterval(
     () => {
+      // The memory is read only once the process is idle: a busy one pays nothing for this.
+      if (inFlight > 0 || requestsSinceTrim === 0 || Date.now() - lastActivity < idleMs) return;
       const state: IdleState = {
         inFlight,
         idleForMs: Date.now() - lastActivity,
