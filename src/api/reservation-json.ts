@@ -5,10 +5,9 @@
  * 1,000 reservations; building and stringifying their objects cost more than reading them.
  * test/api/reservation-json.test.ts compares both paths on every dialect, odd values included.
  */
-import type { FastifyReply } from 'fastify';
 import { formatApiFromDb, isPlainDbDateTime } from '../domain/time.js';
 import type { Flavor, StoredReservationPage } from '../domain/types.js';
-import { Out as BytesOut, type JsonBytes, jsonPerRecord, sendJsonBytes } from './json-bytes.js';
+import { Out as BytesOut, type JsonBytes, jsonPerRecord } from './json-bytes.js';
 import { flavorView } from './views.js';
 
 /** The shared byte writer (src/api/json-bytes.ts) and the stored datetimes of reservation rows. */
@@ -34,9 +33,6 @@ class Out extends BytesOut {
 /** Each flavor's JSON as a reservation shows it, once per flavor record. */
 const flavorJsonOf = jsonPerRecord<Flavor>(flavorView);
 
-/** A page's bytes, and how to give their memory back once they were sent (never before: {@link sendListJson}). */
-export type ListJson = JsonBytes;
-
 /**
  * `JSON.stringify({ results, total, next })` of a page of the reservation list, as the UTF-8
  * bytes that are sent. `next` is left out when absent, as JSON.stringify leaves out an
@@ -45,7 +41,7 @@ export type ListJson = JsonBytes;
  * page of 1,000 rows leaves next to no garbage behind (strings cost their making, their
  * joining and the collector's time more than the bytes cost to copy).
  */
-export function reservationListJson(page: StoredReservationPage, next: string | undefined): ListJson {
+export function reservationListJson(page: StoredReservationPage, next: string | undefined): JsonBytes {
   const flavors = new Map<string, Buffer>();
   const flavorJson = (id: string): Buffer => {
     let bytes = flavors.get(id);
@@ -98,12 +94,4 @@ export function reservationListJson(page: StoredReservationPage, next: string | 
   }
   out.ascii('}');
   return out.done();
-}
-
-/**
- * Answers with a page. Its buffer serves again once the answer was handed to the kernel
- * ('finish'), never before; an answer cut short (the client gone) leaves it to the collector.
- */
-export function sendListJson(reply: FastifyReply, json: ListJson): FastifyReply {
-  return sendJsonBytes(reply, json);
 }

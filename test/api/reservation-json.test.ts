@@ -11,8 +11,9 @@ import { EventEmitter } from 'node:events';
 import fc from 'fast-check';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendJsonBytes } from '../../src/api/json-bytes.js';
 import { pageRequest, pageResponse } from '../../src/api/request.js';
-import { reservationListJson, sendListJson } from '../../src/api/reservation-json.js';
+import { reservationListJson } from '../../src/api/reservation-json.js';
 import { reservationView } from '../../src/api/views.js';
 import type { Db } from '../../src/db/connect.js';
 import { insertFlavor } from '../../src/db/repositories/flavors.js';
@@ -165,7 +166,7 @@ describe('reservationListJson', () => {
       },
     } as unknown as FastifyReply;
     const a = reservationListJson(page, undefined);
-    sendListJson(reply, a);
+    sendJsonBytes(reply, a);
     expect(sent).toEqual({ type: 'application/json; charset=utf-8', bytes: a.bytes });
     expect(reservationListJson(page, undefined).bytes.buffer).not.toBe(a.bytes.buffer);
     raw.emit('finish');

@@ -13,8 +13,9 @@ import {
   getReservation,
   listReservations,
 } from '../../../services/reservations.js';
+import { sendJsonBytes } from '../../json-bytes.js';
 import { ctx, pageRequest, pageResponse, projectOf, query, queryBool, queryString, requireBody } from '../../request.js';
-import { reservationListJson, sendListJson } from '../../reservation-json.js';
+import { reservationListJson } from '../../reservation-json.js';
 import { type Schema, validateBody } from '../../validate.js';
 import { reservationView } from '../../views.js';
 import type { RouteDeps } from '../index.js';
@@ -45,7 +46,7 @@ export default async function reservationRoutes(app: FastifyInstance, { svc, aut
     const list = await listReservations(svc, { projectId, flavorId }, page);
     // The JSON straight from the rows: the bytes of pageResponse(…, rows.map(reservationView)).
     const { next } = pageResponse(req, publicUrl, page, list.total, list.rows);
-    return sendListJson(reply, reservationListJson(list, next));
+    return sendJsonBytes(reply, reservationListJson(list, next));
   });
 
   app.post('/v1/reservations', async (req) => {
